@@ -1,0 +1,1117 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit suite for labyrinth: every call in task context, under a caller's
+ * raw spinlock with interrupts off, in softirq (system_bh_wq) and in hard
+ * interrupt context (an HRTIMER_MODE_REL_HARD timer); the walk's bounds and
+ * doors; bad input; detach and refill with injected allocation failures;
+ * and exclusivity with kthreads and hard-irq timers claiming at once.
+ *
+ * Code that runs in interrupt context only records what it saw: KUnit's
+ * expectations allocate on failure, so they are checked afterwards in the
+ * test's own task.
+ *
+ * Copyright (C) 2026 The labyrinth authors
+ */
+
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+
+#include "labyrinth.h"
+#include "internal/labyrinth_internal.h"
+
+static const int owner_a, owner_b;
+#define OWNER_A ((const void *)&owner_a)
+#define OWNER_B ((const void *)&owner_b)
+
+KUNIT_DEFINE_ACTION_WRAPPER(lt_destroy_action, labyrinth_destroy,
+			    struct labyrinth *);
+
+/* Create a labyrinth that is destroyed when the test ends. */
+static struct labyrinth *lt_create(struct kunit *test, unsigned int nr_rooms,
+				   unsigned int order, unsigned int doors,
+				   unsigned int max_probe, unsigned int flags)
+{
+	struct labyrinth_config cfg = {
+		.name = test->name, .nr_rooms = nr_rooms, .order = order,
+		.doors = doors, .max_probe = max_probe, .flags = flags,
+	};
+	struct labyrinth *lab = labyrinth_create(&cfg);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, lab);
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, lt_destroy_action, lab));
+	return lab;
+}
+
+static struct labyrinth_stats lt_stats(struct labyrinth *lab)
+{
+	struct labyrinth_stats s;
+
+	labyrinth_get_stats(lab, &s);
+	return s;
+}
+
+/*
+ * Claim every room of @lab for @owner, in claim order, into @addrs, then
+ * check that one more claim fails. Interrupts stay off so that every claim
+ * starts at the same CPU's entrance and the walks are repeatable.
+ */
+static void lt_claim_all(struct kunit *test, struct labyrinth *lab,
+			 unsigned int n, const void *owner, void **addrs)
+{
+	unsigned long flags;
+	unsigned int i;
+	void *extra;
+
+	local_irq_save(flags);
+	for (i = 0; i < n; i++)
+		addrs[i] = labyrinth_claim(lab, owner);
+	extra = labyrinth_claim(lab, owner);
+	local_irq_restore(flags);
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_NOT_NULL(test, addrs[i]);
+	KUNIT_ASSERT_NULL(test, extra);
+}
+
+/* ---- Running a function in a given context ---- */
+
+enum lt_ctx { LT_TASK, LT_IRQS_OFF, LT_SOFTIRQ, LT_HARDIRQ };
+
+static const enum lt_ctx lt_ctxs[] = {
+	LT_TASK, LT_IRQS_OFF, LT_SOFTIRQ, LT_HARDIRQ
+};
+
+static const char *const lt_ctx_names[] = {
+	[LT_TASK] = "task", [LT_IRQS_OFF] = "raw_lock_irqs_off",
+	[LT_SOFTIRQ] = "softirq", [LT_HARDIRQ] = "hardirq",
+};
+
+static void lt_ctx_desc(const enum lt_ctx *ctx, char *desc)
+{
+	strscpy(desc, lt_ctx_names[*ctx], KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(lt_ctx, lt_ctxs, lt_ctx_desc);
+
+struct lt_run {
+	void (*fn)(struct lt_run *run);
+	enum lt_ctx ctx;
+	bool in_ctx;		/* fn ran where it was meant to */
+	struct completion done;
+	struct hrtimer timer;
+	struct work_struct work;
+	/* the case's own data */
+	struct labyrinth *lab;
+	void *addr, *addr2, *foreign, *vaddr;
+	struct page *page;
+	const void *owner, *owner_after;
+	struct labyrinth_stats before, after;
+	long codes[24];
+	unsigned int nr_codes;
+};
+
+/* A caller's own raw spinlock, held with interrupts off. */
+static DEFINE_RAW_SPINLOCK(lt_caller_lock);
+
+static bool lt_in_ctx(enum lt_ctx ctx)
+{
+	switch (ctx) {
+	case LT_TASK:
+		return in_task() && !irqs_disabled();
+	case LT_IRQS_OFF:
+		return in_task() && irqs_disabled();
+	case LT_SOFTIRQ:
+		return in_serving_softirq() && !in_hardirq();
+	case LT_HARDIRQ:
+		return in_hardirq();
+	}
+	return false;
+}
+
+static void lt_call(struct lt_run *run)
+{
+	run->in_ctx = lt_in_ctx(run->ctx);
+	run->fn(run);
+}
+
+static enum hrtimer_restart lt_timer_fn(struct hrtimer *timer)
+{
+	struct lt_run *run = container_of(timer, struct lt_run, timer);
+
+	lt_call(run);
+	complete(&run->done);
+	return HRTIMER_NORESTART;
+}
+
+static void lt_work_fn(struct work_struct *work)
+{
+	struct lt_run *run = container_of(work, struct lt_run, work);
+
+	lt_call(run);
+	complete(&run->done);
+}
+
+/* Run @run->fn once in @ctx and check that it ran there. */
+static void lt_run_in(struct kunit *test, struct lt_run *run, enum lt_ctx ctx)
+{
+	unsigned long flags;
+
+	run->ctx = ctx;
+	run->in_ctx = false;
+	init_completion(&run->done);
+	switch (ctx) {
+	case LT_TASK:
+		lt_call(run);
+		break;
+	case LT_IRQS_OFF:
+		raw_spin_lock_irqsave(&lt_caller_lock, flags);
+		lt_call(run);
+		raw_spin_unlock_irqrestore(&lt_caller_lock, flags);
+		break;
+	case LT_SOFTIRQ:
+		INIT_WORK(&run->work, lt_work_fn);
+		queue_work(system_bh_wq, &run->work);
+		if (!wait_for_completion_timeout(&run->done, 10 * HZ))
+			cancel_work_sync(&run->work);
+		break;
+	case LT_HARDIRQ:
+		hrtimer_init(&run->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+		run->timer.function = lt_timer_fn;
+		hrtimer_start(&run->timer, ns_to_ktime(10 * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+		if (!wait_for_completion_timeout(&run->done, 10 * HZ))
+			hrtimer_cancel(&run->timer);
+		break;
+	}
+	KUNIT_ASSERT_TRUE_MSG(test, run->in_ctx, "did not run in %s context",
+			      lt_ctx_names[ctx]);
+}
+
+static struct lt_run *lt_new_run(struct kunit *test, void (*fn)(struct lt_run *))
+{
+	struct lt_run *run = kunit_kzalloc(test, sizeof(*run), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, run);
+	run->fn = fn;
+	return run;
+}
+
+static void lt_code(struct lt_run *run, long code)
+{
+	if (run->nr_codes < ARRAY_SIZE(run->codes))
+		run->codes[run->nr_codes++] = code;
+}
+
+/*
+ * Keep the deferred refill from running until the test flushes it: it is
+ * scheduled an hour after a detach. (A static stub cannot do this: KUnit's
+ * stub lookup takes a spinlock_t, invalid in hardirq or under a raw lock.)
+ */
+static void lt_hold_refill(struct labyrinth *lab)
+{
+	labyrinth_set_refill_delay(lab, 3600 * HZ);
+}
+
+/* ---- Every operation in every context ---- */
+
+static void lt_claim_release_fn(struct lt_run *run)
+{
+	size_t size = PAGE_SIZE << 1;
+
+	run->addr = labyrinth_claim(run->lab, OWNER_A);
+	if (!run->addr)
+		return;
+	memset(run->addr, 0x5a, size);		/* the whole room is ours */
+	run->owner = labyrinth_owner(run->lab, run->addr);
+	lt_code(run, labyrinth_release(run->lab, run->addr, OWNER_A));
+	run->owner_after = labyrinth_owner(run->lab, run->addr);
+	labyrinth_get_stats(run->lab, &run->after);
+}
+
+static void claim_and_release_in_context(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+	struct lt_run *run = lt_new_run(test, lt_claim_release_fn);
+
+	run->lab = lt_create(test, 4, 1, 0, 0, 0);
+	lt_run_in(test, run, *ctx);
+	KUNIT_ASSERT_NOT_NULL(test, run->addr);
+	KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(run->addr));
+	KUNIT_EXPECT_PTR_EQ(test, run->owner, OWNER_A);
+	KUNIT_EXPECT_NULL(test, run->owner_after);
+	KUNIT_ASSERT_EQ(test, run->nr_codes, 1);
+	KUNIT_EXPECT_EQ(test, run->codes[0], 0);
+	KUNIT_EXPECT_EQ(test, run->after.claims, 1);
+	KUNIT_EXPECT_EQ(test, run->after.releases, 1);
+	KUNIT_EXPECT_EQ(test, run->after.rooms_owned, 0);
+	KUNIT_EXPECT_EQ(test, run->after.bad_calls, 0);
+}
+
+static void lt_detach_fn(struct lt_run *run)
+{
+	run->addr = labyrinth_claim(run->lab, OWNER_A);
+	if (!run->addr)
+		return;
+	run->page = labyrinth_detach(run->lab, run->addr, OWNER_A);
+	run->owner = labyrinth_owner(run->lab, run->addr);
+	lt_code(run, labyrinth_release(run->lab, run->addr, OWNER_A));
+	lt_code(run, PTR_ERR_OR_ZERO(labyrinth_detach(run->lab, run->addr,
+						      OWNER_A)));
+	labyrinth_get_stats(run->lab, &run->after);
+}
+
+/*
+ * Detach hands the pages over; the void room refuses the old address with
+ * -ENOENT until the deferred refill fills it, then with -EINVAL.
+ */
+static void detach_in_context(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+	struct lt_run *run = lt_new_run(test, lt_detach_fn);
+	struct labyrinth_stats s;
+
+	run->lab = lt_create(test, 2, 1, 0, 0, 0);
+	lt_hold_refill(run->lab);
+	lt_run_in(test, run, *ctx);
+	KUNIT_ASSERT_NOT_NULL(test, run->addr);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, run->page);
+	KUNIT_EXPECT_PTR_EQ(test, run->page, virt_to_page(run->addr));
+	KUNIT_EXPECT_NULL(test, run->owner);
+	KUNIT_ASSERT_EQ(test, run->nr_codes, 2);
+	KUNIT_EXPECT_EQ(test, run->codes[0], -ENOENT);
+	KUNIT_EXPECT_EQ(test, run->codes[1], -ENOENT);
+	KUNIT_EXPECT_EQ(test, run->after.detaches, 1);
+	KUNIT_EXPECT_EQ(test, run->after.rooms_void, 1);
+	KUNIT_EXPECT_EQ(test, run->after.bad_calls, 2);
+
+	/* The pages are ours: all of them, for good. */
+	memset(run->addr, 0x33, PAGE_SIZE << 1);
+
+	KUNIT_EXPECT_TRUE(test, labyrinth_refill_pending(run->lab));
+	labyrinth_flush_refill(run->lab);
+	s = lt_stats(run->lab);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 0);
+	KUNIT_EXPECT_EQ(test, s.refills, 1);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(run->lab, run->addr, OWNER_A),
+			-EINVAL);
+	__free_pages(run->page, 1);
+}
+
+static void lt_owner_fn(struct lt_run *run)
+{
+	run->owner = labyrinth_owner(run->lab, run->addr);
+	lt_code(run, labyrinth_release(run->lab, run->addr, OWNER_B));
+	run->owner_after = labyrinth_owner(run->lab, run->addr);
+	lt_code(run, (long)labyrinth_owner(run->lab, run->addr2));
+	lt_code(run, (long)labyrinth_owner(run->lab, run->foreign));
+	lt_code(run, (long)labyrinth_owner(NULL, run->addr));
+}
+
+/* Owner is reported and kept: the wrong owner cannot release. */
+static void owner_in_context(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+	struct lt_run *run = lt_new_run(test, lt_owner_fn);
+
+	run->lab = lt_create(test, 3, 0, 0, 0, 0);
+	run->addr = labyrinth_claim(run->lab, OWNER_A);
+	run->addr2 = labyrinth_claim(run->lab, OWNER_B);
+	KUNIT_ASSERT_NOT_NULL(test, run->addr2);
+	KUNIT_ASSERT_EQ(test, labyrinth_release(run->lab, run->addr2, OWNER_B), 0);
+	run->foreign = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, run->foreign);
+	lt_run_in(test, run, *ctx);
+	KUNIT_EXPECT_PTR_EQ(test, run->owner, OWNER_A);
+	KUNIT_EXPECT_PTR_EQ(test, run->owner_after, OWNER_A);
+	KUNIT_EXPECT_EQ(test, run->codes[0], -EPERM);
+	KUNIT_EXPECT_EQ(test, run->codes[1], 0);	/* free room */
+	KUNIT_EXPECT_EQ(test, run->codes[2], 0);	/* foreign memory */
+	KUNIT_EXPECT_EQ(test, run->codes[3], 0);	/* no labyrinth */
+	KUNIT_EXPECT_EQ(test, labyrinth_release(run->lab, run->addr, OWNER_A), 0);
+}
+
+static void lt_stats_fn(struct lt_run *run)
+{
+	labyrinth_get_stats(run->lab, &run->after);
+}
+
+static void stats_in_context(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+	struct lt_run *run = lt_new_run(test, lt_stats_fn);
+	void *addrs[4];
+
+	run->lab = lt_create(test, 4, 0, 2, 0, 0);
+	lt_claim_all(test, run->lab, 4, OWNER_A, addrs);
+	KUNIT_ASSERT_EQ(test, labyrinth_release(run->lab, addrs[2], OWNER_A), 0);
+	KUNIT_ASSERT_EQ(test, labyrinth_release(run->lab, addrs[2], OWNER_A),
+			-ENOENT);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(labyrinth_detach(run->lab, addrs[3],
+							 OWNER_A)));
+	lt_run_in(test, run, *ctx);
+	KUNIT_EXPECT_EQ(test, run->after.nr_rooms, 4);
+	KUNIT_EXPECT_EQ(test, run->after.claims, 4);
+	KUNIT_EXPECT_EQ(test, run->after.releases, 1);
+	KUNIT_EXPECT_EQ(test, run->after.detaches, 1);
+	KUNIT_EXPECT_EQ(test, run->after.fail_full, 1);
+	KUNIT_EXPECT_EQ(test, run->after.fail_contended, 0);
+	/* claims 2..4 met 1+2+3 owned rooms, the failed one all 4 */
+	KUNIT_EXPECT_EQ(test, run->after.collisions, 1 + 2 + 3 + 4);
+	KUNIT_EXPECT_EQ(test, run->after.bad_calls, 1);
+	KUNIT_EXPECT_EQ(test, run->after.rooms_owned, 2);
+	KUNIT_EXPECT_EQ(test, run->after.rooms_void, 1);
+	__free_pages(virt_to_page(addrs[3]), 0);
+	labyrinth_release(run->lab, addrs[0], OWNER_A);
+	labyrinth_release(run->lab, addrs[1], OWNER_A);
+}
+
+/* ---- Exhaustion, collisions, the walk ---- */
+
+static void lt_claim_fn(struct lt_run *run)
+{
+	labyrinth_get_stats(run->lab, &run->before);
+	run->addr = labyrinth_claim(run->lab, OWNER_B);
+	labyrinth_get_stats(run->lab, &run->after);
+}
+
+/* A full labyrinth fails at once, having seen each room exactly once. */
+static void claim_when_full_in_context(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+	struct lt_run *run = lt_new_run(test, lt_claim_fn);
+	void *addrs[7];
+
+	run->lab = lt_create(test, 7, 0, 3, 0, 0);
+	lt_claim_all(test, run->lab, 7, OWNER_A, addrs);
+	lt_run_in(test, run, *ctx);
+	KUNIT_EXPECT_NULL(test, run->addr);
+	KUNIT_EXPECT_EQ(test, run->after.fail_full - run->before.fail_full, 1);
+	KUNIT_EXPECT_EQ(test, run->after.fail_contended, 0);
+	KUNIT_EXPECT_EQ(test, run->after.collisions - run->before.collisions, 7);
+}
+
+/* max_probe bounds the walk of a claim that fails. */
+static void claim_when_full_stops_at_max_probe(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 16, 0, 4, 3, 0);
+	struct labyrinth_stats s0, s1;
+	unsigned int i;
+
+	for (i = 0; i < 16; i++)
+		labyrinth_claim(lab, OWNER_A);
+	s0 = lt_stats(lab);
+	KUNIT_EXPECT_NULL(test, labyrinth_claim(lab, OWNER_B));
+	s1 = lt_stats(lab);
+	KUNIT_EXPECT_EQ(test, s1.collisions - s0.collisions, 3);
+	KUNIT_EXPECT_EQ(test, s1.fail_full - s0.fail_full, 1);
+	/* max_probe 3 on 16 rooms: some claims above found nothing */
+	KUNIT_EXPECT_LT(test, s1.claims, 16);
+}
+
+/*
+ * On a uniprocessor, DEBUG_SPINLOCK reports any failed trylock as a bug:
+ * there it can only mean the lock's holder was interrupted, and labyrinth
+ * always holds room locks with interrupts off, so its own trylocks never
+ * fail on UP. Holding a room lock from the test is the one way to make
+ * them fail, so such cases run on SMP kernels (the qemu x86_64 one).
+ */
+static void lt_need_trylock_failures(struct kunit *test)
+{
+	if (!IS_ENABLED(CONFIG_SMP) && IS_ENABLED(CONFIG_DEBUG_SPINLOCK))
+		kunit_skip(test, "a failed trylock is a DEBUG_SPINLOCK bug on UP");
+}
+
+/* Hold the lock of this CPU's entrance room while claiming. */
+static void lt_locked_entrance_fn(struct lt_run *run)
+{
+	raw_spinlock_t *lock;
+	unsigned long flags;
+	unsigned int e;
+
+	local_irq_save(flags);
+	e = labyrinth_entrance(run->lab, smp_processor_id());
+	lock = labyrinth_room_lock(run->lab, e);
+	raw_spin_lock(lock);
+	lt_code(run, e);
+	lt_claim_fn(run);
+	raw_spin_unlock(lock);
+	local_irq_restore(flags);
+	if (run->addr)
+		lt_code(run, labyrinth_room_index(run->lab, run->addr));
+}
+
+/* A busy lock is a collision, and a claim that fails on one is contended. */
+static void claim_skips_busy_lock_in_context(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+	struct lt_run *run = lt_new_run(test, lt_locked_entrance_fn);
+
+	lt_need_trylock_failures(test);
+	run->lab = lt_create(test, 3, 0, 1, 0, 0);
+	lt_run_in(test, run, *ctx);
+	KUNIT_ASSERT_NOT_NULL(test, run->addr);
+	KUNIT_ASSERT_EQ(test, run->nr_codes, 2);
+	KUNIT_EXPECT_NE(test, run->codes[1], run->codes[0]);
+	KUNIT_EXPECT_EQ(test, run->after.collisions - run->before.collisions, 1);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(run->lab, run->addr, OWNER_B), 0);
+
+	/* The only room is locked: the claim fails, contended, not full. */
+	run->lab = lt_create(test, 1, 0, 1, 0, 0);
+	run->nr_codes = 0;
+	lt_run_in(test, run, *ctx);
+	KUNIT_EXPECT_NULL(test, run->addr);
+	KUNIT_EXPECT_EQ(test, run->after.fail_contended, 1);
+	KUNIT_EXPECT_EQ(test, run->after.fail_full, 0);
+	KUNIT_EXPECT_EQ(test, run->after.collisions, 1);
+}
+
+/*
+ * The doors matter. With 8 rooms in 4 wings of 2, an owned entrance sends
+ * the claim through the near door, to the next room of its wing ...
+ */
+static void claim_takes_near_door_after_owned_room(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 8, 0, 4, 0, 0);
+	unsigned long flags;
+	void *first, *next;
+	unsigned int e;
+
+	local_irq_save(flags);		/* stay on this CPU */
+	e = labyrinth_entrance(lab, smp_processor_id());
+	first = labyrinth_claim(lab, OWNER_A);
+	next = labyrinth_claim(lab, OWNER_A);
+	local_irq_restore(flags);
+	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, first), e);
+	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, next),
+			e / 2 * 2 + (e % 2 + 1) % 2);
+}
+
+/* ... and a busy one through far door 1, to the next wing, same column. */
+static void claim_takes_far_door_after_busy_lock(struct kunit *test)
+{
+	struct lt_run *run = lt_new_run(test, lt_locked_entrance_fn);
+	unsigned int e;
+
+	lt_need_trylock_failures(test);
+	run->lab = lt_create(test, 8, 0, 4, 0, 0);
+	lt_run_in(test, run, LT_IRQS_OFF);
+	KUNIT_ASSERT_EQ(test, run->nr_codes, 2);
+	e = run->codes[0];
+	KUNIT_EXPECT_EQ(test, run->codes[1], (e / 2 + 1) % 4 * 2 + e % 2);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(run->lab, run->addr, OWNER_B), 0);
+}
+
+struct lt_walk_param {
+	unsigned int rooms, doors;
+};
+
+static const struct lt_walk_param lt_walk_params[] = {
+	{ 11, 1 }, { 11, 2 }, { 11, 3 }, { 11, 4 }, { 16, 16 }, { 5, 5 },
+};
+
+static void lt_walk_desc(const struct lt_walk_param *p, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%u_rooms_%u_doors", p->rooms,
+		 p->doors);
+}
+
+KUNIT_ARRAY_PARAM(lt_walk, lt_walk_params, lt_walk_desc);
+
+/*
+ * Complete: whichever single room is free, a claim finds it, having
+ * skipped fewer rooms than there are.
+ */
+static void claim_finds_the_only_free_room(struct kunit *test)
+{
+	const struct lt_walk_param *p = test->param_value;
+	struct labyrinth *lab = lt_create(test, p->rooms, 0, p->doors, 0, 0);
+	struct labyrinth_stats s0, s1;
+	unsigned int t, i;
+	void **addrs;
+	void *got;
+
+	addrs = kunit_kcalloc(test, p->rooms, sizeof(*addrs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, addrs);
+	lt_claim_all(test, lab, p->rooms, OWNER_A, addrs);
+	for (t = 0; t < p->rooms; t++) {
+		KUNIT_ASSERT_EQ(test, labyrinth_release(lab, addrs[t], OWNER_A), 0);
+		s0 = lt_stats(lab);
+		got = labyrinth_claim(lab, OWNER_A);
+		s1 = lt_stats(lab);
+		KUNIT_EXPECT_PTR_EQ(test, got, addrs[t]);
+		KUNIT_EXPECT_LT(test, s1.collisions - s0.collisions, p->rooms);
+		if (got != addrs[t])
+			return;
+	}
+	for (i = 0; i < p->rooms; i++)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addrs[i], OWNER_A), 0);
+}
+
+/* ---- Bad input ---- */
+
+static void lt_bad_input_fn(struct lt_run *run)
+{
+	struct labyrinth *lab = run->lab;
+	void *addr = run->addr;
+
+	labyrinth_get_stats(lab, &run->before);
+	lt_code(run, (long)labyrinth_claim(NULL, OWNER_A));
+	lt_code(run, (long)labyrinth_claim(ERR_PTR(-ENOMEM), OWNER_A));
+	lt_code(run, (long)labyrinth_claim(lab, NULL));			/* counted */
+	lt_code(run, labyrinth_release(NULL, addr, OWNER_A));
+	lt_code(run, labyrinth_release(ERR_PTR(-EINVAL), addr, OWNER_A));
+	lt_code(run, labyrinth_release(lab, addr, NULL));		/* counted */
+	lt_code(run, labyrinth_release(lab, NULL, OWNER_A));		/* counted */
+	lt_code(run, labyrinth_release(lab, run->foreign, OWNER_A));	/* counted */
+	lt_code(run, labyrinth_release(lab, run->vaddr, OWNER_A));	/* counted */
+	lt_code(run, labyrinth_release(lab, addr + 64, OWNER_A));	/* counted */
+	lt_code(run, labyrinth_release(lab, addr + PAGE_SIZE, OWNER_A)); /* counted */
+	lt_code(run, labyrinth_release(lab, run->addr2, OWNER_A));	/* counted */
+	lt_code(run, labyrinth_release(lab, addr, OWNER_B));		/* counted */
+	lt_code(run, PTR_ERR(labyrinth_detach(lab, addr, OWNER_B)));	/* counted */
+	lt_code(run, PTR_ERR(labyrinth_detach(NULL, addr, OWNER_A)));
+	lt_code(run, PTR_ERR(labyrinth_detach(lab, run->foreign, OWNER_A))); /* counted */
+	lt_code(run, labyrinth_release(lab, addr, OWNER_A));
+	lt_code(run, labyrinth_release(lab, addr, OWNER_A));		/* counted */
+	lt_code(run, PTR_ERR(labyrinth_detach(lab, addr, OWNER_A)));	/* counted */
+	labyrinth_get_stats(lab, &run->after);
+}
+
+static const long lt_bad_input_codes[] = {
+	0, 0, 0, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL,
+	-EINVAL, -EINVAL, -EPERM, -EPERM, -EINVAL, -EINVAL, 0, -ENOENT, -ENOENT,
+};
+
+/* Every misuse gets its documented code and is counted; nothing breaks. */
+static void bad_input_in_context(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+	struct lt_run *run = lt_new_run(test, lt_bad_input_fn);
+	struct labyrinth *lab2 = lt_create(test, 2, 1, 0, 0, 0);
+	struct page *page;
+	unsigned int i;
+
+	run->lab = lt_create(test, 2, 1, 0, 0, 0);
+	run->addr = labyrinth_claim(run->lab, OWNER_A);
+	run->addr2 = labyrinth_claim(lab2, OWNER_A);	/* another's room */
+	KUNIT_ASSERT_NOT_NULL(test, run->addr);
+	KUNIT_ASSERT_NOT_NULL(test, run->addr2);
+	page = alloc_pages(GFP_KERNEL, 1);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	run->foreign = page_address(page);
+	run->vaddr = vmalloc(PAGE_SIZE);
+	KUNIT_ASSERT_NOT_NULL(test, run->vaddr);
+
+	lt_run_in(test, run, *ctx);
+	__free_pages(page, 1);
+	vfree(run->vaddr);
+	KUNIT_ASSERT_EQ(test, run->nr_codes, ARRAY_SIZE(lt_bad_input_codes));
+	for (i = 0; i < run->nr_codes; i++)
+		KUNIT_EXPECT_EQ_MSG(test, run->codes[i], lt_bad_input_codes[i],
+				    "call %u", i);
+	KUNIT_EXPECT_EQ(test, run->after.bad_calls - run->before.bad_calls, 13);
+	KUNIT_EXPECT_EQ(test, run->after.releases - run->before.releases, 1);
+	KUNIT_EXPECT_EQ(test, run->after.rooms_owned, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab2, run->addr2, OWNER_A), 0);
+}
+
+/* Release after detach: -ENOENT while void, -EINVAL once refilled. */
+static void release_after_detach_then_refill(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 1, 0, 0, 0, 0);
+	struct page *page;
+	void *addr, *again;
+
+	lt_hold_refill(lab);
+	addr = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	page = labyrinth_detach(lab, addr, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	KUNIT_EXPECT_TRUE(test, labyrinth_refill_pending(lab));
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_A), -ENOENT);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_detach(lab, addr, OWNER_A)),
+			-ENOENT);
+	again = labyrinth_claim(lab, OWNER_A);	/* refills on the spot */
+	KUNIT_ASSERT_NOT_NULL(test, again);
+	KUNIT_EXPECT_PTR_NE(test, again, addr);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_A), -EINVAL);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, again, OWNER_A), 0);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).bad_calls, 3);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills, 1);
+	__free_pages(page, 0);
+}
+
+static const struct labyrinth_config lt_bad_configs[] = {
+	{ .nr_rooms = 0 },
+	{ .nr_rooms = 1, .order = MAX_PAGE_ORDER + 1 },
+	{ .nr_rooms = 2, .doors = 3 },
+	{ .nr_rooms = 64, .doors = LABYRINTH_MAX_DOORS + 1 },
+	{ .nr_rooms = 4, .max_probe = 5 },
+	{ .nr_rooms = 4, .flags = 1U << 7 },
+};
+
+static void create_rejects_bad_config(struct kunit *test)
+{
+	unsigned int i;
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_create(NULL)), -EINVAL);
+	for (i = 0; i < ARRAY_SIZE(lt_bad_configs); i++)
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(labyrinth_create(&lt_bad_configs[i])),
+				    -EINVAL, "config %u", i);
+	/* destroy of nothing is nothing */
+	labyrinth_destroy(NULL);
+	labyrinth_destroy(ERR_PTR(-EINVAL));
+}
+
+static const struct labyrinth_config lt_edge_configs[] = {
+	{ .name = "one_room", .nr_rooms = 1 },
+	{ .name = "one_door", .nr_rooms = 5, .doors = 1 },
+	{ .name = "probe_one", .nr_rooms = 4, .max_probe = 1 },
+	{ .name = "max_order", .nr_rooms = 1, .order = MAX_PAGE_ORDER },
+	{ .name = "all_doors", .nr_rooms = LABYRINTH_MAX_DOORS,
+	  .doors = LABYRINTH_MAX_DOORS, .max_probe = LABYRINTH_MAX_DOORS },
+	{ .nr_rooms = 3, .flags = LABYRINTH_ZERO | LABYRINTH_POISON },
+};
+
+static void create_accepts_edge_configs(struct kunit *test)
+{
+	const struct labyrinth_config *cfg;
+	struct labyrinth *lab;
+	unsigned int i;
+	void *addr;
+
+	for (i = 0; i < ARRAY_SIZE(lt_edge_configs); i++) {
+		cfg = &lt_edge_configs[i];
+		lab = labyrinth_create(cfg);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, lab, "config %u", i);
+		addr = labyrinth_claim(lab, OWNER_A);
+		KUNIT_EXPECT_NOT_NULL_MSG(test, addr, "config %u", i);
+		if (addr)
+			memset(addr, 1, PAGE_SIZE << cfg->order);
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_A), 0);
+		labyrinth_destroy(lab);
+	}
+}
+
+/* ---- Allocation failures ---- */
+
+/* Fail the Nth allocation labyrinth_create() makes (1-based); 0: none. */
+struct lt_fault {
+	struct kunit *test;
+	unsigned int fail_at, calls;
+};
+
+static struct lt_fault lt_fault;
+
+static bool lt_fault_now(void)
+{
+	return ++lt_fault.calls == lt_fault.fail_at;
+}
+
+static void *lt_alloc_lab_stub(size_t size)
+{
+	void *p;
+
+	if (lt_fault_now())
+		return NULL;
+	kunit_deactivate_static_stub(lt_fault.test, labyrinth_alloc_lab);
+	p = labyrinth_alloc_lab(size);
+	kunit_activate_static_stub(lt_fault.test, labyrinth_alloc_lab,
+				   lt_alloc_lab_stub);
+	return p;
+}
+
+static struct labyrinth_pcpu __percpu *lt_alloc_pcpu_stub(void)
+{
+	struct labyrinth_pcpu __percpu *p;
+
+	if (lt_fault_now())
+		return NULL;
+	kunit_deactivate_static_stub(lt_fault.test, labyrinth_alloc_pcpu);
+	p = labyrinth_alloc_pcpu();
+	kunit_activate_static_stub(lt_fault.test, labyrinth_alloc_pcpu,
+				   lt_alloc_pcpu_stub);
+	return p;
+}
+
+static struct page *lt_alloc_room_stub(struct labyrinth *lab, gfp_t gfp)
+{
+	struct page *page;
+
+	if (lt_fault_now())
+		return NULL;
+	kunit_deactivate_static_stub(lt_fault.test, labyrinth_alloc_room);
+	page = labyrinth_alloc_room(lab, gfp);
+	kunit_activate_static_stub(lt_fault.test, labyrinth_alloc_room,
+				   lt_alloc_room_stub);
+	return page;
+}
+
+static void lt_inject_faults(struct kunit *test, unsigned int fail_at)
+{
+	lt_fault.test = test;
+	lt_fault.fail_at = fail_at;
+	lt_fault.calls = 0;
+	kunit_activate_static_stub(test, labyrinth_alloc_lab, lt_alloc_lab_stub);
+	kunit_activate_static_stub(test, labyrinth_alloc_pcpu, lt_alloc_pcpu_stub);
+	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_room_stub);
+}
+
+/* Each allocation of create fails in turn: -ENOMEM, every page back. */
+static void create_fails_at_each_allocation(struct kunit *test)
+{
+	const struct labyrinth_config cfg = { .nr_rooms = 5, .order = 1 };
+	long pages = labyrinth_pages_held();
+	struct labyrinth *lab;
+	unsigned int n;
+
+	for (n = 1; n <= 2 + cfg.nr_rooms; n++) {
+		lt_inject_faults(test, n);
+		lab = labyrinth_create(&cfg);
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(lab), -ENOMEM, "failing %u", n);
+		KUNIT_EXPECT_EQ_MSG(test, labyrinth_pages_held(), pages,
+				    "failing %u", n);
+		if (!IS_ERR(lab))
+			labyrinth_destroy(lab);
+	}
+	/* Past the last allocation nothing fails: create works. */
+	lt_inject_faults(test, n);
+	lab = labyrinth_create(&cfg);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, lab);
+	KUNIT_EXPECT_EQ(test, lt_fault.calls, 2 + cfg.nr_rooms);
+	KUNIT_EXPECT_EQ(test, labyrinth_pages_held(), pages + 5 * 2);
+	labyrinth_destroy(lab);
+	KUNIT_EXPECT_EQ(test, labyrinth_pages_held(), pages);
+}
+
+static struct page *lt_alloc_fail_stub(struct labyrinth *lab, gfp_t gfp)
+{
+	return NULL;
+}
+
+/* A failed refill leaves the room void, the claim moves on; it recovers. */
+static void claim_refill_failure_leaves_room_void(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, 0);
+	struct labyrinth_stats s;
+	void *a, *b, *c;
+	struct page *page;
+
+	lt_hold_refill(lab);
+	a = labyrinth_claim(lab, OWNER_A);
+	b = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	page = labyrinth_detach(lab, a, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	KUNIT_ASSERT_EQ(test, labyrinth_release(lab, b, OWNER_A), 0);
+
+	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_fail_stub);
+	c = labyrinth_claim(lab, OWNER_A);	/* void room fails, b is taken */
+	KUNIT_EXPECT_PTR_EQ(test, c, b);
+	s = lt_stats(lab);
+	KUNIT_EXPECT_EQ(test, s.refill_failures, 1);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 1);
+	KUNIT_EXPECT_TRUE(test, labyrinth_refill_pending(lab));	/* it will retry */
+	KUNIT_EXPECT_NULL(test, labyrinth_claim(lab, OWNER_A));
+	s = lt_stats(lab);
+	KUNIT_EXPECT_EQ(test, s.refill_failures, 2);
+	KUNIT_EXPECT_EQ(test, s.fail_full, 1);
+
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
+	a = labyrinth_claim(lab, OWNER_A);
+	KUNIT_EXPECT_NOT_NULL(test, a);
+	s = lt_stats(lab);
+	KUNIT_EXPECT_EQ(test, s.refills, 1);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 0);
+	labyrinth_release(lab, a, OWNER_A);
+	labyrinth_release(lab, c, OWNER_A);
+	__free_pages(page, 0);
+}
+
+/*
+ * A void room: task and softirq claims fill it on the spot; in hard
+ * interrupt context or under a raw lock with interrupts off a claim may not
+ * allocate, so it skips the room and the deferred refill fills it.
+ */
+static void claim_meets_void_room_in_context(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+	struct lt_run *run = lt_new_run(test, lt_claim_fn);
+	bool on_the_spot = *ctx == LT_TASK || *ctx == LT_SOFTIRQ;
+	struct labyrinth_stats s;
+	void *addr;
+
+	run->lab = lt_create(test, 1, 0, 1, 0, 0);
+	lt_hold_refill(run->lab);	/* no refill before the claim below */
+	addr = labyrinth_claim(run->lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	run->page = labyrinth_detach(run->lab, addr, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, run->page);
+
+	lt_run_in(test, run, *ctx);
+	if (on_the_spot) {
+		KUNIT_EXPECT_NOT_NULL(test, run->addr);
+		KUNIT_EXPECT_EQ(test, run->after.refills, 1);
+		KUNIT_EXPECT_EQ(test, run->after.collisions, 0);
+	} else {
+		KUNIT_EXPECT_NULL(test, run->addr);
+		KUNIT_EXPECT_EQ(test, run->after.refills, 0);
+		KUNIT_EXPECT_EQ(test, run->after.refill_failures, 0);
+		KUNIT_EXPECT_EQ(test, run->after.rooms_void, 1);
+		KUNIT_EXPECT_EQ(test, run->after.collisions, 1);
+		KUNIT_EXPECT_EQ(test, run->after.fail_full, 1);
+	}
+	labyrinth_flush_refill(run->lab);
+	s = lt_stats(run->lab);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 0);
+	KUNIT_EXPECT_EQ(test, s.refills, 1);
+	if (run->addr)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(run->lab, run->addr,
+							OWNER_B), 0);
+	__free_pages(run->page, 0);
+}
+
+/* ---- Flags and destroy ---- */
+
+static void zero_flag_hides_previous_owners_bytes(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 1, 1, 0, 0, LABYRINTH_ZERO);
+	struct labyrinth *plain = lt_create(test, 1, 0, 0, 0, 0);
+	void *addr;
+
+	addr = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	KUNIT_EXPECT_NULL(test, memchr_inv(addr, 0, PAGE_SIZE << 1));
+	memset(addr, 0xaa, PAGE_SIZE << 1);
+	KUNIT_ASSERT_EQ(test, labyrinth_release(lab, addr, OWNER_A), 0);
+	addr = labyrinth_claim(lab, OWNER_B);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	KUNIT_EXPECT_NULL(test, memchr_inv(addr, 0, PAGE_SIZE << 1));
+	labyrinth_release(lab, addr, OWNER_B);
+
+	/* Without the flag the bytes stay: the check above can fail. */
+	addr = labyrinth_claim(plain, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	memset(addr, 0xaa, PAGE_SIZE);
+	labyrinth_release(plain, addr, OWNER_A);
+	addr = labyrinth_claim(plain, OWNER_B);
+	KUNIT_EXPECT_NOT_NULL(test, memchr_inv(addr, 0, PAGE_SIZE));
+	labyrinth_release(plain, addr, OWNER_B);
+}
+
+static void poison_flag_catches_write_after_release(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 1, 0, 0, 0, LABYRINTH_POISON);
+	char *addr;
+
+	addr = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	KUNIT_ASSERT_EQ(test, labyrinth_release(lab, addr, OWNER_A), 0);
+	addr = labyrinth_claim(lab, OWNER_A);	/* clean release: no error */
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).poison_errors, 0);
+	KUNIT_ASSERT_EQ(test, labyrinth_release(lab, addr, OWNER_A), 0);
+
+	WRITE_ONCE(addr[100], 1);		/* the bug: write after release */
+	addr = labyrinth_claim(lab, OWNER_B);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).poison_errors, 1);
+	labyrinth_release(lab, addr, OWNER_B);
+}
+
+/* Destroy leaves an owned room's pages to its owner and frees the rest. */
+static void destroy_with_owned_room_leaves_pages_to_owner(struct kunit *test)
+{
+	const struct labyrinth_config cfg = { .name = "leaky", .nr_rooms = 3 };
+	long pages = labyrinth_pages_held();
+	struct labyrinth *lab = labyrinth_create(&cfg);
+	char *addr;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, lab);
+	addr = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	labyrinth_destroy(lab);
+	KUNIT_EXPECT_EQ(test, labyrinth_pages_held(), pages);
+	memset(addr, 0x77, PAGE_SIZE);		/* KASAN: still allocated */
+	__free_pages(virt_to_page(addr), 0);
+}
+
+/* ---- Exclusivity under concurrency ---- */
+
+#define LT_STRESS_MS		400
+#define LT_TIMER_PERIOD_NS	(200 * NSEC_PER_USEC)
+
+struct lt_stress;
+
+struct lt_claimant {
+	struct lt_stress *st;
+	struct hrtimer timer;
+	struct task_struct *task;
+	unsigned long id;
+	unsigned long claims, violations, mismatches, release_errors;
+};
+
+struct lt_stress {
+	struct labyrinth *lab;
+	unsigned long deadline;		/* jiffies */
+	bool stop;
+	unsigned int nr;
+	struct lt_claimant c[];
+};
+
+/* One claim: write our canary over the whole room, check it, release. */
+static void lt_stress_once(struct lt_claimant *c)
+{
+	unsigned long *words, i, seq = c->claims + 1;
+	const unsigned long n = PAGE_SIZE / sizeof(*words);
+
+	words = labyrinth_claim(c->st->lab, c);
+	if (!words)
+		return;
+	c->claims++;
+	if (labyrinth_owner(c->st->lab, words) != c)
+		c->mismatches++;
+	for (i = 0; i < n; i++)
+		WRITE_ONCE(words[i], c->id ^ seq ^ i);
+	for (i = 0; i < n; i++)
+		if (READ_ONCE(words[i]) != (c->id ^ seq ^ i)) {
+			c->violations++;
+			break;
+		}
+	if (labyrinth_release(c->st->lab, words, c))
+		c->release_errors++;
+}
+
+static enum hrtimer_restart lt_stress_timer(struct hrtimer *timer)
+{
+	struct lt_claimant *c = container_of(timer, struct lt_claimant, timer);
+	unsigned int i;
+
+	if (READ_ONCE(c->st->stop))
+		return HRTIMER_NORESTART;
+	for (i = 0; i < 2; i++)
+		lt_stress_once(c);
+	hrtimer_forward_now(timer, ns_to_ktime(LT_TIMER_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+static int lt_stress_thread(void *data)
+{
+	struct lt_claimant *c = data;
+	struct lt_claimant *timer = c + 1;
+
+	hrtimer_start(&timer->timer, ns_to_ktime(LT_TIMER_PERIOD_NS),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	while (!kthread_should_stop() &&
+	       time_before(jiffies, c->st->deadline)) {
+		lt_stress_once(c);
+		cond_resched();
+	}
+	WRITE_ONCE(c->st->stop, true);
+	hrtimer_cancel(&timer->timer);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/*
+ * A kthread and a hard-irq timer per online CPU, fewer rooms than
+ * claimants: nobody ever sees another's canary or owner.
+ */
+static void claim_is_exclusive_under_concurrency(struct kunit *test)
+{
+	unsigned int cpus = num_online_cpus(), cpu, i = 0;
+	struct labyrinth_stats s;
+	unsigned long claims = 0;
+	struct lt_stress *st;
+
+	st = kunit_kzalloc(test, struct_size(st, c, 2 * cpus), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	st->nr = 2 * cpus;
+	st->lab = lt_create(test, st->nr - 1, 0, 0, 0, 0);
+	st->deadline = jiffies + msecs_to_jiffies(LT_STRESS_MS);
+	for_each_online_cpu(cpu) {
+		struct lt_claimant *k = &st->c[i++], *t = &st->c[i++];
+
+		k->st = st;
+		t->st = st;
+		k->id = (unsigned long)k;
+		t->id = (unsigned long)t;
+		hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+		t->timer.function = lt_stress_timer;
+		k->task = kthread_create_on_cpu(lt_stress_thread, k, cpu,
+						"lt_stress/%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(k->task));
+	}
+	for (i = 0; i < st->nr; i += 2)
+		wake_up_process(st->c[i].task);
+	msleep(LT_STRESS_MS + 100);
+	for (i = 0; i < st->nr; i += 2)
+		kthread_stop(st->c[i].task);
+
+	for (i = 0; i < st->nr; i++) {
+		struct lt_claimant *c = &st->c[i];
+
+		KUNIT_EXPECT_EQ_MSG(test, c->violations, 0, "claimant %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, c->mismatches, 0, "claimant %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, c->release_errors, 0, "claimant %u", i);
+		KUNIT_EXPECT_GT_MSG(test, c->claims, 0, "claimant %u never claimed", i);
+		claims += c->claims;
+	}
+	s = lt_stats(st->lab);
+	KUNIT_EXPECT_EQ(test, s.claims, claims);
+	KUNIT_EXPECT_EQ(test, s.releases, claims);
+	KUNIT_EXPECT_EQ(test, s.rooms_owned, 0);
+	KUNIT_EXPECT_EQ(test, s.bad_calls, 0);
+	kunit_info(test, "%u claimants on %u CPUs: %lu claims, %llu collisions, %llu failed claims\n",
+		   st->nr, cpus, claims, s.collisions, s.fail_full + s.fail_contended);
+}
+
+static struct kunit_case labyrinth_cases[] = {
+	KUNIT_CASE_PARAM(claim_and_release_in_context, lt_ctx_gen_params),
+	KUNIT_CASE_PARAM(detach_in_context, lt_ctx_gen_params),
+	KUNIT_CASE_PARAM(owner_in_context, lt_ctx_gen_params),
+	KUNIT_CASE_PARAM(stats_in_context, lt_ctx_gen_params),
+	KUNIT_CASE_PARAM(claim_when_full_in_context, lt_ctx_gen_params),
+	KUNIT_CASE_PARAM(claim_skips_busy_lock_in_context, lt_ctx_gen_params),
+	KUNIT_CASE_PARAM(bad_input_in_context, lt_ctx_gen_params),
+	KUNIT_CASE_PARAM(claim_meets_void_room_in_context, lt_ctx_gen_params),
+	KUNIT_CASE(claim_when_full_stops_at_max_probe),
+	KUNIT_CASE(claim_takes_near_door_after_owned_room),
+	KUNIT_CASE(claim_takes_far_door_after_busy_lock),
+	KUNIT_CASE_PARAM(claim_finds_the_only_free_room, lt_walk_gen_params),
+	KUNIT_CASE(release_after_detach_then_refill),
+	KUNIT_CASE(create_rejects_bad_config),
+	KUNIT_CASE(create_accepts_edge_configs),
+	KUNIT_CASE(create_fails_at_each_allocation),
+	KUNIT_CASE(claim_refill_failure_leaves_room_void),
+	KUNIT_CASE(zero_flag_hides_previous_owners_bytes),
+	KUNIT_CASE(poison_flag_catches_write_after_release),
+	KUNIT_CASE(destroy_with_owned_room_leaves_pages_to_owner),
+	KUNIT_CASE_SLOW(claim_is_exclusive_under_concurrency),
+	{}
+};
+
+static struct kunit_suite labyrinth_suite = {
+	.name = "labyrinth",
+	.test_cases = labyrinth_cases,
+};
+
+kunit_test_suite(labyrinth_suite);
+
+MODULE_DESCRIPTION("KUnit tests for labyrinth");
+MODULE_AUTHOR("The labyrinth authors");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
