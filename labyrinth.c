@@ -144,17 +144,22 @@ struct labyrinth_room {
  * Per-CPU counters and entrance. Only its CPU writes them, so claims and
  * releases never share a counter line with another CPU.
  */
+enum labyrinth_counter {
+	LAB_CLAIMS,
+	LAB_RELEASES,
+	LAB_DETACHES,
+	LAB_COLLISIONS,
+	LAB_FAIL_FULL,
+	LAB_FAIL_CONTENDED,
+	LAB_REFILLS,
+	LAB_REFILL_FAILURES,
+	LAB_BAD_CALLS,
+	LAB_POISON_ERRORS,
+	LAB_NR_COUNTERS
+};
+
 struct labyrinth_pcpu {
-	u64 claims;
-	u64 releases;
-	u64 detaches;
-	u64 collisions;
-	u64 fail_full;
-	u64 fail_contended;
-	u64 refills;
-	u64 refill_failures;
-	u64 bad_calls;
-	u64 poison_errors;
+	u64 count[LAB_NR_COUNTERS];
 	unsigned int entry_wing;
 	unsigned int entry_col;
 };
@@ -189,7 +194,17 @@ struct labyrinth_walk {
 /* Pages taken from the page allocator and not yet given back or away. */
 static atomic_long_t labyrinth_pages = ATOMIC_LONG_INIT(0);
 
-#define labyrinth_count(lab, field)	this_cpu_inc((lab)->pcpu->field)
+/* Count events in this CPU's counters; interrupt-safe, never shared. */
+static void labyrinth_count_n(struct labyrinth *lab, enum labyrinth_counter c,
+			      unsigned int n)
+{
+	this_cpu_add(lab->pcpu->count[c], n);
+}
+
+static void labyrinth_count(struct labyrinth *lab, enum labyrinth_counter c)
+{
+	labyrinth_count_n(lab, c, 1);
+}
 
 static unsigned int labyrinth_wing_size(const struct labyrinth *lab,
 					unsigned int w)
@@ -285,11 +300,11 @@ static bool labyrinth_fill(struct labyrinth *lab, struct labyrinth_room *room,
 	raw_spin_lock_irqsave(&room->lock, *flags);
 	if (!page) {
 		room->state = LAB_ROOM_VOID;
-		labyrinth_count(lab, refill_failures);
+		labyrinth_count(lab, LAB_REFILL_FAILURES);
 		return false;
 	}
 	labyrinth_install(lab, room, page);
-	labyrinth_count(lab, refills);
+	labyrinth_count(lab, LAB_REFILLS);
 	return true;
 }
 
@@ -418,7 +433,7 @@ static void labyrinth_prepare(struct labyrinth *lab, void *addr)
 	if (room->poisoned) {
 		room->poisoned = false;
 		if (memchr_inv(addr, LABYRINTH_POISON_BYTE, size)) {
-			labyrinth_count(lab, poison_errors);
+			labyrinth_count(lab, LAB_POISON_ERRORS);
 			pr_err_ratelimited("%s: room %ld was written after its release\n",
 					   lab->name, (long)(room - lab->rooms));
 		}
@@ -436,7 +451,7 @@ static void labyrinth_prepare(struct labyrinth *lab, void *addr)
  * Walks the labyrinth from this CPU's entrance and takes the first free
  * room it can lock, visiting at most max_probe rooms and each room at most
  * once. Never spins on a room lock; a void room is filled with GFP_ATOMIC
- * where the context allows allocation (see labyrinth.c).
+ * where the context allows allocation (see the design note).
  *
  * Context: Any context except NMI, including hard interrupt context and
  * under a raw spinlock with interrupts disabled. Never sleeps.
@@ -453,22 +468,22 @@ void *labyrinth_claim(struct labyrinth *lab, const void *owner)
 	if (IS_ERR_OR_NULL(lab))
 		return NULL;
 	if (!owner) {
-		labyrinth_count(lab, bad_calls);
+		labyrinth_count(lab, LAB_BAD_CALLS);
 		return NULL;
 	}
 	addr = labyrinth_walk(lab, owner, _RET_IP_, &probes, &contended);
 	if (addr) {
-		labyrinth_count(lab, claims);
+		labyrinth_count(lab, LAB_CLAIMS);
 		probes--;
 		if (lab->flags & (LABYRINTH_ZERO | LABYRINTH_POISON))
 			labyrinth_prepare(lab, addr);
 	} else if (contended) {
-		labyrinth_count(lab, fail_contended);
+		labyrinth_count(lab, LAB_FAIL_CONTENDED);
 	} else {
-		labyrinth_count(lab, fail_full);
+		labyrinth_count(lab, LAB_FAIL_FULL);
 	}
 	if (probes)
-		this_cpu_add(lab->pcpu->collisions, probes);
+		labyrinth_count_n(lab, LAB_COLLISIONS, probes);
 	return addr;
 }
 EXPORT_SYMBOL_GPL(labyrinth_claim);
@@ -560,11 +575,11 @@ int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner)
 	}
 	raw_spin_unlock_irqrestore(&room->lock, flags);
 	if (!err) {
-		labyrinth_count(lab, releases);
+		labyrinth_count(lab, LAB_RELEASES);
 		return 0;
 	}
 out_bad:
-	labyrinth_count(lab, bad_calls);
+	labyrinth_count(lab, LAB_BAD_CALLS);
 	return err;
 }
 EXPORT_SYMBOL_GPL(labyrinth_release);
@@ -611,12 +626,12 @@ struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 	raw_spin_unlock_irqrestore(&room->lock, flags);
 	if (!err) {
 		labyrinth_put_pages(lab, page, false);
-		labyrinth_count(lab, detaches);
+		labyrinth_count(lab, LAB_DETACHES);
 		labyrinth_kick_refill(lab, lab->refill_delay);
 		return page;
 	}
 out_bad:
-	labyrinth_count(lab, bad_calls);
+	labyrinth_count(lab, LAB_BAD_CALLS);
 	return ERR_PTR(err);
 }
 EXPORT_SYMBOL_GPL(labyrinth_detach);
@@ -669,23 +684,25 @@ void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 	if (IS_ERR_OR_NULL(lab))
 		return;
 	for_each_possible_cpu(cpu) {
-		const struct labyrinth_pcpu *p = per_cpu_ptr(lab->pcpu, cpu);
+		struct labyrinth_pcpu p;
 
-		/* Racy reads of other CPUs' counters: a snapshot. */
-		stats->claims += data_race(p->claims);
-		stats->releases += data_race(p->releases);
-		stats->detaches += data_race(p->detaches);
-		stats->collisions += data_race(p->collisions);
-		stats->fail_full += data_race(p->fail_full);
-		stats->fail_contended += data_race(p->fail_contended);
-		stats->refills += data_race(p->refills);
-		stats->refill_failures += data_race(p->refill_failures);
-		stats->bad_calls += data_race(p->bad_calls);
-		stats->poison_errors += data_race(p->poison_errors);
+		/* Other CPUs count on: a snapshot, racy by design. */
+		p = data_race(*per_cpu_ptr(lab->pcpu, cpu));
+		stats->claims += p.count[LAB_CLAIMS];
+		stats->releases += p.count[LAB_RELEASES];
+		stats->detaches += p.count[LAB_DETACHES];
+		stats->collisions += p.count[LAB_COLLISIONS];
+		stats->fail_full += p.count[LAB_FAIL_FULL];
+		stats->fail_contended += p.count[LAB_FAIL_CONTENDED];
+		stats->refills += p.count[LAB_REFILLS];
+		stats->refill_failures += p.count[LAB_REFILL_FAILURES];
+		stats->bad_calls += p.count[LAB_BAD_CALLS];
+		stats->poison_errors += p.count[LAB_POISON_ERRORS];
 	}
 	stats->nr_rooms = lab->nr_rooms;
 	for (i = 0; i < lab->nr_rooms; i++) {
-		u8 state = data_race(READ_ONCE(lab->rooms[i].state));
+		/* Lockless, so that stats never hold up a claim. */
+		u8 state = data_race(lab->rooms[i].state);
 
 		stats->rooms_owned += state == LAB_ROOM_OWNED;
 		stats->rooms_void += state == LAB_ROOM_VOID;
@@ -705,7 +722,8 @@ static void labyrinth_refill_fn(struct work_struct *work)
 	for (i = 0; i < lab->nr_rooms; i++) {
 		struct labyrinth_room *room = &lab->rooms[i];
 
-		if (data_race(READ_ONCE(room->state)) != LAB_ROOM_VOID)
+		/* Unlocked peek; checked again under the lock. */
+		if (data_race(room->state) != LAB_ROOM_VOID)
 			continue;
 		raw_spin_lock_irqsave(&room->lock, flags);
 		if (room->state == LAB_ROOM_VOID &&
@@ -902,6 +920,7 @@ unsigned int labyrinth_room_index(struct labyrinth *lab, const void *addr)
 	struct page *page;
 
 	room = labyrinth_lookup(lab, addr, &page);
+	/* Tests ask about rooms nobody else is changing. */
 	return room && data_race(room->page) == page ? room - lab->rooms : UINT_MAX;
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_index);

@@ -9,6 +9,7 @@
 #ifndef _LABYRINTH_H
 #define _LABYRINTH_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 struct page;
@@ -44,9 +45,9 @@ struct labyrinth;
  */
 
 /* Room memory is zeroed before a claim hands it out. */
-#define LABYRINTH_ZERO		(1U << 0)
+#define LABYRINTH_ZERO		BIT(0)
 /* Room memory is poisoned on release and checked on the next claim. */
-#define LABYRINTH_POISON	(1U << 1)
+#define LABYRINTH_POISON	BIT(1)
 
 /* Most doors a room may have; see labyrinth.c for what a door is. */
 #define LABYRINTH_MAX_DOORS	16

@@ -35,8 +35,17 @@ static const int owner_a, owner_b;
 #define OWNER_A ((const void *)&owner_a)
 #define OWNER_B ((const void *)&owner_b)
 
-KUNIT_DEFINE_ACTION_WRAPPER(lt_destroy_action, labyrinth_destroy,
-			    struct labyrinth *);
+/* Destroy a test's labyrinth; a room the test left owned is its bug. */
+static void lt_destroy_action(void *data)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct labyrinth_stats s;
+
+	labyrinth_get_stats(data, &s);
+	if (test && s.rooms_owned)
+		KUNIT_FAIL(test, "%u rooms still owned at the end", s.rooms_owned);
+	labyrinth_destroy(data);
+}
 
 /* Create a labyrinth that is destroyed when the test ends. */
 static struct labyrinth *lt_create(struct kunit *test, unsigned int nr_rooms,
@@ -83,6 +92,15 @@ static void lt_claim_all(struct kunit *test, struct labyrinth *lab,
 	for (i = 0; i < n; i++)
 		KUNIT_ASSERT_NOT_NULL(test, addrs[i]);
 	KUNIT_ASSERT_NULL(test, extra);
+}
+
+static void lt_release_all(struct kunit *test, struct labyrinth *lab,
+			   unsigned int n, const void *owner, void **addrs)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addrs[i], owner), 0);
 }
 
 /* ---- Running a function in a given context ---- */
@@ -400,6 +418,7 @@ static void claim_when_full_in_context(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, run->after.fail_full - run->before.fail_full, 1);
 	KUNIT_EXPECT_EQ(test, run->after.fail_contended, 0);
 	KUNIT_EXPECT_EQ(test, run->after.collisions - run->before.collisions, 7);
+	lt_release_all(test, run->lab, 7, OWNER_A, addrs);
 }
 
 /* max_probe bounds the walk of a claim that fails. */
@@ -407,10 +426,11 @@ static void claim_when_full_stops_at_max_probe(struct kunit *test)
 {
 	struct labyrinth *lab = lt_create(test, 16, 0, 4, 3, 0);
 	struct labyrinth_stats s0, s1;
+	void *addrs[16];
 	unsigned int i;
 
 	for (i = 0; i < 16; i++)
-		labyrinth_claim(lab, OWNER_A);
+		addrs[i] = labyrinth_claim(lab, OWNER_A);
 	s0 = lt_stats(lab);
 	KUNIT_EXPECT_NULL(test, labyrinth_claim(lab, OWNER_B));
 	s1 = lt_stats(lab);
@@ -418,6 +438,9 @@ static void claim_when_full_stops_at_max_probe(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s1.fail_full - s0.fail_full, 1);
 	/* max_probe 3 on 16 rooms: some claims above found nothing */
 	KUNIT_EXPECT_LT(test, s1.claims, 16);
+	for (i = 0; i < 16; i++)
+		if (addrs[i])
+			labyrinth_release(lab, addrs[i], OWNER_A);
 }
 
 /*
@@ -496,6 +519,8 @@ static void claim_takes_near_door_after_owned_room(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, first), e);
 	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, next),
 			e / 2 * 2 + (e % 2 + 1) % 2);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, first, OWNER_A), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, next, OWNER_A), 0);
 }
 
 /* ... and a busy one through far door 1, to the next wing, same column. */
@@ -538,7 +563,7 @@ static void claim_finds_the_only_free_room(struct kunit *test)
 	const struct lt_walk_param *p = test->param_value;
 	struct labyrinth *lab = lt_create(test, p->rooms, 0, p->doors, 0, 0);
 	struct labyrinth_stats s0, s1;
-	unsigned int t, i;
+	unsigned int t;
 	void **addrs;
 	void *got;
 
@@ -555,8 +580,7 @@ static void claim_finds_the_only_free_room(struct kunit *test)
 		if (got != addrs[t])
 			return;
 	}
-	for (i = 0; i < p->rooms; i++)
-		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addrs[i], OWNER_A), 0);
+	lt_release_all(test, lab, p->rooms, OWNER_A, addrs);
 }
 
 /* ---- Bad input ---- */

@@ -13,6 +13,8 @@
 # report, a KASAN report, a "sleeping function called from invalid
 # context", a WARNING or a BUG, which KUnit itself does not count.
 #
+# With --build-only it only builds the kernel (scripts/check.sh needs it).
+#
 # Output: KUnit's parsed results, then one line "kunit-uml: N passed, N
 # failed, N skipped" that scripts/test.sh sums up.
 
@@ -50,6 +52,12 @@ done
 ln -s "$REPO/scripts/Kconfig" "$UML_SRC/labyrinth/Kconfig"
 
 mkdir -p "$UML_BUILD"
+if [ "${1:-}" = --build-only ]; then
+	cd "$UML_SRC"
+	exec python3 tools/testing/kunit/kunit.py build --arch=um \
+		--build_dir="$UML_BUILD" --kunitconfig="$REPO/.kunitconfig" \
+		--jobs="$(nproc)"
+fi
 json=$UML_BUILD/results.json
 rm -f "$json" "$UML_BUILD/test.log"
 set +e
