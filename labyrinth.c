@@ -91,8 +91,14 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
+#if IS_ENABLED(CONFIG_KUNIT)
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
+#else	/* kernels before 6.4 lack these headers; without KUnit they are no-ops */
+#define VISIBLE_IF_KUNIT static
+#define EXPORT_SYMBOL_IF_KUNIT(symbol)
+#define KUNIT_STATIC_STUB_REDIRECT(real_fn_name, args...) do { } while (0)
+#endif
 
 #include "labyrinth.h"
 #include "internal/labyrinth_internal.h"
@@ -406,15 +412,13 @@ static void *labyrinth_walk(struct labyrinth *lab, const void *owner,
 		if (res == LAB_PROBE_CLAIMED)
 			break;
 		kick |= res == LAB_PROBE_VOID;
+		*contended |= res == LAB_PROBE_LOCKED;
 		if (*probes == lab->limit)
 			break;
 		door = 0;
-		if (res == LAB_PROBE_LOCKED) {
-			*contended = true;
-			if (lab->doors > 1) {
-				far = far + 1 < lab->doors ? far + 1 : 1;
-				door = far;
-			}
+		if (res == LAB_PROBE_LOCKED && lab->doors > 1) {
+			far = far + 1 < lab->doors ? far + 1 : 1;
+			door = far;
 		}
 		w = labyrinth_walk_door(lab, &walk, w, door);
 	}
