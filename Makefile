@@ -2,7 +2,8 @@
 #
 # labyrinth - out-of-tree module. The usual external-module form:
 #   make                   build labyrinth.ko against KDIR
-#   make test              UML KUnit suite + checks (what CI runs)
+#   make run               boot the SMP test kernel with labyrinth + sample
+#   make test              UML KUnit, checks, qemu SMP kernel, Debian kernels
 # See README.md for every target.
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -24,6 +25,20 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
 		rm -rf *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers .tmp_versions
 
+# The main job: boot the SMP test kernel with labyrinth and the sample
+# driver, and say what happened. DEMO_ARGS="rooms=4 run_ms=2000" tunes it.
+run:
+	bash scripts/qemu.sh run
+
+# labyrinth.ko, its KUnit suite and the sample in the x86_64 SMP debug
+# kernel under qemu; EXTRA_MODULES="a.ko b.ko" are loaded after them.
+qemu-test:
+	bash scripts/qemu.sh test
+
+# Build against Debian's 6.12 and 6.1 headers; load in Debian's 6.12 kernel.
+distro-test:
+	bash scripts/distro.sh
+
 # KUnit suite under UML with lockdep, KASAN, kmemleak, atomic-sleep checks.
 kunit:
 	bash scripts/kunit.sh
@@ -32,8 +47,9 @@ kunit:
 check:
 	bash scripts/check.sh
 
-# Everything CI runs; ends with "N passed, N failed, N skipped".
+# Everything CI runs: kunit, check, qemu-test, distro-test; ends with
+# "N passed, N failed, N skipped".
 test:
 	bash scripts/test.sh
 
-.PHONY: all modules modules_install clean kunit check test
+.PHONY: all modules modules_install clean run qemu-test distro-test kunit check test

@@ -3,6 +3,7 @@
 # Source it; it sets CACHE, KSRC and REPO.
 
 set -euo pipefail
+shopt -s inherit_errexit
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${LABYRINTH_CACHE:-$HOME/.cache/labyrinth}

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# `make test`: the KUnit suite under the debug UML kernel, then the static
-# checks. Ends with one line "N passed, N failed, N skipped" over the KUnit
+# `make test`: the KUnit suite under the debug UML kernel, the static
+# checks, the KUnit suite and the sample in the x86_64 SMP debug kernel
+# under qemu, and the modules in Debian's own kernels. Ends with one line "N passed, N failed, N skipped" over the KUnit
 # cases; a step that fails outside KUnit (a splat in the kernel log, a
 # checker finding, a build error) adds one failure, so the line never says
 # "0 failed" when the run failed.
@@ -36,6 +37,19 @@ uml_failed=$failed
 
 log "== static checks (sparse, checkpatch, kernel-doc) =="
 bash "$REPO/scripts/check.sh" || steps_failed=$((steps_failed + 1))
+
+# Steps whose cases are counted: their own verdict line carries failures.
+counted_step() {	# LABEL SCRIPT ARGS...
+	local label=$1
+	shift
+	log "== $label =="
+	bash "$@" 2>&1 | tee "$out"
+	local rc=${PIPESTATUS[0]} before=$failed
+	add_counts "$out" "$label" || { failed=$((failed + 1)); return; }
+	[ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ] && failed=$((failed + 1))
+}
+counted_step qemu-x86 "$REPO/scripts/qemu.sh" test
+counted_step distro "$REPO/scripts/distro.sh"
 rm -f "$out"
 
 # A failed step already reflected in KUnit's own failures is not counted twice.

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * labyrinth_demo - a driver that takes its buffers from a labyrinth
+ *
+ * The example a driver author copies: it uses labyrinth only through
+ * labyrinth.h and the exported symbols. At load it creates a labyrinth and,
+ * for run_ms, claims rooms on every online CPU from three contexts at once:
+ * a kthread bound to the CPU (task), a BH work item (softirq) and a
+ * hard-irq hrtimer (hardirq). Every claimant writes its canary over the
+ * whole room, checks it and releases the room. One summary line follows;
+ * the load fails with -EIO if a canary was overwritten, an owner was wrong
+ * or a room was lost. Unloading destroys the labyrinth.
+ *
+ * Copyright (C) 2026 The labyrinth authors
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/workqueue.h>
+
+#include "labyrinth.h"
+
+static unsigned int rooms = 8;
+module_param(rooms, uint, 0444);
+MODULE_PARM_DESC(rooms, "rooms in the demo's labyrinth (default 8)");
+
+static unsigned int order;
+module_param(order, uint, 0444);
+MODULE_PARM_DESC(order, "page order of each room (default 0)");
+
+static unsigned int doors;
+module_param(doors, uint, 0444);
+MODULE_PARM_DESC(doors, "doors per room, 0 for labyrinth's default");
+
+static unsigned int run_ms = 500;
+module_param(run_ms, uint, 0444);
+MODULE_PARM_DESC(run_ms, "how long to claim and release at load (default 500)");
+
+enum demo_ctx { DEMO_TASK, DEMO_SOFTIRQ, DEMO_HARDIRQ, DEMO_NR_CTX };
+
+/* One claimant; its address is the owner token of the rooms it claims. */
+struct demo_claimant {
+	unsigned long ops;
+	unsigned long violations;
+};
+
+struct demo_cpu {
+	struct demo_claimant who[DEMO_NR_CTX];
+	struct hrtimer timer;
+	struct work_struct bh_work;
+	struct task_struct *thread;
+};
+
+static struct labyrinth *demo_lab;
+static DEFINE_PER_CPU(struct demo_cpu, demo_cpus);
+static unsigned long demo_deadline;	/* jiffies */
+static bool demo_stop;
+
+#define DEMO_PERIOD_NS	(100 * NSEC_PER_USEC)
+
+/* Claim a room, fill it with our canary, check it, give it back. */
+static void demo_use_room(struct demo_claimant *me)
+{
+	size_t i, words = (PAGE_SIZE << order) / sizeof(unsigned long);
+	unsigned long canary = (unsigned long)me ^ me->ops;
+	unsigned long *buf;
+
+	buf = labyrinth_claim(demo_lab, me);
+	if (!buf)
+		return;		/* counted by labyrinth as full or contended */
+	me->ops++;
+	for (i = 0; i < words; i++)
+		WRITE_ONCE(buf[i], canary + i);
+	for (i = 0; i < words; i++) {
+		if (READ_ONCE(buf[i]) != canary + i) {
+			me->violations++;	/* someone else wrote our room */
+			break;
+		}
+	}
+	if (labyrinth_owner(demo_lab, buf) != me ||
+	    labyrinth_release(demo_lab, buf, me))
+		me->violations++;
+}
+
+static void demo_bh_fn(struct work_struct *work)
+{
+	struct demo_cpu *dc = container_of(work, struct demo_cpu, bh_work);
+
+	demo_use_room(&dc->who[DEMO_SOFTIRQ]);
+}
+
+static enum hrtimer_restart demo_timer_fn(struct hrtimer *timer)
+{
+	struct demo_cpu *dc = container_of(timer, struct demo_cpu, timer);
+
+	if (READ_ONCE(demo_stop))
+		return HRTIMER_NORESTART;
+	demo_use_room(&dc->who[DEMO_HARDIRQ]);
+	queue_work_on(smp_processor_id(), system_bh_wq, &dc->bh_work);
+	hrtimer_forward_now(timer, ns_to_ktime(DEMO_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+/* Bound to its CPU: starts that CPU's timer, then claims until the end. */
+static int demo_thread_fn(void *data)
+{
+	struct demo_cpu *dc = data;
+
+	hrtimer_start(&dc->timer, ns_to_ktime(DEMO_PERIOD_NS),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	while (!kthread_should_stop() && time_before(jiffies, demo_deadline)) {
+		demo_use_room(&dc->who[DEMO_TASK]);
+		cond_resched();
+	}
+	WRITE_ONCE(demo_stop, true);
+	hrtimer_cancel(&dc->timer);
+	cancel_work_sync(&dc->bh_work);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static void demo_stop_threads(void)
+{
+	unsigned int cpu;
+
+	for_each_online_cpu(cpu) {
+		struct demo_cpu *dc = per_cpu_ptr(&demo_cpus, cpu);
+
+		if (!IS_ERR_OR_NULL(dc->thread))
+			kthread_stop(dc->thread);
+	}
+}
+
+static int demo_run(void)
+{
+	unsigned int cpu;
+
+	demo_deadline = jiffies + msecs_to_jiffies(run_ms);
+	for_each_online_cpu(cpu) {
+		struct demo_cpu *dc = per_cpu_ptr(&demo_cpus, cpu);
+
+		hrtimer_init(&dc->timer, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_PINNED_HARD);
+		dc->timer.function = demo_timer_fn;
+		INIT_WORK(&dc->bh_work, demo_bh_fn);
+		dc->thread = kthread_create_on_cpu(demo_thread_fn, dc, cpu,
+						   "labyrinth_demo/%u");
+		if (IS_ERR(dc->thread)) {
+			demo_stop_threads();	/* never woken: they just exit */
+			return PTR_ERR(dc->thread);
+		}
+	}
+	for_each_online_cpu(cpu)
+		wake_up_process(per_cpu(demo_cpus, cpu).thread);
+	msleep(run_ms);
+	demo_stop_threads();
+	return 0;
+}
+
+/* One line for the log; -EIO if anything went wrong. */
+static int demo_report(void)
+{
+	unsigned long ops[DEMO_NR_CTX] = {}, violations = 0, total = 0;
+	struct labyrinth_stats st;
+	unsigned int cpu, c, lost;
+
+	for_each_online_cpu(cpu) {
+		for (c = 0; c < DEMO_NR_CTX; c++) {
+			struct demo_claimant *me = &per_cpu(demo_cpus, cpu).who[c];
+
+			ops[c] += me->ops;
+			violations += me->violations;
+			total += me->ops;
+		}
+	}
+	labyrinth_get_stats(demo_lab, &st);
+	lost = st.rooms_owned + st.rooms_void;
+	pr_info("%u CPUs, %u rooms, %u ms: claims task %lu softirq %lu hardirq %lu; collisions %llu; failed claims %llu full %llu contended; canary violations %lu; rooms lost %u\n",
+		num_online_cpus(), st.nr_rooms, run_ms, ops[DEMO_TASK],
+		ops[DEMO_SOFTIRQ], ops[DEMO_HARDIRQ], st.collisions,
+		st.fail_full, st.fail_contended, violations, lost);
+	if (violations || lost || st.claims != total || st.releases != total)
+		return -EIO;
+	return 0;
+}
+
+static int __init demo_init(void)
+{
+	struct labyrinth_config cfg = {
+		.name = KBUILD_MODNAME,
+		.nr_rooms = rooms,
+		.order = order,
+		.doors = doors,
+	};
+	int err;
+
+	demo_lab = labyrinth_create(&cfg);
+	if (IS_ERR(demo_lab))
+		return PTR_ERR(demo_lab);
+	err = demo_run();
+	if (!err)
+		err = demo_report();
+	if (err)
+		labyrinth_destroy(demo_lab);
+	return err;
+}
+
+static void __exit demo_exit(void)
+{
+	labyrinth_destroy(demo_lab);
+}
+
+module_init(demo_init);
+module_exit(demo_exit);
+
+MODULE_DESCRIPTION("labyrinth demo: claims from task, softirq and hardirq on every CPU");
+MODULE_AUTHOR("The labyrinth authors");
+MODULE_LICENSE("GPL");

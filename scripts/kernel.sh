@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Helpers to build an x86_64 test kernel from a config fragment, build the
+# project's modules against a kernel, and pack a busybox initramfs.
+# Source after common.sh.
+
+# build_kernel NAME FRAGMENT: tinyconfig + FRAGMENT in $CACHE/kernel-NAME,
+# reconfigured only when the fragment (or KSRC) changes. Prints the dir.
+build_kernel() {
+	local name=$1 frag=$2 out=$CACHE/kernel-$1 hash
+	need_pkgs "${BUILD_PKGS[@]}"
+	hash=$( (cat "$frag"; echo "$KSRC") | sha256sum | cut -c1-16)
+	mkdir -p "$out"
+	if [ "$(cat "$out/.labyrinth-config" 2>/dev/null)" != "$hash" ]; then
+		log "configuring kernel-$name (tinyconfig + $(basename "$frag"))"
+		make -s -C "$KSRC" O="$out" ARCH=x86_64 tinyconfig >&2
+		"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" \
+			"$out/.config" "$frag" >/dev/null
+		make -s -C "$KSRC" O="$out" ARCH=x86_64 olddefconfig >&2
+		check_fragment "$out/.config" "$frag"
+		echo "$hash" >"$out/.labyrinth-config"
+	fi
+	log "building kernel-$name (incremental)"
+	make -s -C "$KSRC" O="$out" ARCH=x86_64 -j"$(nproc)" bzImage modules >&2
+	echo "$out"
+}
+
+# check_fragment CONFIG FRAGMENT: every option of the fragment took effect.
+check_fragment() {
+	local line bad=0
+	while read -r line; do
+		case "$line" in
+		CONFIG_*=*) grep -qxF "$line" "$1" || { log "not set: $line"; bad=1; } ;;
+		"# CONFIG_"*" is not set")
+			! grep -q "^${line:2:-11}=" "$1" || { log "still set: $line"; bad=1; } ;;
+		esac
+	done <"$2"
+	[ $bad -eq 0 ] || die "kernel config lacks options of $2"
+}
+
+# build_modules NAME KDIR: the project's modules against KDIR, built in
+# $REPO/build/NAME through per-file symlinks (the work tree stays clean).
+# Prints the build dir.
+build_modules() {
+	local name=$1 kdir=$2 dir=$REPO/build/$1 f
+	mkdir -p "$dir"
+	for f in Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal samples; do
+		ln -sfn "$REPO/$f" "$dir/$f"
+	done
+	log "building modules against $kdir"
+	make -s -C "$kdir" M="$dir" modules >&2 || return 1
+	echo "$dir"
+}
+
+# pack_initramfs OUT MODULE...: busybox-static, qemu/init, the modules.
+# MODULE may be NAME.ko=ARGS to pass module parameters.
+pack_initramfs() {
+	local out=$1 root m name
+	shift
+	need_pkgs busybox-static cpio
+	root=$(mktemp -d)
+	mkdir -p "$root"/{bin,proc,sys,dev,modules}
+	cp /bin/busybox "$root/bin/busybox"
+	for m in sh mount insmod rmmod cat echo grep cut basename sleep reboot ls; do
+		ln -s busybox "$root/bin/$m"
+	done
+	install -m 0755 "$REPO/qemu/init" "$root/init"
+	: >"$root/modules.list"
+	: >"$root/modules.args"
+	for m in "$@"; do
+		name=${m%%=*}
+		cp "$name" "$root/modules/"
+		basename "$name" >>"$root/modules.list"
+		[ "$m" != "$name" ] &&
+			echo "$(basename "$name" .ko) ${m#*=}" >>"$root/modules.args"
+	done
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
+	rm -rf "$root"
+}
+
+# boot_qemu KERNEL INITRD LOG [TIMEOUT]: boot on 2 vCPUs under TCG.
+boot_qemu() {
+	need_pkgs qemu-system-x86
+	timeout "${4:-600}" qemu-system-x86_64 -accel tcg -smp 2 -m 1G \
+		-nographic -no-reboot -bios qboot.rom -kernel "$1" -initrd "$2" \
+		-append "console=ttyS0 panic=-1 oops=panic ${QEMU_APPEND:-}" \
+		</dev/null >"$3" 2>&1
+	local rc=$?
+	[ $rc -eq 124 ] && log "qemu timed out"
+	return $rc
+}

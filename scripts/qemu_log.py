@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Read the serial log of a labyrinth test boot (qemu/init) and judge it.
+
+Every KTAP document in the log goes through kunit.py parse (a KUNIT=y kernel
+prints an empty one at boot, so the log is split and each is parsed); every
+module load is one case (insmod and rmmod must both succeed); any splat, a
+kmemleak report or a missing end marker fails the run.
+
+Prints the parsed results, the offending lines, and last a line
+"<label>: N passed, N failed, N skipped". Exit status 1 on any failure.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+SPLAT = re.compile(
+    r"WARNING:|BUG:|Oops|Call Trace:|Kernel panic|possible recursive locking|"
+    r"possible circular locking|inconsistent lock state|Invalid wait context|"
+    r"suspicious RCU usage|sleeping function called from invalid context|"
+    r"KASAN:|unreferenced object|lockdep is turned off|INFO: |"
+    r"Unable to handle|general protection fault|stack-protector")
+
+
+def ktap_docs(lines):
+    starts = [i for i, l in enumerate(lines) if l.strip() == "KTAP version 1"
+              and not l.startswith((" ", "\t"))]
+    for n, s in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        doc = lines[s:end]
+        plans = [l.strip() for l in doc[1:3]]
+        if "1..0" in plans:
+            continue
+        yield doc
+
+
+def count(node, acc):
+    for case in node.get("test_cases", []):
+        st = case.get("status", "FAIL")
+        acc["SKIP" if st == "SKIP" else "PASS" if st == "PASS" else "FAIL"] += 1
+    for sub in node.get("sub_groups", []):
+        count(sub, acc)
+
+
+def parse_ktap(doc, ksrc, acc):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ktap.log")
+        out = os.path.join(tmp, "ktap.json")
+        with open(path, "w") as f:
+            f.write("\n".join(doc) + "\n")
+        res = subprocess.run(
+            [sys.executable, os.path.join(ksrc, "tools/testing/kunit/kunit.py"),
+             "parse", "--json=" + out, path],
+            cwd=ksrc, capture_output=True, text=True)
+        print(res.stdout, end="")
+        try:
+            with open(out) as f:
+                count(json.load(f), acc)
+        except (OSError, ValueError):
+            print("qemu_log: kunit.py parse gave no results", file=sys.stderr)
+            acc["FAIL"] += 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("log")
+    ap.add_argument("--ksrc", required=True)
+    ap.add_argument("--label", default="qemu")
+    ap.add_argument("--allow", action="append", default=[],
+                    help="regex of splat-looking lines that are expected")
+    args = ap.parse_args()
+
+    with open(args.log, errors="replace") as f:
+        lines = [l.rstrip("\r\n") for l in f]
+
+    acc = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    for doc in ktap_docs(lines):
+        parse_ktap(doc, args.ksrc, acc)
+
+    problems = []
+    loads, unloads = {}, {}
+    for l in lines:
+        m = re.search(r"LABYRINTH-LOAD (\S+) rc=(\d+)", l)
+        if m:
+            loads[m.group(1)] = int(m.group(2))
+        m = re.search(r"LABYRINTH-UNLOAD (\S+) rc=(\d+)", l)
+        if m:
+            unloads[m.group(1)] = int(m.group(2))
+    for name, rc in loads.items():
+        urc = unloads.get(name)
+        ok = rc == 0 and urc == 0
+        print(f"module {name}: insmod rc={rc}, rmmod "
+              f"{'rc=%d' % urc if urc is not None else 'not run'}: "
+              f"{'ok' if ok else 'FAILED'}")
+        acc["PASS" if ok else "FAIL"] += 1
+    if not loads:
+        problems.append("no module was loaded")
+
+    allow = [re.compile(a) for a in args.allow]
+    for i, l in enumerate(lines):
+        if SPLAT.search(l) and not any(a.search(l) for a in allow):
+            problems.append(f"log line {i + 1}: {l}")
+    if not any("LABYRINTH-QEMU-END" in l for l in lines):
+        problems.append("no end marker: the boot hung, panicked or timed out")
+
+    if problems:
+        print(f"{args.label}: {len(problems)} problem(s) in {args.log}:")
+        for p in problems[:40]:
+            print("  " + p)
+        acc["FAIL"] += 1
+    print(f"{args.label}: {acc['PASS']} passed, {acc['FAIL']} failed, "
+          f"{acc['SKIP']} skipped")
+    sys.exit(1 if acc["FAIL"] else 0)
+
+
+if __name__ == "__main__":
+    main()
