@@ -96,8 +96,9 @@
 #include <kunit/visibility.h>
 #else	/* kernels before 6.4 lack these headers; without KUnit they are no-ops */
 #define VISIBLE_IF_KUNIT static
-#define EXPORT_SYMBOL_IF_KUNIT(symbol)
-#define KUNIT_STATIC_STUB_REDIRECT(real_fn_name, args...) do { } while (0)
+#define LABYRINTH_NOT_EXPORTED(symbol) static_assert(1, #symbol)
+#define EXPORT_SYMBOL_IF_KUNIT LABYRINTH_NOT_EXPORTED
+#define KUNIT_STATIC_STUB_REDIRECT(real_fn_name, args...) ((void)(real_fn_name))
 #endif
 
 #include "labyrinth.h"

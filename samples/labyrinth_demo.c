@@ -182,10 +182,11 @@ static int demo_report(void)
 	}
 	labyrinth_get_stats(demo_lab, &st);
 	lost = st.rooms_owned + st.rooms_void;
-	pr_info("%u CPUs, %u rooms, %u ms: claims task %lu softirq %lu hardirq %lu; collisions %llu; failed claims %llu full %llu contended; canary violations %lu; rooms lost %u\n",
+	pr_info("%u CPUs, %u rooms, %u ms: claims task %lu softirq %lu hardirq %lu; labyrinth stats: claims %llu releases %llu collisions %llu; failed claims %llu full %llu contended; canary violations %lu; rooms lost %u\n",
 		num_online_cpus(), st.nr_rooms, run_ms, ops[DEMO_TASK],
-		ops[DEMO_SOFTIRQ], ops[DEMO_HARDIRQ], st.collisions,
-		st.fail_full, st.fail_contended, violations, lost);
+		ops[DEMO_SOFTIRQ], ops[DEMO_HARDIRQ], st.claims, st.releases,
+		st.collisions, st.fail_full, st.fail_contended, violations,
+		lost);
 	if (violations || lost || st.claims != total || st.releases != total)
 		return -EIO;
 	return 0;

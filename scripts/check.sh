@@ -11,8 +11,9 @@
 . "$(dirname "$0")/common.sh"
 
 UML_BUILD=${UML_BUILD:-$CACHE/uml-build}
-SOURCES=(labyrinth.c labyrinth.h labyrinth_test.c internal/labyrinth_internal.h)
-C_FILES=(labyrinth.c labyrinth_test.c)
+SOURCES=(labyrinth.c labyrinth.h labyrinth_test.c internal/labyrinth_internal.h
+	 samples/labyrinth_demo.c)
+C_FILES=(labyrinth.c labyrinth_test.c samples/labyrinth_demo.c)
 
 ensure_ksrc
 if [ ! -f "$UML_BUILD/include/generated/autoconf.h" ]; then
@@ -41,7 +42,7 @@ sparse_build() {
 	make -s -C "$KSRC" O="$UML_BUILD" ARCH=um M="$REPO" W=1 C=2 \
 		CF="-Wsparse-error" KCFLAGS=-Werror "${C_FILES[@]/%.c/.o}"
 	local rc=$?
-	rm -f "${C_FILES[@]/%.c/.o}" .*.o.cmd
+	rm -f "${C_FILES[@]/%.c/.o}" .*.o.cmd samples/.*.o.cmd
 	return $rc
 }
 

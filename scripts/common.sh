@@ -17,7 +17,7 @@ die() { printf '[labyrinth] error: %s\n' "$*" >&2; exit 1; }
 need_pkgs() {
 	local missing=() p
 	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'ok installed' >/dev/null ||
 			missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0

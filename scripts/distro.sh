@@ -15,7 +15,7 @@
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/kernel.sh"
 
-need_pkgs "${BUILD_PKGS[@]}" qemu-system-x86 busybox-static cpio
+need_pkgs "${BUILD_PKGS[@]}" qemu-system-x86 busybox-static cpio dwarves
 DISTRO=$CACHE/distro
 mkdir -p "$DISTRO"
 passed=0 failed=0
@@ -34,7 +34,7 @@ result() {	# OK? WHAT
 newest_abi() {
 	apt-cache search --names-only "$1" | awk '{print $1}' | sort -Vr |
 	while read -r pkg; do
-		if apt-cache policy "$pkg" | grep -q 'Candidate: [0-9]'; then
+		if apt-cache policy "$pkg" | grep 'Candidate: [0-9]' >/dev/null; then
 			sed -E 's/^linux-headers-(.*)-amd64$/\1/' <<<"$pkg"
 			break
 		fi
