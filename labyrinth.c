@@ -76,6 +76,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitops.h>
+#include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/jiffies.h>
@@ -86,7 +87,9 @@
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/percpu.h>
+#include <linux/mutex.h>
 #include <linux/preempt.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -103,6 +106,9 @@
 
 #include "labyrinth.h"
 #include "internal/labyrinth_internal.h"
+
+#define CREATE_TRACE_POINTS
+#include "labyrinth_trace.h"
 
 #ifndef MAX_PAGE_ORDER			/* before 6.8 */
 #define MAX_PAGE_ORDER		(MAX_ORDER - 1)
@@ -145,6 +151,12 @@ struct labyrinth_room {
 	struct page *ghost;		/* last detached page, until refilled */
 	unsigned long claim_ip;		/* caller of the owner's claim */
 	unsigned long claimed_at;	/* jiffies */
+	/*
+	 * Claims that left this room through each door after a collision:
+	 * the heat map of debugfs "map". Racy increments; a lost one is fine.
+	 * Written only on the collision path, on the room's second line.
+	 */
+	unsigned int hits[LABYRINTH_MAX_DOORS];
 } ____cacheline_aligned_in_smp;
 
 /*
@@ -165,8 +177,13 @@ enum labyrinth_counter {
 	LAB_NR_COUNTERS
 };
 
+/* Probe-length histogram: bucket b counts claims visiting 2^b..2^(b+1)-1 rooms. */
+#define LAB_HIST_BUCKETS	16
+
 struct labyrinth_pcpu {
 	u64 count[LAB_NR_COUNTERS];
+	u64 hist[LAB_HIST_BUCKETS];
+	long owned;		/* claims - releases - detaches on this CPU */
 	unsigned int entry_wing;
 	unsigned int entry_col;
 };
@@ -185,6 +202,8 @@ struct labyrinth {
 	unsigned int limit;		/* max_probe, or n */
 	unsigned int flags;
 	unsigned long refill_delay;	/* jiffies */
+	unsigned int owned_hwm;		/* see labyrinth_note_owned() */
+	struct dentry *debugfs;
 	struct labyrinth_pcpu __percpu *pcpu;
 	struct delayed_work refill_work;
 	char name[LABYRINTH_NAME_LEN];
@@ -201,6 +220,12 @@ struct labyrinth_walk {
 /* Pages taken from the page allocator and not yet given back or away. */
 static atomic_long_t labyrinth_pages = ATOMIC_LONG_INIT(0);
 
+static struct dentry *labyrinth_debugfs_root;
+static DEFINE_MUTEX(labyrinth_debugfs_lock);	/* unique directory names */
+
+/* Operations named in the bad_call tracepoint. */
+enum { LAB_OP_CLAIM, LAB_OP_RELEASE, LAB_OP_DETACH };
+
 /* Count events in this CPU's counters; interrupt-safe, never shared. */
 static void labyrinth_count_n(struct labyrinth *lab, enum labyrinth_counter c,
 			      unsigned int n)
@@ -211,6 +236,47 @@ static void labyrinth_count_n(struct labyrinth *lab, enum labyrinth_counter c,
 static void labyrinth_count(struct labyrinth *lab, enum labyrinth_counter c)
 {
 	labyrinth_count_n(lab, c, 1);
+}
+
+static unsigned int labyrinth_owned_now(struct labyrinth *lab)
+{
+	long owned = 0;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		/* other CPUs count on: a snapshot */
+		owned += data_race(per_cpu_ptr(lab->pcpu, cpu)->owned);
+	return max(owned, 0L);
+}
+
+/*
+ * The high-water mark of owned rooms. Summing every CPU's count on every
+ * claim would cost the fast path, so the mark is taken where the count can
+ * rise past it: by a claim that had to walk past taken rooms, and by stats
+ * readers. A peak reached only by claims that found their entrance free
+ * is seen when stats are next read, if it still stands.
+ */
+static void labyrinth_note_owned(struct labyrinth *lab)
+{
+	unsigned int owned = labyrinth_owned_now(lab);
+
+	/* Racing writers may lose a mark to a lower one: rare, and a sample. */
+	if (owned > data_race(lab->owned_hwm))
+		WRITE_ONCE(lab->owned_hwm, owned);
+}
+
+/* A refused call: counted and traced, never warned about. */
+static void labyrinth_bad_call(struct labyrinth *lab, int op, const void *owner,
+			       const void *addr, int err, unsigned long ip)
+{
+	labyrinth_count(lab, LAB_BAD_CALLS);
+	trace_labyrinth_bad_call(lab->name, op, owner, addr, err, ip);
+}
+
+static unsigned int labyrinth_room_idx(const struct labyrinth *lab,
+				       const struct labyrinth_room *room)
+{
+	return room - lab->rooms;
 }
 
 static unsigned int labyrinth_wing_size(const struct labyrinth *lab,
@@ -305,6 +371,8 @@ static bool labyrinth_fill(struct labyrinth *lab, struct labyrinth_room *room,
 	raw_spin_unlock_irqrestore(&room->lock, *flags);
 	page = labyrinth_alloc_room(lab, gfp);
 	raw_spin_lock_irqsave(&room->lock, *flags);
+	trace_labyrinth_refill(lab->name, labyrinth_room_idx(lab, room), page,
+			       !gfpflags_allow_blocking(gfp));
 	if (!page) {
 		room->state = LAB_ROOM_VOID;
 		labyrinth_count(lab, LAB_REFILL_FAILURES);
@@ -375,8 +443,9 @@ static unsigned int labyrinth_walk_next(const struct labyrinth *lab,
 	return labyrinth_wing_start(lab, w) + col;
 }
 
-/* The wing behind @door of wing @w, or behind the first door after it
- * that still leads to an unseen room.
+/*
+ * @door of wing @w if its wing has an unseen room, else the first door
+ * after it that does. Returns the door; its wing is (w + door) % W.
  */
 static unsigned int labyrinth_walk_door(const struct labyrinth *lab,
 					const struct labyrinth_walk *walk,
@@ -384,14 +453,14 @@ static unsigned int labyrinth_walk_door(const struct labyrinth *lab,
 {
 	unsigned int i, next;
 
-	for (i = 0; i < lab->doors; i++) {
-		next = (w + door + i) % lab->doors;
+	for (i = 0; i < lab->doors; i++, door = (door + 1) % lab->doors) {
+		next = (w + door) % lab->doors;
 		if (!test_bit(next, &walk->entered) ||
 		    walk->seen[next] < labyrinth_wing_size(lab, next))
-			return next;
+			return door;
 	}
 	WARN_ON_ONCE(1);	/* the walk ends before every room is seen */
-	return w;
+	return 0;
 }
 
 static void *labyrinth_walk(struct labyrinth *lab, const void *owner,
@@ -421,7 +490,9 @@ static void *labyrinth_walk(struct labyrinth *lab, const void *owner,
 			far = far + 1 < lab->doors ? far + 1 : 1;
 			door = far;
 		}
-		w = labyrinth_walk_door(lab, &walk, w, door);
+		door = labyrinth_walk_door(lab, &walk, w, door);
+		data_race(lab->rooms[idx].hits[door]++);	/* heat map only */
+		w = (w + door) % lab->doors;
 	}
 	/* Void rooms skipped: refill now, or a bit later if a fill failed. */
 	if (kick)
@@ -473,12 +544,19 @@ void *labyrinth_claim(struct labyrinth *lab, const void *owner)
 	if (IS_ERR_OR_NULL(lab))
 		return NULL;
 	if (!owner) {
-		labyrinth_count(lab, LAB_BAD_CALLS);
+		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL,
+				   _RET_IP_);
 		return NULL;
 	}
 	addr = labyrinth_walk(lab, owner, _RET_IP_, &probes, &contended);
+	trace_labyrinth_claim(lab->name, owner, addr, probes, contended);
 	if (addr) {
 		labyrinth_count(lab, LAB_CLAIMS);
+		this_cpu_inc(lab->pcpu->owned);
+		this_cpu_inc(lab->pcpu->hist[min_t(unsigned int, ilog2(probes),
+						   LAB_HIST_BUCKETS - 1)]);
+		if (probes > 1)
+			labyrinth_note_owned(lab);
 		probes--;
 		if (lab->flags & (LABYRINTH_ZERO | LABYRINTH_POISON))
 			labyrinth_prepare(lab, addr);
@@ -581,10 +659,13 @@ int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner)
 	raw_spin_unlock_irqrestore(&room->lock, flags);
 	if (!err) {
 		labyrinth_count(lab, LAB_RELEASES);
+		this_cpu_dec(lab->pcpu->owned);
+		trace_labyrinth_release(lab->name, owner, addr,
+					labyrinth_room_idx(lab, room));
 		return 0;
 	}
 out_bad:
-	labyrinth_count(lab, LAB_BAD_CALLS);
+	labyrinth_bad_call(lab, LAB_OP_RELEASE, owner, addr, err, _RET_IP_);
 	return err;
 }
 EXPORT_SYMBOL_GPL(labyrinth_release);
@@ -632,11 +713,14 @@ struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 	if (!err) {
 		labyrinth_put_pages(lab, page, false);
 		labyrinth_count(lab, LAB_DETACHES);
+		this_cpu_dec(lab->pcpu->owned);
+		trace_labyrinth_detach(lab->name, owner, addr,
+				       labyrinth_room_idx(lab, room));
 		labyrinth_kick_refill(lab, lab->refill_delay);
 		return page;
 	}
 out_bad:
-	labyrinth_count(lab, LAB_BAD_CALLS);
+	labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, err, _RET_IP_);
 	return ERR_PTR(err);
 }
 EXPORT_SYMBOL_GPL(labyrinth_detach);
@@ -712,6 +796,7 @@ void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 		stats->rooms_owned += state == LAB_ROOM_OWNED;
 		stats->rooms_void += state == LAB_ROOM_VOID;
 	}
+	labyrinth_note_owned(lab);
 }
 EXPORT_SYMBOL_GPL(labyrinth_get_stats);
 
@@ -792,6 +877,191 @@ static void labyrinth_free_rooms(struct labyrinth *lab, unsigned int nr)
 			labyrinth_put_pages(lab, lab->rooms[i].page, true);
 }
 
+/* ---- debugfs: stats, rooms, map ---- */
+
+static const char *const labyrinth_state_names[] = {
+	[LAB_ROOM_FREE] = "free", [LAB_ROOM_OWNED] = "owned",
+	[LAB_ROOM_VOID] = "void", [LAB_ROOM_BUSY] = "busy",
+};
+
+/* What a reader sees of a room, copied under its lock alone. */
+struct labyrinth_room_view {
+	u8 state;
+	const void *owner;
+	unsigned long ip;
+	unsigned int held_ms;
+};
+
+static void labyrinth_view(struct labyrinth *lab, unsigned int i,
+			   struct labyrinth_room_view *v)
+{
+	struct labyrinth_room *room = &lab->rooms[i];
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&room->lock, flags);
+	v->state = room->state;
+	v->owner = room->owner;
+	v->ip = room->claim_ip;
+	v->held_ms = jiffies_to_msecs(jiffies - room->claimed_at);
+	raw_spin_unlock_irqrestore(&room->lock, flags);
+}
+
+/* The room door @door of room @i opens onto (see the design note). */
+static unsigned int labyrinth_door_target(const struct labyrinth *lab,
+					  unsigned int i, unsigned int door)
+{
+	unsigned int q = lab->wing_rooms, r = lab->wing_extra, w, col, to;
+
+	if (i < r * (q + 1))
+		w = i / (q + 1);
+	else
+		w = r + (i - r * (q + 1)) / q;
+	col = i - labyrinth_wing_start(lab, w);
+	to = (w + door) % lab->doors;
+	return labyrinth_wing_start(lab, to) +
+	       (col + 1) % labyrinth_wing_size(lab, to);
+}
+
+VISIBLE_IF_KUNIT int labyrinth_stats_show(struct seq_file *m, void *v)
+{
+	struct labyrinth *lab = m->private;
+	u64 hist[LAB_HIST_BUCKETS] = {};
+	struct labyrinth_stats s;
+	unsigned int cpu, b, last = 0;
+
+	labyrinth_get_stats(lab, &s);
+	seq_printf(m, "name %s\nnr_rooms %u\norder %u\ndoors %u\nmax_probe %u\nflags %#x\n",
+		   lab->name, s.nr_rooms, lab->order, lab->doors, lab->limit,
+		   lab->flags);
+	seq_printf(m, "claims %llu\nreleases %llu\ndetaches %llu\ncollisions %llu\n",
+		   s.claims, s.releases, s.detaches, s.collisions);
+	seq_printf(m, "fail_full %llu\nfail_contended %llu\nrefills %llu\nrefill_failures %llu\n",
+		   s.fail_full, s.fail_contended, s.refills, s.refill_failures);
+	seq_printf(m, "bad_calls %llu\npoison_errors %llu\n", s.bad_calls,
+		   s.poison_errors);
+	seq_printf(m, "rooms_owned %u\nrooms_void %u\nowned_high_water %u\n",
+		   s.rooms_owned, s.rooms_void,
+		   /* claims may raise it meanwhile */
+		   data_race(lab->owned_hwm));
+	for_each_possible_cpu(cpu)
+		for (b = 0; b < LAB_HIST_BUCKETS; b++)
+			/* other CPUs count on: a snapshot */
+			hist[b] += data_race(per_cpu_ptr(lab->pcpu, cpu)->hist[b]);
+	for (b = 0; b < LAB_HIST_BUCKETS; b++)
+		if (hist[b])
+			last = b;
+	seq_puts(m, "probes_per_claim");
+	for (b = 0; b <= last; b++)
+		seq_printf(m, " %u-%u:%llu", 1U << b, (2U << b) - 1, hist[b]);
+	seq_putc(m, '\n');
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(labyrinth_stats_show);
+
+VISIBLE_IF_KUNIT int labyrinth_rooms_show(struct seq_file *m, void *v)
+{
+	struct labyrinth *lab = m->private;
+	struct labyrinth_room_view rv;
+	unsigned int i, d;
+
+	seq_puts(m, "# room state owner site held_ms doors\n");
+	for (i = 0; i < lab->nr_rooms; i++) {
+		labyrinth_view(lab, i, &rv);
+		seq_printf(m, "%u %s", i, labyrinth_state_names[rv.state]);
+		if (rv.state == LAB_ROOM_OWNED)
+			seq_printf(m, " %p %pS %u", rv.owner, (void *)rv.ip,
+				   rv.held_ms);
+		else
+			seq_puts(m, " - - -");
+		for (d = 0; d < lab->doors; d++)
+			seq_printf(m, "%c%u", d ? ',' : ' ',
+				   labyrinth_door_target(lab, i, d));
+		seq_putc(m, '\n');
+		cond_resched();
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(labyrinth_rooms_show);
+
+static const char *const labyrinth_state_colors[] = {
+	[LAB_ROOM_FREE] = "palegreen", [LAB_ROOM_OWNED] = "tomato",
+	[LAB_ROOM_VOID] = "gray80", [LAB_ROOM_BUSY] = "gold",
+};
+
+/* The graph in Graphviz DOT: rooms by state, doors weighted by collisions. */
+VISIBLE_IF_KUNIT int labyrinth_map_show(struct seq_file *m, void *v)
+{
+	struct labyrinth *lab = m->private;
+	struct labyrinth_room_view rv;
+	unsigned int i, w, d, hits;
+
+	seq_printf(m, "digraph \"%s\" {\n\tgraph [label=\"labyrinth %s: %u rooms in %u wings; solid: near door, dashed: far doors, numbers: collisions through the door\" labelloc=t];\n",
+		   lab->name, lab->name, lab->nr_rooms, lab->doors);
+	seq_puts(m, "\tnode [shape=box style=filled fontsize=10];\n");
+	for (w = 0; w < lab->doors; w++) {
+		seq_printf(m, "\tsubgraph cluster_%u {\n\t\tlabel=\"wing %u\";\n", w, w);
+		for (i = labyrinth_wing_start(lab, w);
+		     i < labyrinth_wing_start(lab, w) + labyrinth_wing_size(lab, w); i++) {
+			labyrinth_view(lab, i, &rv);
+			seq_printf(m, "\t\tr%u [label=\"%u", i, i);
+			if (rv.state == LAB_ROOM_OWNED)
+				seq_printf(m, "\\n%ps", (void *)rv.ip);
+			seq_printf(m, "\" fillcolor=%s];\n",
+				   labyrinth_state_colors[rv.state]);
+		}
+		seq_puts(m, "\t}\n");
+	}
+	for (i = 0; i < lab->nr_rooms; i++) {
+		for (d = 0; d < lab->doors; d++) {
+			/* claims count on: a snapshot */
+			hits = data_race(lab->rooms[i].hits[d]);
+			seq_printf(m, "\tr%u -> r%u [label=\"", i,
+				   labyrinth_door_target(lab, i, d));
+			if (hits)
+				seq_printf(m, "%u", hits);
+			seq_printf(m, "\" penwidth=%u%s];\n",
+				   1 + (hits ? ilog2(hits) : 0),
+				   d ? " style=dashed color=gray40" : "");
+		}
+		cond_resched();
+	}
+	seq_puts(m, "}\n");
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(labyrinth_map_show);
+
+DEFINE_SHOW_ATTRIBUTE(labyrinth_stats);
+DEFINE_SHOW_ATTRIBUTE(labyrinth_rooms);
+DEFINE_SHOW_ATTRIBUTE(labyrinth_map);
+
+/* labyrinth/<name>[.N]/{stats,rooms,map}, readable by root alone. */
+static void labyrinth_debugfs_add(struct labyrinth *lab)
+{
+	char name[LABYRINTH_NAME_LEN + 8];
+	struct dentry *dir;
+	unsigned int i;
+
+	if (IS_ERR_OR_NULL(labyrinth_debugfs_root))
+		return;
+	mutex_lock(&labyrinth_debugfs_lock);
+	for (i = 0; i < 1000; i++) {
+		if (i)
+			snprintf(name, sizeof(name), "%s.%u", lab->name, i);
+		else
+			strscpy(name, lab->name, sizeof(name));
+		strreplace(name, '/', '_');
+		dir = debugfs_lookup(name, labyrinth_debugfs_root);
+		if (!dir)
+			break;
+		dput(dir);
+	}
+	lab->debugfs = debugfs_create_dir(name, labyrinth_debugfs_root);
+	mutex_unlock(&labyrinth_debugfs_lock);
+	debugfs_create_file("stats", 0400, lab->debugfs, lab, &labyrinth_stats_fops);
+	debugfs_create_file("rooms", 0400, lab->debugfs, lab, &labyrinth_rooms_fops);
+	debugfs_create_file("map", 0400, lab->debugfs, lab, &labyrinth_map_fops);
+}
+
 /**
  * labyrinth_create() - create a labyrinth and fill its rooms
  * @cfg: its configuration; not referenced after return
@@ -835,6 +1105,7 @@ struct labyrinth *labyrinth_create(const struct labyrinth_config *cfg)
 		labyrinth_install(lab, &lab->rooms[i], page);
 		cond_resched();
 	}
+	labyrinth_debugfs_add(lab);
 	return lab;
 
 err_free_rooms:
@@ -865,6 +1136,7 @@ void labyrinth_destroy(struct labyrinth *lab)
 	might_sleep();
 	if (IS_ERR_OR_NULL(lab))
 		return;
+	debugfs_remove(lab->debugfs);	/* waits for readers */
 	cancel_delayed_work_sync(&lab->refill_work);
 	for (i = 0; i < lab->nr_rooms; i++) {
 		room = &lab->rooms[i];
@@ -936,6 +1208,20 @@ long labyrinth_pages_held(void)
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_pages_held);
 #endif
+
+static int __init labyrinth_init(void)
+{
+	labyrinth_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	return 0;
+}
+
+static void __exit labyrinth_exit(void)
+{
+	debugfs_remove(labyrinth_debugfs_root);
+}
+
+module_init(labyrinth_init);
+module_exit(labyrinth_exit);
 
 MODULE_DESCRIPTION("Page-backed rooms claimed exclusively from any context");
 MODULE_AUTHOR("The labyrinth authors");

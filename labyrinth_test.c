@@ -17,11 +17,13 @@
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -1133,7 +1135,191 @@ static struct kunit_suite labyrinth_suite = {
 	.test_cases = labyrinth_cases,
 };
 
-kunit_test_suite(labyrinth_suite);
+/* ---- debugfs ---- */
+
+/* Render one of the debugfs files of @lab into a NUL-terminated buffer. */
+static char *lt_render(struct kunit *test, struct labyrinth *lab,
+		       int (*show)(struct seq_file *m, void *v))
+{
+	struct seq_file *m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	m->size = 64 * 1024;
+	m->buf = kunit_kzalloc(test, m->size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m->buf);
+	m->private = lab;
+	KUNIT_ASSERT_EQ(test, show(m, NULL), 0);
+	KUNIT_ASSERT_LT(test, m->count, m->size);
+	m->buf[m->count] = '\0';
+	return m->buf;
+}
+
+static u64 lt_field(struct kunit *test, const char *text, const char *key)
+{
+	char pat[40];
+	const char *at;
+	u64 v = U64_MAX;
+
+	snprintf(pat, sizeof(pat), "\n%s ", key);
+	at = strstr(text, pat);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, at, "no %s in stats", key);
+	if (sscanf(at + strlen(pat), "%llu", &v) != 1)
+		KUNIT_FAIL(test, "%s is not a number", key);
+	return v;
+}
+
+static void stats_file_matches_get_stats(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 5, 0, 2, 0, 0);
+	struct labyrinth_stats s;
+	void *addrs[5];
+	char *text;
+
+	lt_claim_all(test, lab, 5, OWNER_A, addrs);
+	labyrinth_release(lab, addrs[1], OWNER_B);	/* bad call */
+	labyrinth_release(lab, addrs[1], OWNER_A);
+	labyrinth_release(lab, addrs[2], OWNER_A);
+	text = lt_render(test, lab, labyrinth_stats_show);
+	labyrinth_get_stats(lab, &s);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "claims"), s.claims);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "releases"), s.releases);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "collisions"), s.collisions);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "fail_full"), s.fail_full);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "bad_calls"), s.bad_calls);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "rooms_owned"), s.rooms_owned);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "rooms_void"), s.rooms_void);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "nr_rooms"), 5);
+	KUNIT_EXPECT_EQ(test, s.claims, 5);
+	KUNIT_EXPECT_EQ(test, s.bad_calls, 1);
+	/* claims 1..5 visited 1..5 rooms: buckets 1, 2-3 (2), 4-7 (2) */
+	KUNIT_EXPECT_NOT_NULL(test, strstr(text, "probes_per_claim 1-1:1 2-3:2 4-7:2\n"));
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "owned_high_water"), 5);
+	lt_release_all(test, lab, 1, OWNER_A, addrs);
+	lt_release_all(test, lab, 2, OWNER_A, addrs + 3);
+}
+
+static void rooms_file_lists_owners(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 4, 0, 2, 0, 0);
+	char want[96], *text, *line;
+	unsigned int ia, ib, owned = 0, i = 0;
+	void *a, *b;
+
+	a = labyrinth_claim(lab, OWNER_A);
+	b = labyrinth_claim(lab, OWNER_B);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	ia = labyrinth_room_index(lab, a);
+	ib = labyrinth_room_index(lab, b);
+	text = lt_render(test, lab, labyrinth_rooms_show);
+	while ((line = strsep(&text, "\n")) && *line) {
+		if (*line == '#')
+			continue;
+		if (i == ia || i == ib) {
+			snprintf(want, sizeof(want), "%u owned %p %s", i,
+				 i == ia ? OWNER_A : OWNER_B, __func__);
+			KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(line, want),
+						  "line \"%s\" lacks \"%s\"", line, want);
+			owned++;
+		} else {
+			snprintf(want, sizeof(want), "%u free - - -", i);
+			KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(line, want),
+						  "line \"%s\"", line);
+		}
+		i++;
+	}
+	KUNIT_EXPECT_EQ(test, i, 4);
+	KUNIT_EXPECT_EQ(test, owned, 2);
+	labyrinth_release(lab, a, OWNER_A);
+	labyrinth_release(lab, b, OWNER_B);
+}
+
+static unsigned int lt_count(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	while ((text = strstr(text, what))) {
+		n++;
+		text += strlen(what);
+	}
+	return n;
+}
+
+/* The map is DOT: braces balance, a node per room, an edge per door. */
+static void map_is_well_formed_dot(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 7, 0, 3, 0, 0);
+	char *text, want[32];
+	unsigned int i;
+	void *a;
+
+	a = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	text = lt_render(test, lab, labyrinth_map_show);
+	KUNIT_EXPECT_EQ(test, strncmp(text, "digraph ", 8), 0);
+	/* the graph and a cluster per wing, each closed */
+	KUNIT_EXPECT_EQ(test, lt_count(text, "{"), 1 + 3);
+	KUNIT_EXPECT_EQ(test, lt_count(text, "}"), 1 + 3);
+	KUNIT_EXPECT_EQ(test, lt_count(text, "subgraph cluster_"), 3);
+	KUNIT_EXPECT_EQ(test, strcmp(text + strlen(text) - 3, "\n}\n"), 0);
+	/* the graph's own label, a node per room, an edge per door */
+	KUNIT_EXPECT_EQ(test, lt_count(text, " [label="), 1 + 7 + 7 * 3);
+	KUNIT_EXPECT_EQ(test, lt_count(text, " -> "), 7 * 3);
+	KUNIT_EXPECT_EQ(test, lt_count(text, "fillcolor=tomato"), 1);
+	KUNIT_EXPECT_EQ(test, lt_count(text, "fillcolor=palegreen"), 6);
+	for (i = 0; i < 7; i++) {
+		snprintf(want, sizeof(want), "\n\t\tr%u [label=\"%u", i, i);
+		KUNIT_EXPECT_EQ(test, lt_count(text, want), 1);
+		snprintf(want, sizeof(want), "\tr%u -> ", i);
+		KUNIT_EXPECT_EQ(test, lt_count(text, want), 3);
+	}
+	labyrinth_release(lab, a, OWNER_A);
+}
+
+/* Two labyrinths of one name get two directories; destroy removes them. */
+static void debugfs_dirs_are_unique_and_removed(struct kunit *test)
+{
+	const struct labyrinth_config cfg = { .name = "lt_twin", .nr_rooms = 1 };
+	struct labyrinth *one, *two;
+	struct dentry *root, *d;
+
+	root = debugfs_lookup("labyrinth", NULL);
+	if (!root)
+		kunit_skip(test, "no debugfs");
+	one = labyrinth_create(&cfg);
+	two = labyrinth_create(&cfg);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, one);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, two);
+	d = debugfs_lookup("lt_twin", root);
+	KUNIT_EXPECT_NOT_NULL(test, d);
+	dput(d);
+	d = debugfs_lookup("lt_twin.1", root);
+	KUNIT_EXPECT_NOT_NULL(test, d);
+	dput(d);
+	labyrinth_destroy(one);
+	labyrinth_destroy(two);
+	d = debugfs_lookup("lt_twin", root);
+	KUNIT_EXPECT_NULL(test, d);
+	dput(d);
+	d = debugfs_lookup("lt_twin.1", root);
+	KUNIT_EXPECT_NULL(test, d);
+	dput(d);
+	dput(root);
+}
+
+static struct kunit_case labyrinth_debugfs_cases[] = {
+	KUNIT_CASE(stats_file_matches_get_stats),
+	KUNIT_CASE(rooms_file_lists_owners),
+	KUNIT_CASE(map_is_well_formed_dot),
+	KUNIT_CASE(debugfs_dirs_are_unique_and_removed),
+	{}
+};
+
+static struct kunit_suite labyrinth_debugfs_suite = {
+	.name = "labyrinth_debugfs",
+	.test_cases = labyrinth_debugfs_cases,
+};
+
+kunit_test_suites(&labyrinth_suite, &labyrinth_debugfs_suite);
 
 MODULE_DESCRIPTION("KUnit tests for labyrinth");
 MODULE_AUTHOR("The labyrinth authors");

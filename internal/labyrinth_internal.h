@@ -27,6 +27,11 @@ raw_spinlock_t *labyrinth_room_lock(struct labyrinth *lab, unsigned int idx);
 unsigned int labyrinth_entrance(struct labyrinth *lab, unsigned int cpu);
 unsigned int labyrinth_room_index(struct labyrinth *lab, const void *addr);
 long labyrinth_pages_held(void);
+
+struct seq_file;
+int labyrinth_stats_show(struct seq_file *m, void *v);
+int labyrinth_rooms_show(struct seq_file *m, void *v);
+int labyrinth_map_show(struct seq_file *m, void *v);
 #endif
 
 #endif /* _LABYRINTH_INTERNAL_H */

@@ -42,6 +42,10 @@ static unsigned int run_ms = 500;
 module_param(run_ms, uint, 0444);
 MODULE_PARM_DESC(run_ms, "how long to claim and release at load (default 500)");
 
+static unsigned int hold = 2;
+module_param(hold, uint, 0444);
+MODULE_PARM_DESC(hold, "rooms the driver keeps while loaded, at most 8 (default 2)");
+
 enum demo_ctx { DEMO_TASK, DEMO_SOFTIRQ, DEMO_HARDIRQ, DEMO_NR_CTX };
 
 /* One claimant; its address is the owner token of the rooms it claims. */
@@ -58,6 +62,7 @@ struct demo_cpu {
 };
 
 static struct labyrinth *demo_lab;
+static void *demo_held[8];	/* owned by THIS_MODULE until unload */
 static DEFINE_PER_CPU(struct demo_cpu, demo_cpus);
 static unsigned long demo_deadline;	/* jiffies */
 static bool demo_stop;
@@ -192,6 +197,18 @@ static int demo_report(void)
 	return 0;
 }
 
+/*
+ * Buffers a driver keeps for its lifetime: debugfs shows who holds them.
+ * Not __init: a claim site in freed init text could not be named.
+ */
+static noinline void demo_hold(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < min_t(unsigned int, hold, ARRAY_SIZE(demo_held)); i++)
+		demo_held[i] = labyrinth_claim(demo_lab, THIS_MODULE);
+}
+
 static int __init demo_init(void)
 {
 	struct labyrinth_config cfg = {
@@ -208,13 +225,21 @@ static int __init demo_init(void)
 	err = demo_run();
 	if (!err)
 		err = demo_report();
-	if (err)
+	if (err) {
 		labyrinth_destroy(demo_lab);
-	return err;
+		return err;
+	}
+	demo_hold();
+	return 0;
 }
 
 static void __exit demo_exit(void)
 {
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(demo_held); i++)
+		if (demo_held[i])
+			labyrinth_release(demo_lab, demo_held[i], THIS_MODULE);
 	labyrinth_destroy(demo_lab);
 }
 

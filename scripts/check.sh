@@ -12,7 +12,7 @@
 
 UML_BUILD=${UML_BUILD:-$CACHE/uml-build}
 SOURCES=(labyrinth.c labyrinth.h labyrinth_test.c internal/labyrinth_internal.h
-	 samples/labyrinth_demo.c)
+	 trace/labyrinth_trace.h samples/labyrinth_demo.c)
 C_FILES=(labyrinth.c labyrinth_test.c samples/labyrinth_demo.c)
 
 ensure_ksrc

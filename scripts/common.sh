@@ -23,9 +23,13 @@ need_pkgs() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || die "missing packages (run as root or install): ${missing[*]}"
 	log "installing ${missing[*]}"
-	apt-get update -qq >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"${missing[@]}" >&2
+	mkdir -p "$CACHE"
+	if ! { apt-get update -qq &&
+	       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}"; } >"$CACHE/apt.log" 2>&1; then
+		tail -n 30 "$CACHE/apt.log" >&2
+		die "apt-get could not install ${missing[*]}"
+	fi
 }
 
 BUILD_PKGS=(build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils

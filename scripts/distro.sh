@@ -78,7 +78,7 @@ img=$(ls "$DISTRO/$abi"/root/boot/vmlinuz-* 2>/dev/null | head -n1)
 if [ "$rc" = 0 ] && [ -n "$img" ]; then
 	out=$REPO/build/qemu-deb-$abi
 	mkdir -p "$out"
-	pack_initramfs "$out/initramfs.cpio.gz" "$mdir/labyrinth.ko" \
+	pack_initramfs "$out/initramfs.cpio.gz" test "$mdir/labyrinth.ko" \
 		"$mdir/samples/labyrinth_demo.ko=${DEMO_ARGS:-}"
 	log "booting Debian's $abi kernel in qemu"
 	boot_qemu "$img" "$out/initramfs.cpio.gz" "$out/serial.log" 300 || true

@@ -43,7 +43,7 @@ check_fragment() {
 build_modules() {
 	local name=$1 kdir=$2 dir=$REPO/build/$1 f
 	mkdir -p "$dir"
-	for f in Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal samples; do
+	for f in Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal trace samples; do
 		ln -sfn "$REPO/$f" "$dir/$f"
 	done
 	log "building modules against $kdir"
@@ -51,19 +51,21 @@ build_modules() {
 	echo "$dir"
 }
 
-# pack_initramfs OUT MODULE...: busybox-static, qemu/init, the modules.
-# MODULE may be NAME.ko=ARGS to pass module parameters.
+# pack_initramfs OUT MODE MODULE...: busybox-static, qemu/init, the modules.
+# MODE (test or run) goes to /mode; MODULE may be NAME.ko=ARGS to pass
+# module parameters.
 pack_initramfs() {
-	local out=$1 root m name
-	shift
+	local out=$1 mode=$2 root m name
+	shift 2
 	need_pkgs busybox-static cpio
 	root=$(mktemp -d)
 	mkdir -p "$root"/{bin,proc,sys,dev,modules}
 	cp /bin/busybox "$root/bin/busybox"
-	for m in sh mount insmod rmmod cat echo grep cut basename sleep reboot ls; do
+	for m in sh mount insmod rmmod cat echo grep cut basename sleep reboot head mkdir; do
 		ln -s busybox "$root/bin/$m"
 	done
 	install -m 0755 "$REPO/qemu/init" "$root/init"
+	echo "$mode" >"$root/mode"
 	: >"$root/modules.list"
 	: >"$root/modules.args"
 	for m in "$@"; do
@@ -83,8 +85,9 @@ boot_qemu() {
 	timeout "${4:-600}" qemu-system-x86_64 -accel tcg -smp 2 -m 1G \
 		-nographic -no-reboot -bios qboot.rom -kernel "$1" -initrd "$2" \
 		-append "console=ttyS0 panic=-1 oops=panic ${QEMU_APPEND:-}" \
-		</dev/null >"$3" 2>&1
+		</dev/null >"$3.raw" 2>&1
 	local rc=$?
+	tr -d '\r' <"$3.raw" >"$3" && rm -f "$3.raw"
 	[ $rc -eq 124 ] && log "qemu timed out"
 	return $rc
 }

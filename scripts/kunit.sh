@@ -22,7 +22,7 @@
 
 UML_SRC=$CACHE/uml-src
 UML_BUILD=${UML_BUILD:-$CACHE/uml-build}
-HOOK_FILES=(Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal)
+HOOK_FILES=(Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal trace)
 
 ensure_ksrc
 

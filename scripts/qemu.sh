@@ -8,7 +8,9 @@
 #   qemu.sh test   labyrinth.ko, labyrinth_test.ko (KUnit at insmod), the
 #                  sample driver, then $EXTRA_MODULES; judged by
 #                  scripts/qemu_log.py ("qemu-x86: N passed, N failed")
-#   qemu.sh run    labyrinth.ko and the sample; prints what happened
+#   qemu.sh run    labyrinth.ko and the sample; prints what happened, the
+#                  sample's debugfs stats and rooms, a trace excerpt, and
+#                  renders its map (DOT, while running and after) to PNG
 #
 # DEMO_ARGS passes module parameters to the sample (e.g. "rooms=4 run_ms=2000").
 
@@ -24,12 +26,14 @@ mkdir -p "$out"
 
 mods=("$mdir/labyrinth.ko")
 [ "$mode" = test ] && mods+=("$mdir/labyrinth_test.ko")
-mods+=("$mdir/samples/labyrinth_demo.ko=${DEMO_ARGS:-}")
+demo_args=${DEMO_ARGS:-}
+[ "$mode" = run ] && demo_args=${DEMO_ARGS:-run_ms=4000}
+mods+=("$mdir/samples/labyrinth_demo.ko=$demo_args")
 for m in ${EXTRA_MODULES:-}; do
 	[ -f "$m" ] || die "EXTRA_MODULES: no file $m"
 	mods+=("$(realpath "$m")")
 done
-pack_initramfs "$out/initramfs.cpio.gz" "${mods[@]}"
+pack_initramfs "$out/initramfs.cpio.gz" "$mode" "${mods[@]}"
 
 log "booting $kdir/arch/x86/boot/bzImage (qemu, TCG, 2 vCPUs)"
 start=$SECONDS
@@ -41,13 +45,40 @@ log "qemu finished in $((SECONDS - start)) s; serial log: $out/serial.log"
 if [ "$mode" = run ]; then
 	echo
 	echo "== what happened in the SMP test kernel ($(grep -m1 -o 'smpboot: Total of [0-9]* processors' "$out/serial.log" || echo '2 vCPUs')) =="
-	grep -E "labyrinth_demo: |LABYRINTH-LOAD|LABYRINTH-UNLOAD" "$out/serial.log" |
+	grep -E "^labyrinth_demo: [0-9]+ CPUs|LABYRINTH-LOAD|LABYRINTH-UNLOAD" "$out/serial.log" |
 		sed -e 's/^LABYRINTH-LOAD \(.*\) rc=0/loaded \1/' \
 		    -e 's/^LABYRINTH-UNLOAD \(.*\) rc=0/unloaded \1/' \
 		    -e 's/^.*labyrinth_demo: /the sample driver ran on /' \
 		    -e 's/; /\n    /g'
-	awk '/^LABYRINTH-STATS/{p=1; print "\nstats of " $2 ":"; next}
-	     /^LABYRINTH-/{p=0} p' "$out/serial.log"
+	extract() {	# LABEL FILE
+		awk -v l="$1" '$0 == "LABYRINTH-DUMP-BEGIN " l {p=1; next}
+			$0 == "LABYRINTH-DUMP-END " l {p=0} p' "$out/serial.log" >"$2"
+	}
+	extract stats "$out/stats.txt"
+	extract rooms "$out/rooms.txt"
+	echo
+	echo "== the sample's labyrinth after its run (debugfs stats) =="
+	cat "$out/stats.txt"
+	echo
+	echo "== its rooms: index state owner claim-site held-ms doors =="
+	cat "$out/rooms.txt"
+	if grep -q LABYRINTH-TRACE-BEGIN "$out/serial.log"; then
+		echo
+		echo "== a trace excerpt (events/labyrinth) =="
+		awk '/^LABYRINTH-TRACE-BEGIN/{p=1; next} /^LABYRINTH-TRACE-END/{p=0}
+		     p && !/^#/' "$out/serial.log" | head -n 12
+	fi
+	need_pkgs graphviz
+	echo
+	for snap in running final; do
+		extract "$snap.dot" "$out/labyrinth-$snap.dot"
+		if [ -s "$out/labyrinth-$snap.dot" ] &&
+		   dot -Tpng -o "$out/labyrinth-$snap.png" "$out/labyrinth-$snap.dot"; then
+			echo "picture ($snap): $out/labyrinth-$snap.png"
+		else
+			echo "picture ($snap): not rendered (see $out/labyrinth-$snap.dot)"
+		fi
+	done
 	echo
 fi
 python3 "$REPO/scripts/qemu_log.py" "$out/serial.log" --ksrc "$KSRC" \
