@@ -21,6 +21,23 @@ modules:
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
+# DKMS: copy the sources to /usr/src/labyrinth-<version>, add, build, install.
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_SRC := /usr/src/labyrinth-$(DKMS_VERSION)
+DKMS_FILES := Makefile Kbuild dkms.conf labyrinth.c labyrinth.h labyrinth_test.c \
+	internal trace samples
+
+dkms-install:
+	rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)
+	cp -r $(DKMS_FILES) $(DKMS_SRC)/
+	dkms add -m labyrinth -v $(DKMS_VERSION)
+	dkms build -m labyrinth -v $(DKMS_VERSION)
+	dkms install -m labyrinth -v $(DKMS_VERSION)
+
+dkms-remove:
+	dkms remove -m labyrinth -v $(DKMS_VERSION) --all
+	rm -rf $(DKMS_SRC)
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
 		rm -rf *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers .tmp_versions
@@ -52,4 +69,4 @@ check:
 test:
 	bash scripts/test.sh
 
-.PHONY: all modules modules_install clean run qemu-test distro-test kunit check test
+.PHONY: all modules modules_install dkms-install dkms-remove clean run qemu-test distro-test kunit check test

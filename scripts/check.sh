@@ -5,8 +5,10 @@
 #  - sparse (C=2, -Wsparse-error) and W=1 warnings as errors, compiling the
 #    module and its KUnit suite against the UML KUnit build;
 #  - checkpatch.pl --strict;
-#  - kernel-doc -none -Wall.
-# Prints "check: N passed, N failed" over the three checkers.
+#  - kernel-doc -none -Wall;
+#  - Documentation/labyrinth.rst rendered by Sphinx with the kernel's
+#    kernel-doc extension, warnings as errors (scripts/docs.sh).
+# Prints "check: N passed, N failed" over the checkers.
 
 . "$(dirname "$0")/common.sh"
 
@@ -51,6 +53,7 @@ run_check checkpatch perl "$KSRC/scripts/checkpatch.pl" --no-tree --strict \
 	--quiet --show-types -f "${SOURCES[@]/#/$REPO/}"
 run_check kernel-doc perl "$KSRC/scripts/kernel-doc" -none -Wall \
 	"${SOURCES[@]/#/$REPO/}"
+run_check docs bash "$REPO/scripts/docs.sh"
 
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -4,8 +4,10 @@
 # Build labyrinth and the sample against Debian's own kernels and load them
 # in Debian's stock kernel under qemu.
 #  - the newest bookworm 6.12 kernel the archive offers (+deb12-amd64):
-#    its linux-headers build both modules, its linux-image boots in qemu
-#    with labyrinth.ko and the sample; only the out-of-tree taint may show;
+#    its linux-headers (unpacked) build both modules; DKMS builds
+#    labyrinth.ko against the same headers installed with apt; its
+#    linux-image boots in qemu with the DKMS-built labyrinth.ko and the
+#    sample; only the out-of-tree taint may show;
 #  - the 6.1 kernel of linux-headers-amd64: labyrinth.ko builds (the
 #    sample needs 6.9's system_bh_wq).
 # Packages are fetched with apt-get download and unpacked with dpkg-deb
@@ -74,11 +76,41 @@ hdr=$(unpack "$abi" image)
 mdir=$(build_modules "deb-$abi" "$hdr") && rc=0 || rc=$?
 [ -f "$mdir/labyrinth.ko" ] && [ -f "$mdir/samples/labyrinth_demo.ko" ] || rc=1
 result $rc "build against linux-headers-$abi-amd64"
+
+# DKMS against the same kernel's headers installed the Debian way.
+dkms_ko=
+dkms_build() {
+	local ver kver=$abi-amd64 src
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$REPO/dkms.conf")
+	need_pkgs dkms "linux-headers-$kver"
+	src=$(mktemp -d)/labyrinth-$ver
+	mkdir -p "$src"
+	(cd "$REPO" && cp -r Makefile Kbuild dkms.conf labyrinth.c labyrinth.h \
+		labyrinth_test.c internal trace samples "$src/")
+	dkms remove -m labyrinth -v "$ver" --all >/dev/null 2>&1 || true
+	rm -rf "/usr/src/labyrinth-$ver"
+	dkms add "$src" >&2 &&
+	dkms build -m labyrinth -v "$ver" -k "$kver" >&2 || return 1
+	# dkms keeps the result compressed the way Debian's kernel wants it
+	local built
+	built=$(find "/var/lib/dkms/labyrinth/$ver/$kver" -name 'labyrinth.ko*' | head -n1)
+	[ -n "$built" ] || return 1
+	dkms_ko=$REPO/build/dkms-$kver/labyrinth.ko
+	mkdir -p "$(dirname "$dkms_ko")"
+	case "$built" in
+	*.xz) xz -dc "$built" >"$dkms_ko" ;;
+	*.zst) zstd -qdc "$built" >"$dkms_ko" ;;
+	*) cp "$built" "$dkms_ko" ;;
+	esac
+}
+dkms_build && drc=0 || drc=$?
+result $drc "dkms add/build against installed linux-headers-$abi-amd64"
+
 img=$(ls "$DISTRO/$abi"/root/boot/vmlinuz-* 2>/dev/null | head -n1)
-if [ "$rc" = 0 ] && [ -n "$img" ]; then
+if [ "$rc" = 0 ] && [ "$drc" = 0 ] && [ -n "$img" ]; then
 	out=$REPO/build/qemu-deb-$abi
 	mkdir -p "$out"
-	pack_initramfs "$out/initramfs.cpio.gz" test "$mdir/labyrinth.ko" \
+	pack_initramfs "$out/initramfs.cpio.gz" test "$dkms_ko" \
 		"$mdir/samples/labyrinth_demo.ko=${DEMO_ARGS:-}"
 	log "booting Debian's $abi kernel in qemu"
 	boot_qemu "$img" "$out/initramfs.cpio.gz" "$out/serial.log" 300 || true
