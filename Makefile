@@ -56,6 +56,11 @@ qemu-test:
 distro-test:
 	bash scripts/distro.sh
 
+# Benchmark against objpool, mempool, page_pool, alloc_pages in a kernel
+# without debug checkers; results in bench/results/latest.{csv,txt,png}.
+bench:
+	bash scripts/bench.sh
+
 # KUnit suite under UML with lockdep, KASAN, kmemleak, atomic-sleep checks.
 kunit:
 	bash scripts/kunit.sh
@@ -69,4 +74,4 @@ check:
 test:
 	bash scripts/test.sh
 
-.PHONY: all modules modules_install dkms-install dkms-remove clean run qemu-test distro-test kunit check test
+.PHONY: all modules modules_install dkms-install dkms-remove clean run qemu-test distro-test bench kunit check test

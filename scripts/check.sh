@@ -14,8 +14,8 @@
 
 UML_BUILD=${UML_BUILD:-$CACHE/uml-build}
 SOURCES=(labyrinth.c labyrinth.h labyrinth_test.c internal/labyrinth_internal.h
-	 trace/labyrinth_trace.h samples/labyrinth_demo.c)
-C_FILES=(labyrinth.c labyrinth_test.c samples/labyrinth_demo.c)
+	 trace/labyrinth_trace.h samples/labyrinth_demo.c bench/labyrinth_bench.c)
+C_FILES=(labyrinth.c labyrinth_test.c samples/labyrinth_demo.c bench/labyrinth_bench.c)
 
 ensure_ksrc
 if [ ! -f "$UML_BUILD/include/generated/autoconf.h" ]; then
@@ -44,7 +44,7 @@ sparse_build() {
 	make -s -C "$KSRC" O="$UML_BUILD" ARCH=um M="$REPO" W=1 C=2 \
 		CF="-Wsparse-error" KCFLAGS=-Werror "${C_FILES[@]/%.c/.o}"
 	local rc=$?
-	rm -f "${C_FILES[@]/%.c/.o}" .*.o.cmd samples/.*.o.cmd
+	rm -f "${C_FILES[@]/%.c/.o}" .*.o.cmd samples/.*.o.cmd bench/.*.o.cmd
 	return $rc
 }
 

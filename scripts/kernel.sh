@@ -43,7 +43,7 @@ check_fragment() {
 build_modules() {
 	local name=$1 kdir=$2 dir=$REPO/build/$1 f
 	mkdir -p "$dir"
-	for f in Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal trace samples; do
+	for f in Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal trace samples bench; do
 		ln -sfn "$REPO/$f" "$dir/$f"
 	done
 	log "building modules against $kdir"
@@ -79,12 +79,22 @@ pack_initramfs() {
 	rm -rf "$root"
 }
 
+# Without ACPI there is no HPET or PM timer to calibrate the TSC against, so
+# the guest would fall back to jiffies (4 ms resolution). Under TCG the
+# guest TSC runs at the host's rate: give the kernel that rate. An error in
+# it scales every time equally, and only ratios within a run are reported.
+tsc_args() {
+	local khz
+	khz=$(awk '/^cpu MHz/ {printf "%d", $4 * 1000; exit}' /proc/cpuinfo)
+	[ -n "$khz" ] && echo "tsc_early_khz=$khz tsc=reliable"
+}
+
 # boot_qemu KERNEL INITRD LOG [TIMEOUT]: boot on 2 vCPUs under TCG.
 boot_qemu() {
 	need_pkgs qemu-system-x86
 	timeout "${4:-600}" qemu-system-x86_64 -accel tcg -smp 2 -m 1G \
 		-nographic -no-reboot -bios qboot.rom -kernel "$1" -initrd "$2" \
-		-append "console=ttyS0 panic=-1 oops=panic ${QEMU_APPEND:-}" \
+		-append "console=ttyS0 panic=-1 oops=panic $(tsc_args) ${QEMU_APPEND:-}" \
 		</dev/null >"$3.raw" 2>&1
 	local rc=$?
 	tr -d '\r' <"$3.raw" >"$3" && rm -f "$3.raw"

@@ -6,7 +6,8 @@
 # only when the fragment changes.
 #
 #   qemu.sh test   labyrinth.ko, labyrinth_test.ko (KUnit at insmod), the
-#                  sample driver, then $EXTRA_MODULES; judged by
+#                  sample driver, the benchmark's smoke run, then
+#                  $EXTRA_MODULES; judged by
 #                  scripts/qemu_log.py ("qemu-x86: N passed, N failed")
 #   qemu.sh run    labyrinth.ko and the sample; prints what happened, the
 #                  sample's debugfs stats and rooms, a trace excerpt, and
@@ -29,6 +30,8 @@ mods=("$mdir/labyrinth.ko")
 demo_args=${DEMO_ARGS:-}
 [ "$mode" = run ] && demo_args=${DEMO_ARGS:-run_ms=4000}
 mods+=("$mdir/samples/labyrinth_demo.ko=$demo_args")
+# a smoke run of the benchmark: every peer and context, pages all back
+[ "$mode" = test ] && mods+=("$mdir/bench/labyrinth_bench.ko=smoke=1")
 for m in ${EXTRA_MODULES:-}; do
 	[ -f "$m" ] || die "EXTRA_MODULES: no file $m"
 	mods+=("$(realpath "$m")")

@@ -1,0 +1,802 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * labyrinth_bench - labyrinth against the kernel's own pools, in one run
+ *
+ * Modelled on lib/test_objpool.c: kthreads bound to each CPU start behind a
+ * gate; hard-irq hrtimers on each CPU fire every 50 us and run a batch of
+ * operations, and queue a BH work item that runs one in softirq. Every batch
+ * is timed with ktime_get_ns(), so a point reports nanoseconds per get+put
+ * pair spent inside the batches, plus the aggregate pairs per second. Each
+ * point is the median of `reps` repetitions of `ms` milliseconds.
+ *
+ * Peers, each {init, get, put, fini} over order-0 pages: labyrinth
+ * claim/release, objpool pop/push of preallocated page pointers, mempool
+ * (mempool_create_page_pool, GFP_ATOMIC), alloc_pages(GFP_ATOMIC) and
+ * page_pool (softirq only, direct recycling, one pool per CPU); and the
+ * baselines empty, spinlock_pair (spin_lock_irqsave + unlock, twice per
+ * pair) and cmpxchg (twice per pair, on a CPU-local line).
+ *
+ * Results go to the console: a table, and CSV lines prefixed
+ * "LABYRINTH-BENCH-CSV " that the host collects. With smoke=1 every point
+ * runs once for a few ms and the load fails (-EIO) if a peer did not
+ * complete or did not get every page back.
+ *
+ * Copyright (C) 2026 The labyrinth authors
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/gfp.h>
+#include <linux/hrtimer.h>
+#include <linux/kfifo.h>
+#include <linux/kthread.h>
+#include <linux/log2.h>
+#include <linux/mempool.h>
+#include <linux/module.h>
+#include <linux/objpool.h>
+#include <linux/sort.h>
+#include <linux/workqueue.h>
+#if IS_ENABLED(CONFIG_PAGE_POOL)
+#include <net/page_pool/helpers.h>
+#endif
+
+#include "labyrinth.h"
+
+static bool smoke;
+module_param(smoke, bool, 0444);
+MODULE_PARM_DESC(smoke, "a few ms per point, check every page comes back");
+
+static unsigned int ms = 100;
+module_param(ms, uint, 0444);
+MODULE_PARM_DESC(ms, "milliseconds per repetition (default 100)");
+
+static unsigned int reps = 5;
+module_param(reps, uint, 0444);
+MODULE_PARM_DESC(reps, "repetitions per point; the median is reported (default 5)");
+
+enum bench_ctx { BENCH_TASK, BENCH_SOFTIRQ, BENCH_HARDIRQ, BENCH_NR_CTX };
+
+static const char *const bench_ctx_names[] = {
+	[BENCH_TASK] = "task", [BENCH_SOFTIRQ] = "softirq",
+	[BENCH_HARDIRQ] = "hardirq",
+};
+
+#define BENCH_ALL_CTX	(BIT(BENCH_TASK) | BIT(BENCH_SOFTIRQ) | BIT(BENCH_HARDIRQ))
+#define BENCH_BATCH	32
+#define BENCH_PERIOD_NS	(50 * NSEC_PER_USEC)
+#define BENCH_RING	256
+#define BENCH_MAX_CPUS	64
+
+/* A pool under test: get and put one order-0 page, or a handle to one. */
+struct bench_peer {
+	const char *name;
+	unsigned int ctx_mask;
+	bool cross;		/* put may run on another CPU than get */
+	bool rt_hardirq;	/* valid in hard irq context on PREEMPT_RT */
+	int (*init)(void);
+	void *(*get)(void);
+	void (*put)(void *obj);
+	int (*fini)(void);	/* -EIO if pages did not all come back */
+};
+
+/* Per CPU and context: pairs done and ns spent in timed batches. */
+struct bench_count {
+	u64 pairs, ns, misses;
+};
+
+struct bench_cpu {
+	struct bench_count count[BENCH_NR_CTX];
+	u64 wall_ns;		/* how long this CPU's thread ran its point */
+	struct hrtimer timer;
+	struct work_struct bh_work;
+	struct task_struct *thread;
+	u64 lat_hist[64];	/* log2 ns of single hard-irq claims */
+	u64 lat_max;
+};
+
+static DEFINE_PER_CPU(struct bench_cpu, bench_cpus);
+static const struct bench_peer *bench_peer;
+static unsigned int bench_mask;		/* contexts running in this point */
+static bool bench_latency;		/* hardirq batches time each claim */
+static unsigned int bench_ms;		/* duration of the current run */
+static DECLARE_COMPLETION(bench_gate);
+static bool bench_stop;
+static atomic_t bench_errors = ATOMIC_INIT(0);
+
+/* ---- peers ---- */
+
+#define BENCH_POOL_PAGES	64
+static const int bench_owner;
+
+static struct labyrinth *bench_lab;
+
+static int lab_init(void)
+{
+	struct labyrinth_config cfg = {
+		.name = "bench", .nr_rooms = BENCH_POOL_PAGES,
+	};
+
+	bench_lab = labyrinth_create(&cfg);
+	return PTR_ERR_OR_ZERO(bench_lab);
+}
+
+static void *lab_get(void)
+{
+	return labyrinth_claim(bench_lab, &bench_owner);
+}
+
+static void lab_put(void *obj)
+{
+	if (labyrinth_release(bench_lab, obj, &bench_owner))
+		atomic_inc(&bench_errors);
+}
+
+static int lab_fini(void)
+{
+	struct labyrinth_stats st;
+
+	labyrinth_get_stats(bench_lab, &st);
+	labyrinth_destroy(bench_lab);
+	return st.rooms_owned || st.claims != st.releases || st.bad_calls ?
+	       -EIO : 0;
+}
+
+static struct objpool_head bench_objpool;
+
+static int objpool_obj_init(void *obj, void *context)
+{
+	struct page **slot = obj;
+
+	*slot = alloc_page(GFP_KERNEL);
+	return *slot ? 0 : -ENOMEM;
+}
+
+static int op_init(void)
+{
+	return objpool_init(&bench_objpool, BENCH_POOL_PAGES, sizeof(void *),
+			    GFP_KERNEL, NULL, objpool_obj_init, NULL);
+}
+
+static void *op_get(void)
+{
+	return objpool_pop(&bench_objpool);
+}
+
+static void op_put(void *obj)
+{
+	objpool_push(obj, &bench_objpool);
+}
+
+static int op_fini(void)
+{
+	unsigned int n = 0;
+	struct page **slot;
+
+	/* each object holds a pool reference: drop it with its page */
+	while ((slot = objpool_pop(&bench_objpool))) {
+		__free_page(*slot);
+		objpool_drop(slot, &bench_objpool);
+		n++;
+	}
+	objpool_fini(&bench_objpool);
+	return n == BENCH_POOL_PAGES ? 0 : -EIO;
+}
+
+static mempool_t *bench_mempool;
+
+static int mp_init(void)
+{
+	bench_mempool = mempool_create_page_pool(BENCH_POOL_PAGES, 0);
+	return bench_mempool ? 0 : -ENOMEM;
+}
+
+static void *mp_get(void)
+{
+	return mempool_alloc(bench_mempool, GFP_ATOMIC);
+}
+
+static void mp_put(void *obj)
+{
+	mempool_free(obj, bench_mempool);
+}
+
+static int mp_fini(void)
+{
+	int err = bench_mempool->curr_nr == bench_mempool->min_nr ? 0 : -EIO;
+
+	mempool_destroy(bench_mempool);
+	return err;
+}
+
+static atomic_long_t bench_ap_out = ATOMIC_LONG_INIT(0);
+
+static int ap_init(void)
+{
+	atomic_long_set(&bench_ap_out, 0);
+	return 0;
+}
+
+static void *ap_get(void)
+{
+	struct page *page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+
+	/* smoke only: the count is a shared atomic, not for timing */
+	if (smoke && page)
+		atomic_long_inc(&bench_ap_out);
+	return page;
+}
+
+static void ap_put(void *obj)
+{
+	if (smoke)
+		atomic_long_dec(&bench_ap_out);
+	__free_page(obj);
+}
+
+static int ap_fini(void)
+{
+	return atomic_long_read(&bench_ap_out) ? -EIO : 0;
+}
+
+#if IS_ENABLED(CONFIG_PAGE_POOL)
+/* page_pool recycles directly only in its own softirq: one pool per CPU. */
+static DEFINE_PER_CPU(struct page_pool *, bench_pp);
+
+static int pp_init(void)
+{
+	struct page_pool_params pp = {
+		.order = 0, .pool_size = BENCH_POOL_PAGES, .nid = NUMA_NO_NODE,
+	};
+	unsigned int cpu;
+
+	for_each_online_cpu(cpu) {
+		struct page_pool *pool = page_pool_create(&pp);
+
+		if (IS_ERR(pool))
+			return PTR_ERR(pool);
+		per_cpu(bench_pp, cpu) = pool;
+	}
+	return 0;
+}
+
+static void *pp_get(void)
+{
+	return page_pool_alloc_pages(this_cpu_read(bench_pp), GFP_ATOMIC);
+}
+
+static void pp_put(void *obj)
+{
+	page_pool_put_full_page(this_cpu_read(bench_pp), obj, true);
+}
+
+static int pp_fini(void)
+{
+	unsigned int cpu;
+
+	for_each_online_cpu(cpu) {
+		page_pool_destroy(per_cpu(bench_pp, cpu));
+		per_cpu(bench_pp, cpu) = NULL;
+	}
+	return 0;	/* page_pool itself warns about pages in flight */
+}
+#endif
+
+static int none_init(void)
+{
+	return 0;
+}
+
+static int none_fini(void)
+{
+	return 0;
+}
+
+static void *empty_get(void)
+{
+	return (void *)&bench_owner;
+}
+
+static void empty_put(void *obj)
+{
+}
+
+static DEFINE_PER_CPU(spinlock_t, bench_lock);
+
+static void *lock_get(void)
+{
+	spinlock_t *lock = this_cpu_ptr(&bench_lock);
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	spin_unlock_irqrestore(lock, flags);
+	return lock;
+}
+
+static void lock_put(void *obj)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave((spinlock_t *)obj, flags);
+	spin_unlock_irqrestore((spinlock_t *)obj, flags);
+}
+
+static DEFINE_PER_CPU_ALIGNED(unsigned long, bench_word);
+
+static void *cx_get(void)
+{
+	unsigned long *w = this_cpu_ptr(&bench_word);
+
+	cmpxchg(w, 0, 1);
+	return w;
+}
+
+static void cx_put(void *obj)
+{
+	cmpxchg((unsigned long *)obj, 1, 0);
+}
+
+static const struct bench_peer bench_peers[] = {
+	{ "labyrinth", BENCH_ALL_CTX, true, true, lab_init, lab_get, lab_put, lab_fini },
+	{ "objpool", BENCH_ALL_CTX, true, true, op_init, op_get, op_put, op_fini },
+	{ "mempool", BENCH_ALL_CTX, true, false, mp_init, mp_get, mp_put, mp_fini },
+	{ "alloc_pages", BENCH_ALL_CTX, true, false, ap_init, ap_get, ap_put, ap_fini },
+#if IS_ENABLED(CONFIG_PAGE_POOL)
+	{ "page_pool", BIT(BENCH_SOFTIRQ), false, true, pp_init, pp_get, pp_put, pp_fini },
+#endif
+	{ "empty", BENCH_ALL_CTX, false, true, none_init, empty_get, empty_put, none_fini },
+	{ "spinlock_pair", BENCH_ALL_CTX, false, false, none_init, lock_get, lock_put,
+	  none_fini },
+	{ "cmpxchg", BENCH_ALL_CTX, false, true, none_init, cx_get, cx_put, none_fini },
+};
+
+/* ---- running a point ---- */
+
+/* One timed batch of get+put pairs in context @ctx. */
+static void bench_batch(struct bench_cpu *bc, enum bench_ctx ctx)
+{
+	struct bench_count *c = &bc->count[ctx];
+	unsigned int i;
+	u64 t0, t1;
+	void *obj;
+
+	t0 = ktime_get_ns();
+	for (i = 0; i < BENCH_BATCH; i++) {
+		obj = bench_peer->get();
+		if (unlikely(!obj)) {
+			c->misses++;
+			continue;
+		}
+		bench_peer->put(obj);
+	}
+	t1 = ktime_get_ns();
+	c->ns += t1 - t0;
+	c->pairs += BENCH_BATCH;
+}
+
+/* Latency of single labyrinth claims in hard interrupt context. */
+static void bench_latency_batch(struct bench_cpu *bc)
+{
+	unsigned int i;
+	u64 t0, dt;
+	void *obj;
+
+	for (i = 0; i < BENCH_BATCH; i++) {
+		t0 = ktime_get_ns();
+		obj = labyrinth_claim(bench_lab, &bench_owner);
+		dt = ktime_get_ns() - t0;
+		if (!obj) {
+			bc->count[BENCH_HARDIRQ].misses++;
+			continue;
+		}
+		labyrinth_release(bench_lab, obj, &bench_owner);
+		bc->lat_hist[dt ? ilog2(dt) : 0]++;
+		bc->lat_max = max(bc->lat_max, dt);
+		bc->count[BENCH_HARDIRQ].pairs++;
+	}
+}
+
+static void bench_bh_fn(struct work_struct *work)
+{
+	bench_batch(container_of(work, struct bench_cpu, bh_work), BENCH_SOFTIRQ);
+}
+
+static enum hrtimer_restart bench_timer_fn(struct hrtimer *timer)
+{
+	struct bench_cpu *bc = container_of(timer, struct bench_cpu, timer);
+
+	if (READ_ONCE(bench_stop))
+		return HRTIMER_NORESTART;
+	if (bench_latency)
+		bench_latency_batch(bc);
+	else if (bench_mask & BIT(BENCH_HARDIRQ))
+		bench_batch(bc, BENCH_HARDIRQ);
+	if (bench_mask & BIT(BENCH_SOFTIRQ))
+		queue_work_on(smp_processor_id(), system_bh_wq, &bc->bh_work);
+	hrtimer_forward_now(timer, ns_to_ktime(BENCH_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+/*
+ * Bound to its CPU: waits at the gate, then drives this CPU's contexts for
+ * bench_ms from the moment it passed the gate (a thread may be scheduled
+ * late under emulation; each one runs its full time).
+ */
+static int bench_thread_fn(void *data)
+{
+	struct bench_cpu *bc = data;
+	u64 start, deadline;
+
+	wait_for_completion(&bench_gate);
+	start = ktime_get_ns();
+	deadline = start + (u64)bench_ms * NSEC_PER_MSEC;
+	if (bench_mask & (BIT(BENCH_HARDIRQ) | BIT(BENCH_SOFTIRQ)))
+		hrtimer_start(&bc->timer, ns_to_ktime(BENCH_PERIOD_NS),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+	while (ktime_get_ns() < deadline) {
+		if (bench_mask & BIT(BENCH_TASK)) {
+			preempt_disable();
+			bench_batch(bc, BENCH_TASK);
+			preempt_enable();
+			cond_resched();
+		} else {
+			usleep_range(500, 1000);
+		}
+	}
+	WRITE_ONCE(bench_stop, true);
+	hrtimer_cancel(&bc->timer);
+	cancel_work_sync(&bc->bh_work);
+	bc->wall_ns = ktime_get_ns() - start;
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/* Run the current peer on @cpus, each CPU for duration_ms. */
+static void bench_run(const struct cpumask *cpus, unsigned int duration_ms)
+{
+	unsigned int cpu;
+
+	WRITE_ONCE(bench_stop, false);
+	bench_ms = duration_ms;
+	reinit_completion(&bench_gate);
+	for_each_cpu(cpu, cpus) {
+		struct bench_cpu *bc = per_cpu_ptr(&bench_cpus, cpu);
+
+		memset(bc->count, 0, sizeof(bc->count));
+		bc->wall_ns = 0;
+		hrtimer_init(&bc->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+		bc->timer.function = bench_timer_fn;
+		INIT_WORK(&bc->bh_work, bench_bh_fn);
+		bc->thread = kthread_create_on_cpu(bench_thread_fn, bc, cpu,
+						   "labyrinth_bench/%u");
+		if (IS_ERR(bc->thread)) {
+			atomic_inc(&bench_errors);
+			bc->thread = NULL;
+		} else {
+			wake_up_process(bc->thread);
+		}
+	}
+	complete_all(&bench_gate);
+	msleep(duration_ms);
+	for_each_cpu(cpu, cpus) {
+		struct bench_cpu *bc = per_cpu_ptr(&bench_cpus, cpu);
+
+		if (bc->thread)
+			kthread_stop(bc->thread);	/* waits for its full run */
+	}
+}
+
+struct bench_result {
+	u64 ns_per_pair_x10;	/* tenths of ns */
+	u64 kpairs_per_s;	/* aggregate */
+	u64 misses;
+};
+
+static int bench_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void bench_report(const char *peer, const char *ctx, unsigned int cpus,
+			 u64 *ns_x10, u64 *kps, unsigned int n, u64 misses)
+{
+	u64 med, spread;
+
+	sort(ns_x10, n, sizeof(u64), bench_cmp_u64, NULL);
+	sort(kps, n, sizeof(u64), bench_cmp_u64, NULL);
+	med = ns_x10[n / 2];
+	spread = med ? div64_u64((ns_x10[n - 1] - ns_x10[0]) * 100, med) : 0;
+	pr_info("%-14s %-9s %u cpus %6llu.%llu ns/pair  spread %3llu%%  %8llu kpairs/s%s\n",
+		peer, ctx, cpus, med / 10, med % 10, spread, kps[n / 2],
+		misses ? "  (some gets failed)" : "");
+	pr_info("LABYRINTH-BENCH-CSV %s,%s,%u,%llu.%llu,%llu,%llu,%u,%llu\n",
+		peer, ctx, cpus, med / 10, med % 10, spread, kps[n / 2], n, misses);
+}
+
+/* One point: peer x context x CPUs, `reps` times; median and spread. */
+static void bench_point(enum bench_ctx ctx, const struct cpumask *cpus)
+{
+	u64 ns_x10[16], kps[16], pairs, ns, misses = 0;
+	unsigned int r, cpu, n = clamp(reps, 1U, 16U);
+
+	bench_mask = BIT(ctx);
+	for (r = 0; r < n; r++) {
+		bench_run(cpus, ms);
+		pairs = 0;
+		ns = 0;
+		kps[r] = 0;
+		for_each_cpu(cpu, cpus) {
+			struct bench_cpu *bc = per_cpu_ptr(&bench_cpus, cpu);
+			struct bench_count *c = &bc->count[ctx];
+
+			pairs += c->pairs;
+			ns += c->ns;
+			misses += c->misses;
+			/* aggregate throughput: the sum of each CPU's rate */
+			if (bc->wall_ns)
+				kps[r] += div64_u64(c->pairs * NSEC_PER_MSEC,
+						    bc->wall_ns);
+		}
+		ns_x10[r] = pairs ? div64_u64(ns * 10, pairs) : 0;
+		if (!pairs)
+			atomic_inc(&bench_errors);
+	}
+	bench_report(bench_peer->name, bench_ctx_names[ctx], cpumask_weight(cpus),
+		     ns_x10, kps, n, misses);
+}
+
+/* ---- cross-CPU: get on one CPU, put on another ---- */
+
+/* One producer, one consumer: kfifo needs no lock for that. */
+static DECLARE_KFIFO(bench_fifo, void *, BENCH_RING);
+static u64 bench_moved, bench_cross_start, bench_cross_ns;
+static bool bench_produced;
+
+static int bench_producer(void *data)
+{
+	u64 deadline;
+	void *obj;
+
+	wait_for_completion(&bench_gate);
+	bench_cross_start = ktime_get_ns();
+	deadline = bench_cross_start + (u64)ms * NSEC_PER_MSEC;
+	while (ktime_get_ns() < deadline) {
+		if (kfifo_is_full(&bench_fifo)) {
+			cpu_relax();
+			continue;
+		}
+		obj = bench_peer->get();
+		if (obj)
+			kfifo_put(&bench_fifo, obj);
+	}
+	/* pairs with the acquire in bench_consumer(): every put is visible */
+	smp_store_release(&bench_produced, true);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static int bench_consumer(void *data)
+{
+	u64 moved = 0;
+	void *obj;
+
+	wait_for_completion(&bench_gate);
+	for (;;) {
+		if (kfifo_get(&bench_fifo, &obj)) {
+			bench_peer->put(obj);
+			moved++;
+			continue;
+		}
+		/* the producer is done and its last put was seen empty */
+		if (smp_load_acquire(&bench_produced) && kfifo_is_empty(&bench_fifo))
+			break;
+		cpu_relax();
+	}
+	bench_cross_ns = ktime_get_ns() - bench_cross_start;
+	bench_moved = moved;
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static void bench_cross_point(unsigned int from, unsigned int to)
+{
+	u64 ns_x10[16], kps[16], wall;
+	struct task_struct *p, *c;
+	unsigned int r, n = clamp(reps, 1U, 16U);
+
+	for (r = 0; r < n; r++) {
+		INIT_KFIFO(bench_fifo);
+		bench_moved = 0;
+		bench_cross_ns = 0;
+		bench_produced = false;
+		reinit_completion(&bench_gate);
+		p = kthread_create_on_cpu(bench_producer, NULL, from, "labyrinth_bench_p/%u");
+		c = kthread_create_on_cpu(bench_consumer, NULL, to, "labyrinth_bench_c/%u");
+		if (IS_ERR(p) || IS_ERR(c)) {
+			atomic_inc(&bench_errors);
+			if (!IS_ERR(p))
+				kthread_stop(p);
+			if (!IS_ERR(c))
+				kthread_stop(c);
+			return;
+		}
+		wake_up_process(p);
+		wake_up_process(c);
+		complete_all(&bench_gate);
+		msleep(ms);
+		kthread_stop(p);
+		kthread_stop(c);
+		wall = max(bench_cross_ns, 1ULL);
+		ns_x10[r] = bench_moved ? div64_u64(wall * 10, bench_moved) : 0;
+		kps[r] = div64_u64(bench_moved * NSEC_PER_MSEC, wall);
+		if (!bench_moved)
+			atomic_inc(&bench_errors);
+	}
+	bench_report(bench_peer->name, "cross_cpu", 2, ns_x10, kps, n, 0);
+}
+
+/* ---- the labyrinth-only extras ---- */
+
+static void bench_claim_latency(void)
+{
+	u64 hist[64] = {}, total = 0, seen = 0, max_ns = 0, p50 = 0, p99 = 0;
+	unsigned int cpu, b;
+
+	bench_mask = BIT(BENCH_HARDIRQ);
+	bench_latency = true;
+	bench_run(cpu_online_mask, ms * clamp(reps, 1U, 16U));
+	bench_latency = false;
+	for_each_online_cpu(cpu) {
+		struct bench_cpu *bc = per_cpu_ptr(&bench_cpus, cpu);
+
+		for (b = 0; b < 64; b++) {
+			hist[b] += bc->lat_hist[b];
+			total += bc->lat_hist[b];
+		}
+		max_ns = max(max_ns, bc->lat_max);
+		memset(bc->lat_hist, 0, sizeof(bc->lat_hist));
+		bc->lat_max = 0;
+	}
+	for (b = 0; b < 64 && total; b++) {
+		seen += hist[b];
+		if (!p50 && seen * 2 >= total)
+			p50 = 2ULL << b;
+		if (!p99 && seen * 100 >= total * 99)
+			p99 = 2ULL << b;
+	}
+	pr_info("labyrinth claim latency in hardirq, %llu claims: p50 < %llu ns, p99 < %llu ns, max %llu ns\n",
+		total, p50, p99, max_ns);
+	pr_info("LABYRINTH-BENCH-LAT %llu,%llu,%llu,%llu\n", total, p50, p99, max_ns);
+	if (!total)
+		atomic_inc(&bench_errors);
+}
+
+/*
+ * Scarce: 3 rooms, max_probe 3, every context on every CPU claiming at
+ * once. The labyrinth stays until unload so its debugfs stats (with the
+ * probe-length histogram) can be read.
+ */
+static struct labyrinth *bench_scarce;
+
+/* Hold the room a little, as a real user would, so that claims meet. */
+static void lab_put_held(void *obj)
+{
+	WRITE_ONCE(*(unsigned long *)obj, 1);
+	ndelay(200);
+	lab_put(obj);
+}
+
+static const struct bench_peer bench_scarce_peer = {
+	"labyrinth_scarce", BENCH_ALL_CTX, false, true, none_init, lab_get,
+	lab_put_held, none_fini,
+};
+
+static void bench_scarce_run(void)
+{
+	struct labyrinth_config cfg = {
+		.name = "bench_scarce", .nr_rooms = 3, .max_probe = 3,
+	};
+	struct labyrinth_stats st;
+
+	bench_scarce = labyrinth_create(&cfg);
+	if (IS_ERR(bench_scarce)) {
+		atomic_inc(&bench_errors);
+		bench_scarce = NULL;
+		return;
+	}
+	bench_lab = bench_scarce;
+	bench_peer = &bench_scarce_peer;
+	bench_mask = BENCH_ALL_CTX;
+	bench_run(cpu_online_mask, ms * clamp(reps, 1U, 16U));
+	labyrinth_get_stats(bench_scarce, &st);
+	pr_info("scarce (3 rooms, max_probe 3, %u claimants): claims %llu, failed %llu full + %llu contended, collisions %llu\n",
+		3 * num_online_cpus(), st.claims, st.fail_full,
+		st.fail_contended, st.collisions);
+	pr_info("LABYRINTH-BENCH-SCARCE %llu,%llu,%llu,%llu\n", st.claims,
+		st.fail_full, st.fail_contended, st.collisions);
+	if (st.rooms_owned || st.claims != st.releases)
+		atomic_inc(&bench_errors);
+}
+
+static int bench_peer_run(const struct bench_peer *peer)
+{
+	unsigned int c, first = cpumask_first(cpu_online_mask);
+	int err;
+
+	bench_peer = peer;
+	err = peer->init();
+	if (err) {
+		pr_err("%s: init failed (%d)\n", peer->name, err);
+		return err;
+	}
+	for (c = 0; c < BENCH_NR_CTX; c++) {
+		if (!(peer->ctx_mask & BIT(c)))
+			continue;
+		/*
+		 * spinlock_t in a hard hrtimer is invalid on PREEMPT_RT, and
+		 * lockdep says so when it checks RT nesting: skip, and say so.
+		 */
+		if (c == BENCH_HARDIRQ && !peer->rt_hardirq &&
+		    IS_ENABLED(CONFIG_PROVE_RAW_LOCK_NESTING)) {
+			pr_info("%-14s %-9s skipped: spinlock_t in hard irq is invalid on PREEMPT_RT\n",
+				peer->name, bench_ctx_names[c]);
+			continue;
+		}
+		bench_point(c, cpumask_of(first));
+		if (num_online_cpus() > 1)
+			bench_point(c, cpu_online_mask);
+	}
+	if (peer->cross && num_online_cpus() > 1)
+		bench_cross_point(first, cpumask_next(first, cpu_online_mask));
+	if (peer->init == lab_init)
+		bench_claim_latency();
+	err = peer->fini();
+	if (err)
+		pr_err("%s: not every page came back\n", peer->name);
+	return err;
+}
+
+static int __init bench_init(void)
+{
+	unsigned int i, cpu;
+	int err = 0;
+
+	if (smoke) {
+		ms = min(ms, 20U);
+		reps = 1;
+	}
+	for_each_possible_cpu(cpu)
+		spin_lock_init(per_cpu_ptr(&bench_lock, cpu));
+	pr_info("%u CPUs, %u ms x %u per point; times under emulation are only comparable within this run\n",
+		num_online_cpus(), ms, reps);
+	pr_info("LABYRINTH-BENCH-CSV peer,context,cpus,ns_per_pair,spread_pct,kpairs_per_s,reps,misses\n");
+	for (i = 0; i < ARRAY_SIZE(bench_peers) && !err; i++)
+		err = bench_peer_run(&bench_peers[i]);
+	if (!err)
+		bench_scarce_run();
+	if (!err && atomic_read(&bench_errors))
+		err = -EIO;
+	pr_info("LABYRINTH-BENCH-END %d\n", err);
+	if (err)
+		labyrinth_destroy(bench_scarce);
+	return err;
+}
+
+static void __exit bench_exit(void)
+{
+	labyrinth_destroy(bench_scarce);
+}
+
+module_init(bench_init);
+module_exit(bench_exit);
+
+MODULE_DESCRIPTION("labyrinth benchmark against objpool, mempool, page_pool and alloc_pages");
+MODULE_AUTHOR("The labyrinth authors");
+MODULE_LICENSE("GPL");
