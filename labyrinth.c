@@ -130,6 +130,14 @@ enum labyrinth_room_state {
 	LAB_ROOM_BUSY,
 };
 
+/* Whether a claim may fill a void room: asked only when it meets one. */
+enum labyrinth_fill {
+	LAB_FILL_ASK,		/* not known yet */
+	LAB_FILL_OK,
+	LAB_FILL_NEVER,		/* the context forbids allocation */
+	LAB_FILL_FAILED,	/* a fill failed: skip void rooms */
+};
+
 enum labyrinth_probe {
 	LAB_PROBE_CLAIMED,
 	LAB_PROBE_TAKEN,	/* owned or BUSY */
@@ -163,8 +171,8 @@ struct labyrinth_room {
  * Per-CPU counters and entrance. Only its CPU writes them, so claims and
  * releases never share a counter line with another CPU.
  */
+/* Successful claims are counted in the probe-length histogram alone. */
 enum labyrinth_counter {
-	LAB_CLAIMS,
 	LAB_RELEASES,
 	LAB_DETACHES,
 	LAB_COLLISIONS,
@@ -183,7 +191,7 @@ enum labyrinth_counter {
 struct labyrinth_pcpu {
 	u64 count[LAB_NR_COUNTERS];
 	u64 hist[LAB_HIST_BUCKETS];
-	long owned;		/* claims - releases - detaches on this CPU */
+	unsigned int entry;		/* room index of this CPU's entrance */
 	unsigned int entry_wing;
 	unsigned int entry_col;
 };
@@ -227,26 +235,34 @@ static DEFINE_MUTEX(labyrinth_debugfs_lock);	/* unique directory names */
 enum { LAB_OP_CLAIM, LAB_OP_RELEASE, LAB_OP_DETACH };
 
 /* Count events in this CPU's counters; interrupt-safe, never shared. */
-static void labyrinth_count_n(struct labyrinth *lab, enum labyrinth_counter c,
-			      unsigned int n)
+static __always_inline void labyrinth_count_n(struct labyrinth *lab,
+					      enum labyrinth_counter c,
+					      unsigned int n)
 {
 	this_cpu_add(lab->pcpu->count[c], n);
 }
 
-static void labyrinth_count(struct labyrinth *lab, enum labyrinth_counter c)
+static __always_inline void labyrinth_count(struct labyrinth *lab,
+					    enum labyrinth_counter c)
 {
 	labyrinth_count_n(lab, c, 1);
 }
 
+/* Claims minus releases and detaches, over every CPU. */
 static unsigned int labyrinth_owned_now(struct labyrinth *lab)
 {
-	long owned = 0;
-	unsigned int cpu;
+	struct labyrinth_pcpu p;
+	unsigned int cpu, b;
+	s64 owned = 0;
 
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
 		/* other CPUs count on: a snapshot */
-		owned += data_race(per_cpu_ptr(lab->pcpu, cpu)->owned);
-	return max(owned, 0L);
+		p = data_race(*per_cpu_ptr(lab->pcpu, cpu));
+		for (b = 0; b < LAB_HIST_BUCKETS; b++)
+			owned += p.hist[b];
+		owned -= p.count[LAB_RELEASES] + p.count[LAB_DETACHES];
+	}
+	return clamp_t(s64, owned, 0, lab->nr_rooms);
 }
 
 /*
@@ -399,20 +415,26 @@ static bool labyrinth_may_alloc(void)
 static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 					       struct labyrinth_room *room,
 					       const void *owner,
-					       unsigned long ip, bool *fill)
+					       unsigned long ip, u8 *fill)
 {
 	enum labyrinth_probe res = LAB_PROBE_TAKEN;
 	unsigned long flags;
 
+	/*
+	 * Ask whether this context may allocate before taking the lock, which
+	 * disables interrupts, and only once a void room shows up. (A room
+	 * that turns void after this peek is skipped this time.)
+	 */
+	if (unlikely(*fill == LAB_FILL_ASK &&
+		     data_race(room->state) == LAB_ROOM_VOID))
+		*fill = labyrinth_may_alloc() ? LAB_FILL_OK : LAB_FILL_NEVER;
 	if (!raw_spin_trylock_irqsave(&room->lock, flags))
 		return LAB_PROBE_LOCKED;
-	if (room->state == LAB_ROOM_VOID) {
+	if (unlikely(room->state == LAB_ROOM_VOID)) {
 		res = LAB_PROBE_VOID;
-		if (*fill) {
-			*fill = labyrinth_fill(lab, room,
-					       GFP_ATOMIC | __GFP_NOWARN,
-					       &flags);
-		}
+		if (*fill == LAB_FILL_OK &&
+		    !labyrinth_fill(lab, room, GFP_ATOMIC | __GFP_NOWARN, &flags))
+			*fill = LAB_FILL_FAILED;
 	}
 	if (room->state == LAB_ROOM_FREE) {
 		room->state = LAB_ROOM_OWNED;
@@ -463,24 +485,25 @@ static unsigned int labyrinth_walk_door(const struct labyrinth *lab,
 	return 0;
 }
 
-static void *labyrinth_walk(struct labyrinth *lab, const void *owner,
-			    unsigned long ip, unsigned int *probes,
-			    bool *contended)
+/*
+ * The walk past the entrance, whose probe gave @res: kept out of line, so
+ * that the common claim (entrance free) sets up no walk state at all.
+ */
+static noinline void *labyrinth_walk_on(struct labyrinth *lab,
+					const void *owner, unsigned long ip,
+					enum labyrinth_probe res,
+					unsigned int *probes, bool *contended,
+					u8 *fill)
 {
 	struct labyrinth_pcpu *pcpu = raw_cpu_ptr(lab->pcpu);
 	unsigned int w = pcpu->entry_wing, col0 = pcpu->entry_col;
 	unsigned int far = 0, door, idx;
-	bool may_alloc = labyrinth_may_alloc(), fill = may_alloc, kick = false;
 	struct labyrinth_walk walk;
-	enum labyrinth_probe res;
+	bool kick = false;
 
 	walk.entered = 0;
-	for (*probes = 1; ; (*probes)++) {
-		idx = labyrinth_walk_next(lab, &walk, w, col0);
-		res = labyrinth_try_room(lab, &lab->rooms[idx], owner, ip,
-					 &fill);
-		if (res == LAB_PROBE_CLAIMED)
-			break;
+	idx = labyrinth_walk_next(lab, &walk, w, col0);	/* the entrance */
+	for (;;) {
 		kick |= res == LAB_PROBE_VOID;
 		*contended |= res == LAB_PROBE_LOCKED;
 		if (*probes == lab->limit)
@@ -493,11 +516,33 @@ static void *labyrinth_walk(struct labyrinth *lab, const void *owner,
 		door = labyrinth_walk_door(lab, &walk, w, door);
 		data_race(lab->rooms[idx].hits[door]++);	/* heat map only */
 		w = (w + door) % lab->doors;
+		idx = labyrinth_walk_next(lab, &walk, w, col0);
+		(*probes)++;
+		res = labyrinth_try_room(lab, &lab->rooms[idx], owner, ip, fill);
+		if (res == LAB_PROBE_CLAIMED)
+			break;
 	}
 	/* Void rooms skipped: refill now, or a bit later if a fill failed. */
 	if (kick)
-		labyrinth_kick_refill(lab, may_alloc ? lab->refill_delay : 0);
+		labyrinth_kick_refill(lab, *fill == LAB_FILL_FAILED ?
+				      lab->refill_delay : 0);
 	return res == LAB_PROBE_CLAIMED ? lab->rooms[idx].addr : NULL;
+}
+
+static void *labyrinth_walk(struct labyrinth *lab, const void *owner,
+			    unsigned long ip, unsigned int *probes,
+			    bool *contended)
+{
+	struct labyrinth_room *room;
+	enum labyrinth_probe res;
+	u8 fill = LAB_FILL_ASK;
+
+	*probes = 1;
+	room = &lab->rooms[raw_cpu_read(lab->pcpu->entry)];
+	res = labyrinth_try_room(lab, room, owner, ip, &fill);
+	if (likely(res == LAB_PROBE_CLAIMED))
+		return room->addr;
+	return labyrinth_walk_on(lab, owner, ip, res, probes, contended, &fill);
 }
 
 /* Check the poison left by the last release; then zero if asked to. */
@@ -551,8 +596,6 @@ void *labyrinth_claim(struct labyrinth *lab, const void *owner)
 	addr = labyrinth_walk(lab, owner, _RET_IP_, &probes, &contended);
 	trace_labyrinth_claim(lab->name, owner, addr, probes, contended);
 	if (addr) {
-		labyrinth_count(lab, LAB_CLAIMS);
-		this_cpu_inc(lab->pcpu->owned);
 		this_cpu_inc(lab->pcpu->hist[min_t(unsigned int, ilog2(probes),
 						   LAB_HIST_BUCKETS - 1)]);
 		if (probes > 1)
@@ -659,7 +702,6 @@ int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner)
 	raw_spin_unlock_irqrestore(&room->lock, flags);
 	if (!err) {
 		labyrinth_count(lab, LAB_RELEASES);
-		this_cpu_dec(lab->pcpu->owned);
 		trace_labyrinth_release(lab->name, owner, addr,
 					labyrinth_room_idx(lab, room));
 		return 0;
@@ -713,7 +755,6 @@ struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 	if (!err) {
 		labyrinth_put_pages(lab, page, false);
 		labyrinth_count(lab, LAB_DETACHES);
-		this_cpu_dec(lab->pcpu->owned);
 		trace_labyrinth_detach(lab->name, owner, addr,
 				       labyrinth_room_idx(lab, room));
 		labyrinth_kick_refill(lab, lab->refill_delay);
@@ -767,7 +808,7 @@ EXPORT_SYMBOL_GPL(labyrinth_owner);
  */
 void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 {
-	unsigned int cpu, i;
+	unsigned int cpu, i, b;
 
 	memset(stats, 0, sizeof(*stats));
 	if (IS_ERR_OR_NULL(lab))
@@ -777,7 +818,8 @@ void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 
 		/* Other CPUs count on: a snapshot, racy by design. */
 		p = data_race(*per_cpu_ptr(lab->pcpu, cpu));
-		stats->claims += p.count[LAB_CLAIMS];
+		for (b = 0; b < LAB_HIST_BUCKETS; b++)
+			stats->claims += p.hist[b];
 		stats->releases += p.count[LAB_RELEASES];
 		stats->detaches += p.count[LAB_DETACHES];
 		stats->collisions += p.count[LAB_COLLISIONS];
@@ -863,6 +905,7 @@ static void labyrinth_layout(struct labyrinth *lab,
 		entry = div_u64((u64)cpu * n, nr_cpu_ids);
 		for (w = lab->doors - 1; labyrinth_wing_start(lab, w) > entry; w--)
 			;
+		p->entry = entry;
 		p->entry_wing = w;
 		p->entry_col = entry - labyrinth_wing_start(lab, w);
 	}

@@ -5,9 +5,10 @@
  * Modelled on lib/test_objpool.c: kthreads bound to each CPU start behind a
  * gate; hard-irq hrtimers on each CPU fire every 50 us and run a batch of
  * operations, and queue a BH work item that runs one in softirq. Every batch
- * is timed with ktime_get_ns(), so a point reports nanoseconds per get+put
- * pair spent inside the batches, plus the aggregate pairs per second. Each
- * point is the median of `reps` repetitions of `ms` milliseconds.
+ * of 32 get+put pairs is timed with ktime_get_ns(); a point reports the
+ * median batch time per pair (robust to the host descheduling a vCPU) and
+ * the aggregate pairs per second. Each point is the median of `reps`
+ * repetitions of `ms` milliseconds.
  *
  * Peers, each {init, get, put, fini} over order-0 pages: labyrinth
  * claim/release, objpool pop/push of preallocated page pointers, mempool
@@ -38,6 +39,7 @@
 #include <linux/module.h>
 #include <linux/objpool.h>
 #include <linux/sort.h>
+#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #if IS_ENABLED(CONFIG_PAGE_POOL)
 #include <net/page_pool/helpers.h>
@@ -52,6 +54,10 @@ MODULE_PARM_DESC(smoke, "a few ms per point, check every page comes back");
 static unsigned int ms = 100;
 module_param(ms, uint, 0444);
 MODULE_PARM_DESC(ms, "milliseconds per repetition (default 100)");
+
+static char *only;
+module_param(only, charp, 0444);
+MODULE_PARM_DESC(only, "run only the peers named here (comma-separated)");
 
 static unsigned int reps = 5;
 module_param(reps, uint, 0444);
@@ -68,7 +74,7 @@ static const char *const bench_ctx_names[] = {
 #define BENCH_BATCH	32
 #define BENCH_PERIOD_NS	(50 * NSEC_PER_USEC)
 #define BENCH_RING	256
-#define BENCH_MAX_CPUS	64
+#define BENCH_SAMPLES	8192	/* batch times kept per CPU and context */
 
 /* A pool under test: get and put one order-0 page, or a handle to one. */
 struct bench_peer {
@@ -82,9 +88,15 @@ struct bench_peer {
 	int (*fini)(void);	/* -EIO if pages did not all come back */
 };
 
-/* Per CPU and context: pairs done and ns spent in timed batches. */
+/*
+ * Per CPU and context: pairs done, ns spent in timed batches, and each
+ * batch's time. The host may deschedule a vCPU in the middle of a batch;
+ * the median batch is immune to that, the sum is not.
+ */
 struct bench_count {
 	u64 pairs, ns, misses;
+	u32 *samples;
+	unsigned int nr_samples;
 };
 
 struct bench_cpu {
@@ -374,6 +386,8 @@ static void bench_batch(struct bench_cpu *bc, enum bench_ctx ctx)
 	t1 = ktime_get_ns();
 	c->ns += t1 - t0;
 	c->pairs += BENCH_BATCH;
+	if (c->nr_samples < BENCH_SAMPLES)
+		c->samples[c->nr_samples++] = min_t(u64, t1 - t0, U32_MAX);
 }
 
 /* Latency of single labyrinth claims in hard interrupt context. */
@@ -457,7 +471,7 @@ static int bench_thread_fn(void *data)
 /* Run the current peer on @cpus, each CPU for duration_ms. */
 static void bench_run(const struct cpumask *cpus, unsigned int duration_ms)
 {
-	unsigned int cpu;
+	unsigned int cpu, c;
 
 	WRITE_ONCE(bench_stop, false);
 	bench_ms = duration_ms;
@@ -465,7 +479,12 @@ static void bench_run(const struct cpumask *cpus, unsigned int duration_ms)
 	for_each_cpu(cpu, cpus) {
 		struct bench_cpu *bc = per_cpu_ptr(&bench_cpus, cpu);
 
-		memset(bc->count, 0, sizeof(bc->count));
+		for (c = 0; c < BENCH_NR_CTX; c++) {
+			bc->count[c].pairs = 0;
+			bc->count[c].ns = 0;
+			bc->count[c].misses = 0;
+			bc->count[c].nr_samples = 0;
+		}
 		bc->wall_ns = 0;
 		hrtimer_init(&bc->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
 		bc->timer.function = bench_timer_fn;
@@ -502,6 +521,22 @@ static int bench_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int bench_cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median batch time of one CPU and context, in tenths of ns per pair. */
+static u64 bench_median_x10(struct bench_count *c)
+{
+	if (!c->nr_samples)
+		return 0;
+	sort(c->samples, c->nr_samples, sizeof(u32), bench_cmp_u32, NULL);
+	return div_u64((u64)c->samples[c->nr_samples / 2] * 10, BENCH_BATCH);
+}
+
 static void bench_report(const char *peer, const char *ctx, unsigned int cpus,
 			 u64 *ns_x10, u64 *kps, unsigned int n, u64 misses)
 {
@@ -521,28 +556,31 @@ static void bench_report(const char *peer, const char *ctx, unsigned int cpus,
 /* One point: peer x context x CPUs, `reps` times; median and spread. */
 static void bench_point(enum bench_ctx ctx, const struct cpumask *cpus)
 {
-	u64 ns_x10[16], kps[16], pairs, ns, misses = 0;
-	unsigned int r, cpu, n = clamp(reps, 1U, 16U);
+	u64 ns_x10[16], kps[16], pairs, med, misses = 0;
+	unsigned int r, cpu, n = clamp(reps, 1U, 16U), ncpu;
 
 	bench_mask = BIT(ctx);
 	for (r = 0; r < n; r++) {
 		bench_run(cpus, ms);
 		pairs = 0;
-		ns = 0;
+		med = 0;
+		ncpu = 0;
 		kps[r] = 0;
 		for_each_cpu(cpu, cpus) {
 			struct bench_cpu *bc = per_cpu_ptr(&bench_cpus, cpu);
 			struct bench_count *c = &bc->count[ctx];
 
 			pairs += c->pairs;
-			ns += c->ns;
 			misses += c->misses;
+			/* per pair: the median batch, averaged over CPUs */
+			med += bench_median_x10(c);
+			ncpu++;
 			/* aggregate throughput: the sum of each CPU's rate */
 			if (bc->wall_ns)
 				kps[r] += div64_u64(c->pairs * NSEC_PER_MSEC,
 						    bc->wall_ns);
 		}
-		ns_x10[r] = pairs ? div64_u64(ns * 10, pairs) : 0;
+		ns_x10[r] = ncpu ? div_u64(med, ncpu) : 0;
 		if (!pairs)
 			atomic_inc(&bench_errors);
 	}
@@ -763,10 +801,38 @@ static int bench_peer_run(const struct bench_peer *peer)
 	return err;
 }
 
+static void bench_free_samples(void)
+{
+	unsigned int cpu, c;
+
+	for_each_possible_cpu(cpu)
+		for (c = 0; c < BENCH_NR_CTX; c++) {
+			vfree(per_cpu(bench_cpus, cpu).count[c].samples);
+			per_cpu(bench_cpus, cpu).count[c].samples = NULL;
+		}
+}
+
+static int bench_alloc_samples(void)
+{
+	unsigned int cpu, c;
+
+	for_each_possible_cpu(cpu)
+		for (c = 0; c < BENCH_NR_CTX; c++) {
+			u32 *buf = vmalloc(BENCH_SAMPLES * sizeof(u32));
+
+			if (!buf) {
+				bench_free_samples();
+				return -ENOMEM;
+			}
+			per_cpu(bench_cpus, cpu).count[c].samples = buf;
+		}
+	return 0;
+}
+
 static int __init bench_init(void)
 {
 	unsigned int i, cpu;
-	int err = 0;
+	int err;
 
 	if (smoke) {
 		ms = min(ms, 20U);
@@ -777,13 +843,16 @@ static int __init bench_init(void)
 	pr_info("%u CPUs, %u ms x %u per point; times under emulation are only comparable within this run\n",
 		num_online_cpus(), ms, reps);
 	pr_info("LABYRINTH-BENCH-CSV peer,context,cpus,ns_per_pair,spread_pct,kpairs_per_s,reps,misses\n");
+	err = bench_alloc_samples();
 	for (i = 0; i < ARRAY_SIZE(bench_peers) && !err; i++)
-		err = bench_peer_run(&bench_peers[i]);
+		if (!only || strstr(only, bench_peers[i].name))
+			err = bench_peer_run(&bench_peers[i]);
 	if (!err)
 		bench_scarce_run();
 	if (!err && atomic_read(&bench_errors))
 		err = -EIO;
 	pr_info("LABYRINTH-BENCH-END %d\n", err);
+	bench_free_samples();
 	if (err)
 		labyrinth_destroy(bench_scarce);
 	return err;

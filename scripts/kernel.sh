@@ -84,15 +84,16 @@ pack_initramfs() {
 # guest TSC runs at the host's rate: give the kernel that rate. An error in
 # it scales every time equally, and only ratios within a run are reported.
 tsc_args() {
-	local khz
-	khz=$(awk '/^cpu MHz/ {printf "%d", $4 * 1000; exit}' /proc/cpuinfo)
+	local khz=${TSC_KHZ:-}
+	[ -n "$khz" ] || khz=$(awk '/^cpu MHz/ {printf "%d", $4 * 1000; exit}' /proc/cpuinfo)
 	[ -n "$khz" ] && echo "tsc_early_khz=$khz tsc=reliable"
 }
 
 # boot_qemu KERNEL INITRD LOG [TIMEOUT]: boot on 2 vCPUs under TCG.
 boot_qemu() {
 	need_pkgs qemu-system-x86
-	timeout "${4:-600}" qemu-system-x86_64 -accel tcg -smp 2 -m 1G \
+	# shellcheck disable=SC2086 # QEMU_EXTRA is a list of options
+	timeout "${4:-600}" qemu-system-x86_64 -accel tcg -smp 2 -m 1G ${QEMU_EXTRA:-} \
 		-nographic -no-reboot -bios qboot.rom -kernel "$1" -initrd "$2" \
 		-append "console=ttyS0 panic=-1 oops=panic $(tsc_args) ${QEMU_APPEND:-}" \
 		</dev/null >"$3.raw" 2>&1
