@@ -426,6 +426,7 @@ static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 	 * that turns void after this peek is skipped this time.)
 	 */
 	if (unlikely(*fill == LAB_FILL_ASK &&
+		     /* an unlocked peek; the state is read again locked */
 		     data_race(room->state) == LAB_ROOM_VOID))
 		*fill = labyrinth_may_alloc() ? LAB_FILL_OK : LAB_FILL_NEVER;
 	if (!raw_spin_trylock_irqsave(&room->lock, flags))
