@@ -25,7 +25,7 @@ modules_install:
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 DKMS_SRC := /usr/src/labyrinth-$(DKMS_VERSION)
 DKMS_FILES := Makefile Kbuild dkms.conf labyrinth.c labyrinth.h labyrinth_test.c \
-	internal trace samples
+	internal trace
 
 dkms-install:
 	rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)

@@ -85,8 +85,9 @@ dkms_build() {
 	need_pkgs dkms "linux-headers-$kver"
 	src=$(mktemp -d)/labyrinth-$ver
 	mkdir -p "$src"
+	# what make dkms-install copies: the module, not the sample or bench
 	(cd "$REPO" && cp -r Makefile Kbuild dkms.conf labyrinth.c labyrinth.h \
-		labyrinth_test.c internal trace samples "$src/")
+		labyrinth_test.c internal trace "$src/")
 	dkms remove -m labyrinth -v "$ver" --all >/dev/null 2>&1 || true
 	rm -rf "/usr/src/labyrinth-$ver"
 	dkms add "$src" >&2 &&
