@@ -93,7 +93,10 @@ tsc_args() {
 boot_qemu() {
 	need_pkgs qemu-system-x86
 	# shellcheck disable=SC2086 # QEMU_EXTRA is a list of options
-	timeout "${4:-600}" qemu-system-x86_64 -accel tcg -smp 2 -m 1G ${QEMU_EXTRA:-} \
+	# +rdrand seeds the guest's RNG at boot: %p then prints hashed pointers
+	# instead of (____ptrval____) in debugfs and traces
+	timeout "${4:-600}" qemu-system-x86_64 -accel tcg -cpu qemu64,+rdrand \
+		-smp 2 -m 1G ${QEMU_EXTRA:-} \
 		-nographic -no-reboot -bios qboot.rom -kernel "$1" -initrd "$2" \
 		-append "console=ttyS0 panic=-1 oops=panic $(tsc_args) ${QEMU_APPEND:-}" \
 		</dev/null >"$3.raw" 2>&1

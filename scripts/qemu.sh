@@ -69,7 +69,7 @@ if [ "$mode" = run ]; then
 		echo
 		echo "== a trace excerpt (events/labyrinth) =="
 		awk '/^LABYRINTH-TRACE-BEGIN/{p=1; next} /^LABYRINTH-TRACE-END/{p=0}
-		     p && !/^#/' "$out/serial.log" | head -n 12
+		     p && !/^#/' "$out/serial.log" | head -n 16
 	fi
 	need_pkgs graphviz
 	echo
