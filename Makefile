@@ -48,7 +48,8 @@ run:
 	bash scripts/qemu.sh run
 
 # labyrinth.ko, its KUnit suite and the sample in the x86_64 SMP debug
-# kernel under qemu; EXTRA_MODULES="a.ko b.ko" are loaded after them.
+# kernel under qemu; EXTRA_MODULES="a.ko b.ko" are loaded after them;
+# FLAVOUR=rt runs the same in a PREEMPT_RT kernel (qemu/rt.config).
 qemu-test:
 	bash scripts/qemu.sh test
 

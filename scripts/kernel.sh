@@ -3,15 +3,22 @@
 # project's modules against a kernel, and pack a busybox initramfs.
 # Source after common.sh.
 
-# build_kernel NAME FRAGMENT: tinyconfig + FRAGMENT in $CACHE/kernel-NAME,
-# reconfigured only when the fragment (or KSRC) changes. Prints the dir.
+# build_kernel NAME FRAGMENT...: tinyconfig + the fragments (a later one
+# overrides an earlier one's symbols) in $CACHE/kernel-NAME, reconfigured
+# only when the fragments (or KSRC) change. Prints the dir.
 build_kernel() {
-	local name=$1 frag=$2 out=$CACHE/kernel-$1 hash
+	local name=$1 out=$CACHE/kernel-$1 hash frag
+	shift
 	need_pkgs "${BUILD_PKGS[@]}"
-	hash=$( (cat "$frag"; echo "$KSRC") | sha256sum | cut -c1-16)
 	mkdir -p "$out"
+	frag=$out/.labyrinth-fragment
+	awk '/^CONFIG_[A-Za-z0-9_]+=/ { k = $0; sub(/=.*/, "", k) }
+	     /^# CONFIG_[A-Za-z0-9_]+ is not set/ { k = $2 }
+	     k { if (!(k in v)) o[n++] = k; v[k] = $0; k = "" }
+	     END { for (i = 0; i < n; i++) print v[o[i]] }' "$@" >"$frag"
+	hash=$( (cat "$frag"; echo "$KSRC") | sha256sum | cut -c1-16)
 	if [ "$(cat "$out/.labyrinth-config" 2>/dev/null)" != "$hash" ]; then
-		log "configuring kernel-$name (tinyconfig + $(basename "$frag"))"
+		log "configuring kernel-$name (tinyconfig + $*)"
 		make -s -C "$KSRC" O="$out" ARCH=x86_64 tinyconfig >&2
 		"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" \
 			"$out/.config" "$frag" >/dev/null

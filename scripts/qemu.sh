@@ -14,15 +14,21 @@
 #                  renders its map (DOT, while running and after) to PNG
 #
 # DEMO_ARGS passes module parameters to the sample (e.g. "rooms=4 run_ms=2000").
+# FLAVOUR=rt adds qemu/rt.config: the same tests in a PREEMPT_RT kernel.
 
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/kernel.sh"
 
 mode=${1:-test}
+flavour=${FLAVOUR:-debug}
+frags=("$REPO/qemu/debug.config")
+[ "$flavour" != debug ] && frags+=("$REPO/qemu/$flavour.config")
+[ -f "${frags[-1]}" ] || die "FLAVOUR=$flavour: no ${frags[-1]}"
 ensure_ksrc
-kdir=$(build_kernel debug "$REPO/qemu/debug.config")
-mdir=$(build_modules x86-debug "$kdir")
+kdir=$(build_kernel "$flavour" "${frags[@]}")
+mdir=$(build_modules "x86-$flavour" "$kdir")
 out=$REPO/build/qemu-$mode
+[ "$flavour" != debug ] && out+=-$flavour
 mkdir -p "$out"
 
 mods=("$mdir/labyrinth.ko")
@@ -85,5 +91,5 @@ if [ "$mode" = run ]; then
 	echo
 fi
 python3 "$REPO/scripts/qemu_log.py" "$out/serial.log" --ksrc "$KSRC" \
-	--label "qemu-x86" \
+	--label "qemu-x86$([ "$flavour" = debug ] || echo "-$flavour")" \
 	--allow 'destroyed with room [0-9]+ owned by .*left to the owner'
