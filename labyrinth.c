@@ -167,10 +167,6 @@ struct labyrinth_room {
 	unsigned int hits[LABYRINTH_MAX_DOORS];
 } ____cacheline_aligned_in_smp;
 
-/*
- * Per-CPU counters and entrance. Only its CPU writes them, so claims and
- * releases never share a counter line with another CPU.
- */
 /* Successful claims are counted in the probe-length histogram alone. */
 enum labyrinth_counter {
 	LAB_RELEASES,
@@ -188,6 +184,10 @@ enum labyrinth_counter {
 /* Probe-length histogram: bucket b counts claims visiting 2^b..2^(b+1)-1 rooms. */
 #define LAB_HIST_BUCKETS	16
 
+/*
+ * Per-CPU counters and entrance. Only its CPU writes them, so claims and
+ * releases never share a counter line with another CPU.
+ */
 struct labyrinth_pcpu {
 	u64 count[LAB_NR_COUNTERS];
 	u64 hist[LAB_HIST_BUCKETS];
@@ -225,8 +225,17 @@ struct labyrinth_walk {
 	unsigned int seen[LABYRINTH_MAX_DOORS];
 };
 
-/* Pages taken from the page allocator and not yet given back or away. */
+/*
+ * Pages taken from the page allocator and not yet given back or away: the
+ * KUnit suite's leak check. A shared atomic, so kept only where it is read.
+ */
 static atomic_long_t labyrinth_pages = ATOMIC_LONG_INIT(0);
+
+static void labyrinth_account(const struct labyrinth *lab, long sign)
+{
+	if (IS_ENABLED(CONFIG_KUNIT))
+		atomic_long_add(sign * (1L << lab->order), &labyrinth_pages);
+}
 
 static struct dentry *labyrinth_debugfs_root;
 static DEFINE_MUTEX(labyrinth_debugfs_lock);	/* unique directory names */
@@ -248,37 +257,41 @@ static __always_inline void labyrinth_count(struct labyrinth *lab,
 	labyrinth_count_n(lab, c, 1);
 }
 
-/* Claims minus releases and detaches, over every CPU. */
-static unsigned int labyrinth_owned_now(struct labyrinth *lab)
+/* Raise the high-water mark of owned rooms to claims - (releases + detaches). */
+static void labyrinth_raise_hwm(struct labyrinth *lab, s64 owned)
 {
-	struct labyrinth_pcpu p;
-	unsigned int cpu, b;
-	s64 owned = 0;
-
-	for_each_possible_cpu(cpu) {
-		/* other CPUs count on: a snapshot */
-		p = data_race(*per_cpu_ptr(lab->pcpu, cpu));
-		for (b = 0; b < LAB_HIST_BUCKETS; b++)
-			owned += p.hist[b];
-		owned -= p.count[LAB_RELEASES] + p.count[LAB_DETACHES];
-	}
-	return clamp_t(s64, owned, 0, lab->nr_rooms);
+	owned = clamp_t(s64, owned, 0, lab->nr_rooms);
+	/* Racing writers may lose a mark to a lower one: rare, and a sample. */
+	if (owned > data_race(lab->owned_hwm))
+		WRITE_ONCE(lab->owned_hwm, owned);
 }
 
 /*
  * The high-water mark of owned rooms. Summing every CPU's count on every
  * claim would cost the fast path, so the mark is taken where the count can
- * rise past it: by a claim that had to walk past taken rooms, and by stats
- * readers. A peak reached only by claims that found their entrance free
- * is seen when stats are next read, if it still stands.
+ * rise past it: by a claim that had to walk past taken rooms (reading only
+ * the counters it needs), and by stats readers. A peak reached only by
+ * claims that found their entrance free is seen when stats are next read,
+ * if it still stands.
  */
 static void labyrinth_note_owned(struct labyrinth *lab)
 {
-	unsigned int owned = labyrinth_owned_now(lab);
+	const struct labyrinth_pcpu *p;
+	unsigned int cpu, b;
+	s64 owned = 0;
 
-	/* Racing writers may lose a mark to a lower one: rare, and a sample. */
-	if (owned > data_race(lab->owned_hwm))
-		WRITE_ONCE(lab->owned_hwm, owned);
+	/* a racy read: the mark is a sample */
+	if (data_race(lab->owned_hwm) >= lab->nr_rooms)
+		return;		/* nothing to raise */
+	for_each_possible_cpu(cpu) {
+		p = per_cpu_ptr(lab->pcpu, cpu);
+		/* other CPUs count on: a snapshot */
+		owned -= data_race(p->count[LAB_RELEASES] + p->count[LAB_DETACHES]);
+		for (b = 0; b < LAB_HIST_BUCKETS; b++)
+			/* likewise */
+			owned += data_race(p->hist[b]);
+	}
+	labyrinth_raise_hwm(lab, owned);
 }
 
 /* A refused call: counted and traced, never warned about. */
@@ -305,6 +318,15 @@ static unsigned int labyrinth_wing_start(const struct labyrinth *lab,
 					 unsigned int w)
 {
 	return w * lab->wing_rooms + min_t(unsigned int, w, lab->wing_extra);
+}
+
+/* The wing room @i is in: the first n % W wings have one room more. */
+static unsigned int labyrinth_wing_of(const struct labyrinth *lab,
+				      unsigned int i)
+{
+	unsigned int q = lab->wing_rooms, r = lab->wing_extra;
+
+	return i < r * (q + 1) ? i / (q + 1) : r + (i - r * (q + 1)) / q;
 }
 
 static size_t labyrinth_room_bytes(const struct labyrinth *lab)
@@ -335,7 +357,7 @@ VISIBLE_IF_KUNIT struct page *labyrinth_alloc_room(struct labyrinth *lab,
 	KUNIT_STATIC_STUB_REDIRECT(labyrinth_alloc_room, lab, gfp);
 	page = alloc_pages(gfp, lab->order);
 	if (page)
-		atomic_long_add(1L << lab->order, &labyrinth_pages);
+		labyrinth_account(lab, 1);
 	return page;
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_alloc_room);
@@ -344,7 +366,7 @@ EXPORT_SYMBOL_IF_KUNIT(labyrinth_alloc_room);
 static void labyrinth_put_pages(struct labyrinth *lab, struct page *page,
 				bool free)
 {
-	atomic_long_sub(1L << lab->order, &labyrinth_pages);
+	labyrinth_account(lab, -1);
 	if (free) {
 		set_page_private(page, 0);
 		__free_pages(page, lab->order);
@@ -364,7 +386,7 @@ static void labyrinth_kick_refill(struct labyrinth *lab, unsigned long delay)
 static void labyrinth_install(struct labyrinth *lab,
 			      struct labyrinth_room *room, struct page *page)
 {
-	set_page_private(page, room - lab->rooms);
+	set_page_private(page, labyrinth_room_idx(lab, room));
 	room->page = page;
 	room->addr = page_address(page);
 	room->ghost = NULL;
@@ -556,8 +578,8 @@ static void labyrinth_prepare(struct labyrinth *lab, void *addr)
 		room->poisoned = false;
 		if (memchr_inv(addr, LABYRINTH_POISON_BYTE, size)) {
 			labyrinth_count(lab, LAB_POISON_ERRORS);
-			pr_err_ratelimited("%s: room %ld was written after its release\n",
-					   lab->name, (long)(room - lab->rooms));
+			pr_err_ratelimited("%s: room %u was written after its release\n",
+					   lab->name, labyrinth_room_idx(lab, room));
 		}
 	}
 	if (lab->flags & LABYRINTH_ZERO)
@@ -797,30 +819,25 @@ const void *labyrinth_owner(struct labyrinth *lab, const void *addr)
 }
 EXPORT_SYMBOL_GPL(labyrinth_owner);
 
-/**
- * labyrinth_get_stats() - snapshot a labyrinth's counters
- * @lab: the labyrinth
- * @stats: filled with the snapshot; zeroed if @lab is NULL or an ERR_PTR
- *
- * Sums the per-CPU counters and counts owned and void rooms without taking
- * any lock, so claims are never held up; see struct labyrinth_stats.
- *
- * Context: Any context except NMI. Never sleeps; O(rooms + CPUs).
+/*
+ * Sum every CPU's counters into the zeroed @stats, and the probe-length
+ * histogram into @hist if not NULL; count owned and void rooms.
  */
-void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
+static void labyrinth_snapshot(struct labyrinth *lab,
+			       struct labyrinth_stats *stats, u64 *hist)
 {
 	unsigned int cpu, i, b;
 
-	memset(stats, 0, sizeof(*stats));
-	if (IS_ERR_OR_NULL(lab))
-		return;
 	for_each_possible_cpu(cpu) {
 		struct labyrinth_pcpu p;
 
 		/* Other CPUs count on: a snapshot, racy by design. */
 		p = data_race(*per_cpu_ptr(lab->pcpu, cpu));
-		for (b = 0; b < LAB_HIST_BUCKETS; b++)
+		for (b = 0; b < LAB_HIST_BUCKETS; b++) {
 			stats->claims += p.hist[b];
+			if (hist)
+				hist[b] += p.hist[b];
+		}
 		stats->releases += p.count[LAB_RELEASES];
 		stats->detaches += p.count[LAB_DETACHES];
 		stats->collisions += p.count[LAB_COLLISIONS];
@@ -839,7 +856,25 @@ void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 		stats->rooms_owned += state == LAB_ROOM_OWNED;
 		stats->rooms_void += state == LAB_ROOM_VOID;
 	}
-	labyrinth_note_owned(lab);
+	labyrinth_raise_hwm(lab, stats->claims - stats->releases -
+			    stats->detaches);
+}
+
+/**
+ * labyrinth_get_stats() - snapshot a labyrinth's counters
+ * @lab: the labyrinth
+ * @stats: filled with the snapshot; zeroed if @lab is NULL or an ERR_PTR
+ *
+ * Sums the per-CPU counters and counts owned and void rooms without taking
+ * any lock, so claims are never held up; see struct labyrinth_stats.
+ *
+ * Context: Any context except NMI. Never sleeps; O(rooms + CPUs).
+ */
+void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
+{
+	memset(stats, 0, sizeof(*stats));
+	if (!IS_ERR_OR_NULL(lab))
+		labyrinth_snapshot(lab, stats, NULL);
 }
 EXPORT_SYMBOL_GPL(labyrinth_get_stats);
 
@@ -886,7 +921,7 @@ static int labyrinth_check_config(const struct labyrinth_config *cfg)
 static void labyrinth_layout(struct labyrinth *lab,
 			     const struct labyrinth_config *cfg)
 {
-	unsigned int n = cfg->nr_rooms, cpu, entry, w;
+	unsigned int n = cfg->nr_rooms, cpu, entry;
 
 	lab->nr_rooms = n;
 	lab->order = cfg->order;
@@ -904,11 +939,9 @@ static void labyrinth_layout(struct labyrinth *lab,
 		struct labyrinth_pcpu *p = per_cpu_ptr(lab->pcpu, cpu);
 
 		entry = div_u64((u64)cpu * n, nr_cpu_ids);
-		for (w = lab->doors - 1; labyrinth_wing_start(lab, w) > entry; w--)
-			;
 		p->entry = entry;
-		p->entry_wing = w;
-		p->entry_col = entry - labyrinth_wing_start(lab, w);
+		p->entry_wing = labyrinth_wing_of(lab, entry);
+		p->entry_col = entry - labyrinth_wing_start(lab, p->entry_wing);
 	}
 }
 
@@ -954,12 +987,8 @@ static void labyrinth_view(struct labyrinth *lab, unsigned int i,
 static unsigned int labyrinth_door_target(const struct labyrinth *lab,
 					  unsigned int i, unsigned int door)
 {
-	unsigned int q = lab->wing_rooms, r = lab->wing_extra, w, col, to;
+	unsigned int w = labyrinth_wing_of(lab, i), col, to;
 
-	if (i < r * (q + 1))
-		w = i / (q + 1);
-	else
-		w = r + (i - r * (q + 1)) / q;
 	col = i - labyrinth_wing_start(lab, w);
 	to = (w + door) % lab->doors;
 	return labyrinth_wing_start(lab, to) +
@@ -970,10 +999,10 @@ VISIBLE_IF_KUNIT int labyrinth_stats_show(struct seq_file *m, void *v)
 {
 	struct labyrinth *lab = m->private;
 	u64 hist[LAB_HIST_BUCKETS] = {};
-	struct labyrinth_stats s;
-	unsigned int cpu, b, last = 0;
+	struct labyrinth_stats s = {};
+	unsigned int b, last = 0;
 
-	labyrinth_get_stats(lab, &s);
+	labyrinth_snapshot(lab, &s, hist);
 	seq_printf(m, "name %s\nnr_rooms %u\norder %u\ndoors %u\nmax_probe %u\nflags %#x\n",
 		   lab->name, s.nr_rooms, lab->order, lab->doors, lab->limit,
 		   lab->flags);
@@ -987,10 +1016,6 @@ VISIBLE_IF_KUNIT int labyrinth_stats_show(struct seq_file *m, void *v)
 		   s.rooms_owned, s.rooms_void,
 		   /* claims may raise it meanwhile */
 		   data_race(lab->owned_hwm));
-	for_each_possible_cpu(cpu)
-		for (b = 0; b < LAB_HIST_BUCKETS; b++)
-			/* other CPUs count on: a snapshot */
-			hist[b] += data_race(per_cpu_ptr(lab->pcpu, cpu)->hist[b]);
 	for (b = 0; b < LAB_HIST_BUCKETS; b++)
 		if (hist[b])
 			last = b;
@@ -1228,9 +1253,7 @@ EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_lock);
 /* Index of the room @cpu enters at. */
 unsigned int labyrinth_entrance(struct labyrinth *lab, unsigned int cpu)
 {
-	const struct labyrinth_pcpu *p = per_cpu_ptr(lab->pcpu, cpu);
-
-	return labyrinth_wing_start(lab, p->entry_wing) + p->entry_col;
+	return per_cpu_ptr(lab->pcpu, cpu)->entry;
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_entrance);
 
@@ -1242,7 +1265,8 @@ unsigned int labyrinth_room_index(struct labyrinth *lab, const void *addr)
 
 	room = labyrinth_lookup(lab, addr, &page);
 	/* Tests ask about rooms nobody else is changing. */
-	return room && data_race(room->page) == page ? room - lab->rooms : UINT_MAX;
+	return room && data_race(room->page) == page ?
+	       labyrinth_room_idx(lab, room) : UINT_MAX;
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_index);
 

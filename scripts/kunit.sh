@@ -68,13 +68,13 @@ rc=$?
 set -e
 
 # Splats that KUnit does not turn into failures.
-splat_re='WARNING:|BUG:|possible recursive locking|possible circular locking|inconsistent lock state|Invalid wait context|suspicious RCU usage|sleeping function called from invalid context|KASAN:|unreferenced object|lockdep is turned off|INFO: '
 splats=0
 if [ -f "$UML_BUILD/test.log" ]; then
-	if grep -E "$splat_re" "$UML_BUILD/test.log" >"$UML_BUILD/splats.txt"; then
+	if ! python3 "$REPO/scripts/qemu_log.py" --splats-only "$UML_BUILD/test.log" \
+		>"$UML_BUILD/splats.txt"; then
 		splats=$(wc -l <"$UML_BUILD/splats.txt")
 		log "kernel log has $splats splat line(s):"
-		grep -E -B2 -A25 "$splat_re" "$UML_BUILD/test.log" | head -n 120 >&2
+		cat "$UML_BUILD/splats.txt" >&2
 	fi
 else
 	log "no kernel log at $UML_BUILD/test.log"
