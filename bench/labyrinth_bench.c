@@ -223,39 +223,62 @@ static int mp_fini(void)
 	return err;
 }
 
-static atomic_long_t bench_ap_out = ATOMIC_LONG_INIT(0);
+/*
+ * Pages out of peers that cannot tell by themselves (alloc_pages,
+ * page_pool). Counted in smoke runs only: a shared atomic, not for timing.
+ */
+static atomic_long_t bench_out = ATOMIC_LONG_INIT(0);
+
+static void *bench_out_get(void *page)
+{
+	if (smoke && page)
+		atomic_long_inc(&bench_out);
+	return page;
+}
+
+static void bench_out_put(void)
+{
+	if (smoke)
+		atomic_long_dec(&bench_out);
+}
 
 static int ap_init(void)
 {
-	atomic_long_set(&bench_ap_out, 0);
+	atomic_long_set(&bench_out, 0);
 	return 0;
 }
 
 static void *ap_get(void)
 {
-	struct page *page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
-
-	/* smoke only: the count is a shared atomic, not for timing */
-	if (smoke && page)
-		atomic_long_inc(&bench_ap_out);
-	return page;
+	return bench_out_get(alloc_page(GFP_ATOMIC | __GFP_NOWARN));
 }
 
 static void ap_put(void *obj)
 {
-	if (smoke)
-		atomic_long_dec(&bench_ap_out);
+	bench_out_put();
 	__free_page(obj);
 }
 
 static int ap_fini(void)
 {
-	return atomic_long_read(&bench_ap_out) ? -EIO : 0;
+	return atomic_long_read(&bench_out) ? -EIO : 0;
 }
 
 #if IS_ENABLED(CONFIG_PAGE_POOL)
 /* page_pool recycles directly only in its own softirq: one pool per CPU. */
 static DEFINE_PER_CPU(struct page_pool *, bench_pp);
+
+static int pp_fini(void)
+{
+	unsigned int cpu;
+
+	for_each_online_cpu(cpu) {
+		if (per_cpu(bench_pp, cpu))
+			page_pool_destroy(per_cpu(bench_pp, cpu));
+		per_cpu(bench_pp, cpu) = NULL;
+	}
+	return ap_fini();
+}
 
 static int pp_init(void)
 {
@@ -264,11 +287,14 @@ static int pp_init(void)
 	};
 	unsigned int cpu;
 
+	ap_init();
 	for_each_online_cpu(cpu) {
 		struct page_pool *pool = page_pool_create(&pp);
 
-		if (IS_ERR(pool))
+		if (IS_ERR(pool)) {
+			pp_fini();
 			return PTR_ERR(pool);
+		}
 		per_cpu(bench_pp, cpu) = pool;
 	}
 	return 0;
@@ -276,23 +302,14 @@ static int pp_init(void)
 
 static void *pp_get(void)
 {
-	return page_pool_alloc_pages(this_cpu_read(bench_pp), GFP_ATOMIC);
+	return bench_out_get(page_pool_alloc_pages(this_cpu_read(bench_pp),
+						   GFP_ATOMIC));
 }
 
 static void pp_put(void *obj)
 {
+	bench_out_put();
 	page_pool_put_full_page(this_cpu_read(bench_pp), obj, true);
-}
-
-static int pp_fini(void)
-{
-	unsigned int cpu;
-
-	for_each_online_cpu(cpu) {
-		page_pool_destroy(per_cpu(bench_pp, cpu));
-		per_cpu(bench_pp, cpu) = NULL;
-	}
-	return 0;	/* page_pool itself warns about pages in flight */
 }
 #endif
 
