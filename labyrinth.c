@@ -178,6 +178,9 @@ enum labyrinth_counter {
 	LAB_REFILL_FAILURES,
 	LAB_BAD_CALLS,
 	LAB_POISON_ERRORS,
+	LAB_PAGES_TAKEN,	/* from the page allocator */
+	LAB_PAGES_FREED,	/* back to the page allocator */
+	LAB_PAGES_GIVEN,	/* to an owner, by detach or destroy */
 	LAB_NR_COUNTERS
 };
 
@@ -231,11 +234,15 @@ struct labyrinth_walk {
  */
 static atomic_long_t labyrinth_pages = ATOMIC_LONG_INIT(0);
 
-static void labyrinth_account(const struct labyrinth *lab, long sign)
-{
-	if (IS_ENABLED(CONFIG_KUNIT))
-		atomic_long_add(sign * (1L << lab->order), &labyrinth_pages);
-}
+/*
+ * Every labyrinth counts the pages it takes from the page allocator and
+ * gives back (freed) or away (to an owner) in its per-CPU counters; when
+ * it ends, at destroy or when create gives up, the three must balance.
+ * The totals of every labyrinth ended so far: debugfs labyrinth/pages.
+ */
+static struct {
+	atomic64_t ended, taken, freed, given, unbalanced;
+} labyrinth_page_totals;
 
 static struct dentry *labyrinth_debugfs_root;
 static DEFINE_MUTEX(labyrinth_debugfs_lock);	/* unique directory names */
@@ -352,21 +359,37 @@ EXPORT_SYMBOL_IF_KUNIT(labyrinth_alloc_pcpu);
 VISIBLE_IF_KUNIT struct page *labyrinth_alloc_room(struct labyrinth *lab,
 						   gfp_t gfp)
 {
-	struct page *page;
-
 	KUNIT_STATIC_STUB_REDIRECT(labyrinth_alloc_room, lab, gfp);
-	page = alloc_pages(gfp, lab->order);
-	if (page)
-		labyrinth_account(lab, 1);
-	return page;
+	return alloc_pages(gfp, lab->order);
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_alloc_room);
+
+/* Count a room's pages in or out: LAB_PAGES_{TAKEN,FREED,GIVEN}. */
+static void labyrinth_account(struct labyrinth *lab, enum labyrinth_counter c)
+{
+	long pages = 1L << lab->order;
+
+	labyrinth_count_n(lab, c, pages);
+	if (IS_ENABLED(CONFIG_KUNIT))
+		atomic_long_add(c == LAB_PAGES_TAKEN ? pages : -pages,
+				&labyrinth_pages);
+}
+
+/* Pages for a room, counted as taken. */
+static struct page *labyrinth_take_pages(struct labyrinth *lab, gfp_t gfp)
+{
+	struct page *page = labyrinth_alloc_room(lab, gfp);
+
+	if (page)
+		labyrinth_account(lab, LAB_PAGES_TAKEN);
+	return page;
+}
 
 /* Give a room's pages back, or away (@free false: to their owner). */
 static void labyrinth_put_pages(struct labyrinth *lab, struct page *page,
 				bool free)
 {
-	labyrinth_account(lab, -1);
+	labyrinth_account(lab, free ? LAB_PAGES_FREED : LAB_PAGES_GIVEN);
 	if (free) {
 		set_page_private(page, 0);
 		__free_pages(page, lab->order);
@@ -407,7 +430,7 @@ static bool labyrinth_fill(struct labyrinth *lab, struct labyrinth_room *room,
 	lockdep_assert_held(&room->lock);
 	room->state = LAB_ROOM_BUSY;
 	raw_spin_unlock_irqrestore(&room->lock, *flags);
-	page = labyrinth_alloc_room(lab, gfp);
+	page = labyrinth_take_pages(lab, gfp);
 	raw_spin_lock_irqsave(&room->lock, *flags);
 	trace_labyrinth_refill(lab->name, labyrinth_room_idx(lab, room), page,
 			       !gfpflags_allow_blocking(gfp));
@@ -904,6 +927,40 @@ static void labyrinth_refill_fn(struct work_struct *work)
 		labyrinth_kick_refill(lab, lab->refill_delay);
 }
 
+/* One counter summed over CPUs; a snapshot while others count on. */
+static u64 labyrinth_sum(struct labyrinth *lab, enum labyrinth_counter c)
+{
+	unsigned int cpu;
+	u64 sum = 0;
+
+	for_each_possible_cpu(cpu)
+		/* other CPUs count on: a snapshot */
+		sum += data_race(per_cpu_ptr(lab->pcpu, cpu)->count[c]);
+	return sum;
+}
+
+/*
+ * @lab ends (destroy, or create giving up) holding no pages: every page it
+ * took went back to the page allocator or to an owner. Adds its counts to
+ * the module's totals; a mismatch is labyrinth's own bug, so it warns.
+ */
+static void labyrinth_end_balance(struct labyrinth *lab)
+{
+	u64 taken = labyrinth_sum(lab, LAB_PAGES_TAKEN);
+	u64 freed = labyrinth_sum(lab, LAB_PAGES_FREED);
+	u64 given = labyrinth_sum(lab, LAB_PAGES_GIVEN);
+
+	atomic64_inc(&labyrinth_page_totals.ended);
+	atomic64_add(taken, &labyrinth_page_totals.taken);
+	atomic64_add(freed, &labyrinth_page_totals.freed);
+	atomic64_add(given, &labyrinth_page_totals.given);
+	if (taken != freed + given) {
+		atomic64_inc(&labyrinth_page_totals.unbalanced);
+		WARN(1, "%s: took %llu pages but freed %llu and gave away %llu\n",
+		     lab->name, taken, freed, given);
+	}
+}
+
 static int labyrinth_check_config(const struct labyrinth_config *cfg)
 {
 	if (!cfg || !cfg->nr_rooms || cfg->order > MAX_PAGE_ORDER)
@@ -1012,6 +1069,10 @@ VISIBLE_IF_KUNIT int labyrinth_stats_show(struct seq_file *m, void *v)
 		   s.fail_full, s.fail_contended, s.refills, s.refill_failures);
 	seq_printf(m, "bad_calls %llu\npoison_errors %llu\n", s.bad_calls,
 		   s.poison_errors);
+	seq_printf(m, "pages_taken %llu\npages_freed %llu\npages_given %llu\n",
+		   labyrinth_sum(lab, LAB_PAGES_TAKEN),
+		   labyrinth_sum(lab, LAB_PAGES_FREED),
+		   labyrinth_sum(lab, LAB_PAGES_GIVEN));
 	seq_printf(m, "rooms_owned %u\nrooms_void %u\nowned_high_water %u\n",
 		   s.rooms_owned, s.rooms_void,
 		   /* claims may raise it meanwhile */
@@ -1099,7 +1160,21 @@ VISIBLE_IF_KUNIT int labyrinth_map_show(struct seq_file *m, void *v)
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_map_show);
 
+/* labyrinth/pages: the page balance of every labyrinth ended so far. */
+VISIBLE_IF_KUNIT int labyrinth_pages_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "labyrinths_ended %lld\npages_taken %lld\npages_freed %lld\npages_given %lld\nunbalanced %lld\n",
+		   atomic64_read(&labyrinth_page_totals.ended),
+		   atomic64_read(&labyrinth_page_totals.taken),
+		   atomic64_read(&labyrinth_page_totals.freed),
+		   atomic64_read(&labyrinth_page_totals.given),
+		   atomic64_read(&labyrinth_page_totals.unbalanced));
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(labyrinth_pages_show);
+
 DEFINE_SHOW_ATTRIBUTE(labyrinth_stats);
+DEFINE_SHOW_ATTRIBUTE(labyrinth_pages);
 DEFINE_SHOW_ATTRIBUTE(labyrinth_rooms);
 DEFINE_SHOW_ATTRIBUTE(labyrinth_map);
 
@@ -1168,7 +1243,7 @@ struct labyrinth *labyrinth_create(const struct labyrinth_config *cfg)
 	INIT_DELAYED_WORK(&lab->refill_work, labyrinth_refill_fn);
 	for (i = 0; i < lab->nr_rooms; i++) {
 		raw_spin_lock_init(&lab->rooms[i].lock);
-		page = labyrinth_alloc_room(lab, GFP_KERNEL);
+		page = labyrinth_take_pages(lab, GFP_KERNEL);
 		if (!page)
 			goto err_free_rooms;
 		labyrinth_install(lab, &lab->rooms[i], page);
@@ -1179,6 +1254,7 @@ struct labyrinth *labyrinth_create(const struct labyrinth_config *cfg)
 
 err_free_rooms:
 	labyrinth_free_rooms(lab, i);
+	labyrinth_end_balance(lab);
 	free_percpu(lab->pcpu);
 err_free_lab:
 	kvfree(lab);
@@ -1218,6 +1294,7 @@ void labyrinth_destroy(struct labyrinth *lab)
 		room->page = NULL;
 	}
 	labyrinth_free_rooms(lab, lab->nr_rooms);
+	labyrinth_end_balance(lab);
 	free_percpu(lab->pcpu);
 	kvfree(lab);
 }
@@ -1280,6 +1357,8 @@ EXPORT_SYMBOL_IF_KUNIT(labyrinth_pages_held);
 static int __init labyrinth_init(void)
 {
 	labyrinth_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("pages", 0400, labyrinth_debugfs_root, NULL,
+			    &labyrinth_pages_fops);
 	return 0;
 }
 

@@ -22,6 +22,8 @@
 #include <linux/err.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
+#include <linux/llist.h>
+#include <linux/moduleparam.h>
 #include <linux/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -648,6 +650,9 @@ static void bad_input_in_context(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, run->codes[i], lt_bad_input_codes[i],
 				    "call %u", i);
 	KUNIT_EXPECT_EQ(test, run->after.bad_calls - run->before.bad_calls, 13);
+	kunit_info(test, "%u calls with bad input in %s context, %llu of them counted\n",
+		   run->nr_codes, lt_ctx_names[*ctx],
+		   run->after.bad_calls - run->before.bad_calls);
 	KUNIT_EXPECT_EQ(test, run->after.releases - run->before.releases, 1);
 	KUNIT_EXPECT_EQ(test, run->after.rooms_owned, 0);
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab2, run->addr2, OWNER_A), 0);
@@ -909,6 +914,188 @@ static void claim_meets_void_room_in_context(struct kunit *test)
 	__free_pages(run->page, 0);
 }
 
+/* ---- Memory pressure: refills fail while claims run in hard irq ---- */
+
+static unsigned int pressure_ms = 200;
+module_param(pressure_ms, uint, 0444);
+MODULE_PARM_DESC(pressure_ms, "how long each memory-pressure case runs (default 200)");
+
+#define LT_PRESSURE_ROOMS	6
+#define LT_PRESSURE_PERIOD_NS	(200 * NSEC_PER_USEC)
+
+struct lt_pressure {
+	struct labyrinth *lab;
+	struct hrtimer timer;
+	struct llist_head detached;	/* pages the timer detached */
+	unsigned int fail_pct;
+	bool stop;
+	/* hard irq */
+	unsigned long hard_claims, hard_fails, detaches, violations;
+	/* the stub, called by the test's task alone */
+	unsigned long fills, fill_failures;
+};
+
+/* The allocation stub reaches its case through this. */
+static struct lt_pressure *lt_pressure;
+
+/* Fail exactly fail_pct of every 100 fills, spread evenly. */
+static struct page *lt_pressure_alloc_stub(struct labyrinth *lab, gfp_t gfp)
+{
+	struct lt_pressure *p = lt_pressure;
+	unsigned long n = ++p->fills;
+
+	if (n * p->fail_pct / 100 != (n - 1) * p->fail_pct / 100) {
+		p->fill_failures++;
+		return NULL;
+	}
+	return alloc_pages(gfp, 0);		/* the case's rooms are order 0 */
+}
+
+/* Claim, check the canary, and release or (every third claim) detach. */
+static enum hrtimer_restart lt_pressure_timer(struct hrtimer *timer)
+{
+	struct lt_pressure *p = container_of(timer, struct lt_pressure, timer);
+	unsigned long *words, i;
+	struct page *page;
+	int k;
+
+	if (READ_ONCE(p->stop))
+		return HRTIMER_NORESTART;
+	for (k = 0; k < 4; k++) {
+		words = labyrinth_claim(p->lab, p);
+		if (!words) {
+			p->hard_fails++;
+			continue;
+		}
+		p->hard_claims++;
+		for (i = 0; i < PAGE_SIZE / sizeof(*words); i++)
+			WRITE_ONCE(words[i], p->hard_claims ^ i);
+		for (i = 0; i < PAGE_SIZE / sizeof(*words); i++)
+			if (READ_ONCE(words[i]) != (p->hard_claims ^ i))
+				break;
+		if (i < PAGE_SIZE / sizeof(*words) ||
+		    labyrinth_owner(p->lab, words) != p)
+			p->violations++;
+		if (p->hard_claims % 3) {
+			if (labyrinth_release(p->lab, words, p))
+				p->violations++;
+			continue;
+		}
+		page = labyrinth_detach(p->lab, words, p);
+		if (IS_ERR(page)) {
+			p->violations++;
+			continue;
+		}
+		/* freed by the task: page freeing is not for hard irq on RT */
+		llist_add((struct llist_node *)words, &p->detached);
+		p->detaches++;
+	}
+	hrtimer_forward_now(timer, ns_to_ktime(LT_PRESSURE_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+static void lt_free_detached(struct llist_head *head)
+{
+	struct llist_node *node, *next;
+
+	llist_for_each_safe(node, next, llist_del_all(head))
+		__free_pages(virt_to_page(node), 0);
+}
+
+static const unsigned int lt_fail_pcts[] = { 10, 50, 100 };
+
+static void lt_fail_pct_desc(const unsigned int *pct, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "refills_fail_%u_percent", *pct);
+}
+
+KUNIT_ARRAY_PARAM(lt_fail_pct, lt_fail_pcts, lt_fail_pct_desc);
+
+/*
+ * Memory pressure: a hard-irq timer claims, detaches every third room and
+ * releases the rest, while the task's claims refill the void rooms and the
+ * allocator fails fail_pct of the fills. Claims fail cleanly (NULL,
+ * counted), rooms stay void, every count is exact; once allocation
+ * recovers the deferred refill fills every room again.
+ */
+static void refill_failures_under_hardirq_claims(struct kunit *test)
+{
+	const unsigned int n = LT_PRESSURE_ROOMS;
+	unsigned long task_claims = 0, task_fails = 0, deadline;
+	long pages = labyrinth_pages_held();
+	struct lt_pressure *p;
+	struct labyrinth_stats s;
+	void *addr, *addrs[LT_PRESSURE_ROOMS];
+
+	p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	p->fail_pct = *(const unsigned int *)test->param_value;
+	p->lab = lt_create(test, n, 0, 0, 0, 0);
+	init_llist_head(&p->detached);
+	lt_hold_refill(p->lab);		/* only the task refills, via the stub */
+	lt_pressure = p;
+	kunit_activate_static_stub(test, labyrinth_alloc_room,
+				   lt_pressure_alloc_stub);
+
+	hrtimer_init(&p->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	p->timer.function = lt_pressure_timer;
+	hrtimer_start(&p->timer, ns_to_ktime(LT_PRESSURE_PERIOD_NS),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	deadline = jiffies + msecs_to_jiffies(pressure_ms);
+	while (time_before(jiffies, deadline)) {
+		addr = labyrinth_claim(p->lab, OWNER_A);
+		if (addr) {
+			task_claims++;
+			KUNIT_EXPECT_EQ(test, labyrinth_release(p->lab, addr,
+								OWNER_A), 0);
+		} else {
+			task_fails++;
+		}
+		lt_free_detached(&p->detached);
+		usleep_range(100, 200);
+	}
+	WRITE_ONCE(p->stop, true);
+	hrtimer_cancel(&p->timer);
+	lt_free_detached(&p->detached);
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
+	lt_pressure = NULL;
+
+	s = lt_stats(p->lab);
+	KUNIT_EXPECT_EQ(test, p->violations, 0);
+	KUNIT_EXPECT_GT(test, p->hard_claims, 0);
+	KUNIT_EXPECT_GT(test, p->detaches, 0);
+	/* every claim either got a room or failed cleanly, and was counted */
+	KUNIT_EXPECT_EQ(test, s.claims, p->hard_claims + task_claims);
+	KUNIT_EXPECT_EQ(test, s.fail_full + s.fail_contended,
+			p->hard_fails + task_fails);
+	KUNIT_EXPECT_EQ(test, s.detaches, p->detaches);
+	KUNIT_EXPECT_EQ(test, s.bad_calls, 0);
+	/* fills failed as injected, and left their rooms void */
+	KUNIT_EXPECT_EQ(test, s.refill_failures, p->fill_failures);
+	KUNIT_EXPECT_EQ(test, s.refills, p->fills - p->fill_failures);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, s.detaches - s.refills);
+	KUNIT_EXPECT_GT(test, p->fill_failures, 0);
+	if (p->fail_pct == 100) {
+		KUNIT_EXPECT_EQ(test, s.refills, 0);
+		KUNIT_EXPECT_EQ(test, s.rooms_void, n);	/* all detached */
+		KUNIT_EXPECT_GT(test, p->hard_fails, 0);
+	} else {
+		KUNIT_EXPECT_GT(test, s.refills, 0);
+	}
+	kunit_info(test, "refills failing %u%%, %u ms: hardirq claims %lu (%lu detached) failed %lu; task claims %lu failed %lu; fills %lu failed %lu; void at the end %u\n",
+		   p->fail_pct, pressure_ms, p->hard_claims, p->detaches,
+		   p->hard_fails, task_claims, task_fails, p->fills,
+		   p->fill_failures, s.rooms_void);
+
+	/* allocation recovers: the deferred refill fills every room */
+	labyrinth_flush_refill(p->lab);
+	s = lt_stats(p->lab);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_pages_held() - pages, n);
+	lt_claim_all(test, p->lab, n, OWNER_A, addrs);
+	lt_release_all(test, p->lab, n, OWNER_A, addrs);
+}
+
 /* ---- Flags and destroy ---- */
 
 static void zero_flag_hides_previous_owners_bytes(struct kunit *test)
@@ -986,22 +1173,27 @@ struct lt_claimant {
 	struct hrtimer timer;
 	struct task_struct *task;
 	unsigned long id;
-	unsigned long claims, violations, mismatches, release_errors;
+	unsigned long claims, detaches, violations, mismatches, release_errors;
 };
 
 struct lt_stress {
 	struct labyrinth *lab;
+	struct llist_head detached;	/* pages detached, to be freed */
 	unsigned long deadline;		/* jiffies */
 	bool stop;
 	unsigned int nr;
 	struct lt_claimant c[];
 };
 
-/* One claim: write our canary over the whole room, check it, release. */
+/*
+ * One claim: write our canary over the whole room, check it, then release
+ * the room, or every 16th time detach it (its page is freed by a kthread).
+ */
 static void lt_stress_once(struct lt_claimant *c)
 {
 	unsigned long *words, i, seq = c->claims + 1;
 	const unsigned long n = PAGE_SIZE / sizeof(*words);
+	struct page *page;
 
 	words = labyrinth_claim(c->st->lab, c);
 	if (!words)
@@ -1016,8 +1208,18 @@ static void lt_stress_once(struct lt_claimant *c)
 			c->violations++;
 			break;
 		}
-	if (labyrinth_release(c->st->lab, words, c))
+	if (seq % 16) {
+		if (labyrinth_release(c->st->lab, words, c))
+			c->release_errors++;
+		return;
+	}
+	page = labyrinth_detach(c->st->lab, words, c);
+	if (IS_ERR(page)) {
 		c->release_errors++;
+		return;
+	}
+	c->detaches++;
+	llist_add((struct llist_node *)words, &c->st->detached);
 }
 
 static enum hrtimer_restart lt_stress_timer(struct hrtimer *timer)
@@ -1043,6 +1245,7 @@ static int lt_stress_thread(void *data)
 	while (!kthread_should_stop() &&
 	       time_before(jiffies, c->st->deadline)) {
 		lt_stress_once(c);
+		lt_free_detached(&c->st->detached);
 		cond_resched();
 	}
 	WRITE_ONCE(c->st->stop, true);
@@ -1054,19 +1257,25 @@ static int lt_stress_thread(void *data)
 
 /*
  * A kthread and a hard-irq timer per online CPU, fewer rooms than
- * claimants: nobody ever sees another's canary or owner.
+ * claimants, some rooms detached: nobody ever sees another's canary or
+ * owner, and at the end every room is free again, none lost.
  */
 static void claim_is_exclusive_under_concurrency(struct kunit *test)
 {
 	unsigned int cpus = num_online_cpus(), cpu, i = 0;
+	unsigned long claims = 0, detaches = 0;
+	long pages = labyrinth_pages_held();
 	struct labyrinth_stats s;
-	unsigned long claims = 0;
 	struct lt_stress *st;
+	void **addrs;
 
 	st = kunit_kzalloc(test, struct_size(st, c, 2 * cpus), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	st->nr = 2 * cpus;
 	st->lab = lt_create(test, st->nr - 1, 0, 0, 0, 0);
+	init_llist_head(&st->detached);
+	addrs = kunit_kcalloc(test, st->nr, sizeof(*addrs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, addrs);
 	st->deadline = jiffies + msecs_to_jiffies(LT_STRESS_MS);
 	for_each_online_cpu(cpu) {
 		struct lt_claimant *k = &st->c[i++], *t = &st->c[i++];
@@ -1095,14 +1304,25 @@ static void claim_is_exclusive_under_concurrency(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, c->release_errors, 0, "claimant %u", i);
 		KUNIT_EXPECT_GT_MSG(test, c->claims, 0, "claimant %u never claimed", i);
 		claims += c->claims;
+		detaches += c->detaches;
 	}
+	lt_free_detached(&st->detached);
 	s = lt_stats(st->lab);
 	KUNIT_EXPECT_EQ(test, s.claims, claims);
-	KUNIT_EXPECT_EQ(test, s.releases, claims);
+	KUNIT_EXPECT_EQ(test, s.detaches, detaches);
+	KUNIT_EXPECT_EQ(test, s.releases, claims - detaches);
 	KUNIT_EXPECT_EQ(test, s.rooms_owned, 0);
 	KUNIT_EXPECT_EQ(test, s.bad_calls, 0);
-	kunit_info(test, "%u claimants on %u CPUs: %lu claims, %llu collisions, %llu failed claims\n",
-		   st->nr, cpus, claims, s.collisions, s.fail_full + s.fail_contended);
+	KUNIT_EXPECT_GT(test, detaches, 0);
+	kunit_info(test, "%u claimants on %u CPUs: %lu claims (%lu detached), %llu collisions, %llu failed claims\n",
+		   st->nr, cpus, claims, detaches, s.collisions,
+		   s.fail_full + s.fail_contended);
+	/* no room lost: once refilled, every room can be claimed */
+	labyrinth_flush_refill(st->lab);
+	KUNIT_EXPECT_EQ(test, lt_stats(st->lab).rooms_void, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_pages_held() - pages, st->nr - 1);
+	lt_claim_all(test, st->lab, st->nr - 1, OWNER_A, addrs);
+	lt_release_all(test, st->lab, st->nr - 1, OWNER_A, addrs);
 }
 
 static struct kunit_case labyrinth_cases[] = {
@@ -1123,6 +1343,8 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(create_accepts_edge_configs),
 	KUNIT_CASE(create_fails_at_each_allocation),
 	KUNIT_CASE(claim_refill_failure_leaves_room_void),
+	KUNIT_CASE_PARAM_ATTR(refill_failures_under_hardirq_claims,
+			      lt_fail_pct_gen_params, { .speed = KUNIT_SPEED_SLOW }),
 	KUNIT_CASE(zero_flag_hides_previous_owners_bytes),
 	KUNIT_CASE(poison_flag_catches_write_after_release),
 	KUNIT_CASE(destroy_with_owned_room_leaves_pages_to_owner),
@@ -1161,7 +1383,7 @@ static u64 lt_field(struct kunit *test, const char *text, const char *key)
 	u64 v = U64_MAX;
 
 	snprintf(pat, sizeof(pat), "\n%s ", key);
-	at = strstr(text, pat);
+	at = strncmp(text, pat + 1, strlen(pat + 1)) ? strstr(text, pat) : text - 1;
 	KUNIT_ASSERT_NOT_NULL_MSG(test, at, "no %s in stats", key);
 	if (sscanf(at + strlen(pat), "%llu", &v) != 1)
 		KUNIT_FAIL(test, "%s is not a number", key);
@@ -1276,6 +1498,54 @@ static void map_is_well_formed_dot(struct kunit *test)
 }
 
 /* Two labyrinths of one name get two directories; destroy removes them. */
+/*
+ * Every labyrinth counts the pages it takes, frees and gives away; at
+ * destroy the counts balance and join the module's totals (labyrinth/pages).
+ */
+static void destroy_balances_page_counts(struct kunit *test)
+{
+	const struct labyrinth_config cfg = { .name = "lt_pages", .nr_rooms = 4,
+					      .order = 1 };
+	u64 ended, taken, freed, given, unbalanced;
+	struct labyrinth *lab;
+	struct page *page;
+	void *a, *b;
+	char *text;
+
+	text = lt_render(test, NULL, labyrinth_pages_show);
+	ended = lt_field(test, text, "labyrinths_ended");
+	taken = lt_field(test, text, "pages_taken");
+	freed = lt_field(test, text, "pages_freed");
+	given = lt_field(test, text, "pages_given");
+	unbalanced = lt_field(test, text, "unbalanced");
+
+	lab = labyrinth_create(&cfg);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, lab);
+	labyrinth_set_refill_delay(lab, 3600 * HZ);
+	a = labyrinth_claim(lab, OWNER_A);
+	b = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	page = labyrinth_detach(lab, a, OWNER_A);	/* 2 pages given */
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	labyrinth_flush_refill(lab);			/* 2 more taken */
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 0);
+	text = lt_render(test, lab, labyrinth_stats_show);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_taken"), 10);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_given"), 2);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_freed"), 0);
+	labyrinth_destroy(lab);				/* b: 2 more given */
+
+	text = lt_render(test, NULL, labyrinth_pages_show);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "labyrinths_ended"), ended + 1);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_taken"), taken + 10);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_freed"), freed + 6);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_given"), given + 4);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "unbalanced"), unbalanced);
+	__free_pages(page, 1);
+	__free_pages(virt_to_page(b), 1);
+}
+
 static void debugfs_dirs_are_unique_and_removed(struct kunit *test)
 {
 	const struct labyrinth_config cfg = { .name = "lt_twin", .nr_rooms = 1 };
@@ -1311,6 +1581,7 @@ static struct kunit_case labyrinth_debugfs_cases[] = {
 	KUNIT_CASE(rooms_file_lists_owners),
 	KUNIT_CASE(map_is_well_formed_dot),
 	KUNIT_CASE(debugfs_dirs_are_unique_and_removed),
+	KUNIT_CASE(destroy_balances_page_counts),
 	{}
 };
 

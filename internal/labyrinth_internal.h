@@ -32,6 +32,7 @@ struct seq_file;
 int labyrinth_stats_show(struct seq_file *m, void *v);
 int labyrinth_rooms_show(struct seq_file *m, void *v);
 int labyrinth_map_show(struct seq_file *m, void *v);
+int labyrinth_pages_show(struct seq_file *m, void *v);
 #endif
 
 #endif /* _LABYRINTH_INTERNAL_H */
