@@ -7,9 +7,13 @@
  * for run_ms, claims rooms on every online CPU from three contexts at once:
  * a kthread bound to the CPU (task), a BH work item (softirq) and a
  * hard-irq hrtimer (hardirq). Every claimant writes its canary over the
- * whole room, checks it and releases the room. One summary line follows;
- * the load fails with -EIO if a canary was overwritten, an owner was wrong
- * or a room was lost. Unloading destroys the labyrinth.
+ * whole room, checks it and releases the room - or, every detach_every-th
+ * time, detaches it and keeps its pages (freed later by the kthreads: on
+ * PREEMPT_RT pages may not be freed in hard irq). Then it waits for the
+ * detached rooms to be refilled and claims every room once more. One
+ * summary line follows; the load fails with -EIO if a canary was
+ * overwritten, an owner was wrong or a room was lost. Unloading destroys
+ * the labyrinth.
  *
  * Copyright (C) 2026 The labyrinth authors
  */
@@ -20,8 +24,10 @@
 #include <linux/err.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
+#include <linux/llist.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
+#include <linux/slab.h>
 #include <linux/workqueue.h>
 
 #include "labyrinth.h"
@@ -42,6 +48,10 @@ static unsigned int run_ms = 500;
 module_param(run_ms, uint, 0444);
 MODULE_PARM_DESC(run_ms, "how long to claim and release at load (default 500)");
 
+static unsigned int detach_every;
+module_param(detach_every, uint, 0444);
+MODULE_PARM_DESC(detach_every, "detach every Nth room claimed instead of releasing it (default 0: never)");
+
 static unsigned int hold = 2;
 module_param(hold, uint, 0444);
 MODULE_PARM_DESC(hold, "rooms the driver keeps while loaded, at most 8 (default 2)");
@@ -51,7 +61,9 @@ enum demo_ctx { DEMO_TASK, DEMO_SOFTIRQ, DEMO_HARDIRQ, DEMO_NR_CTX };
 /* One claimant; its address is the owner token of the rooms it claims. */
 struct demo_claimant {
 	unsigned long ops;
-	unsigned long violations;
+	unsigned long detaches;
+	unsigned long violations;	/* canary overwritten */
+	unsigned long mismatches;	/* wrong owner, or our release refused */
 };
 
 struct demo_cpu {
@@ -64,6 +76,7 @@ struct demo_cpu {
 static struct labyrinth *demo_lab;
 static void *demo_held[8];	/* owned by THIS_MODULE until unload */
 static DEFINE_PER_CPU(struct demo_cpu, demo_cpus);
+static LLIST_HEAD(demo_detached);	/* detached pages, to be freed */
 static unsigned long demo_deadline;	/* jiffies */
 static bool demo_stop;
 
@@ -75,6 +88,7 @@ static void demo_use_room(struct demo_claimant *me)
 	size_t i, words = (PAGE_SIZE << order) / sizeof(unsigned long);
 	unsigned long canary = (unsigned long)me ^ me->ops;
 	unsigned long *buf;
+	struct page *page;
 
 	buf = labyrinth_claim(demo_lab, me);
 	if (!buf)
@@ -88,9 +102,30 @@ static void demo_use_room(struct demo_claimant *me)
 			break;
 		}
 	}
-	if (labyrinth_owner(demo_lab, buf) != me ||
-	    labyrinth_release(demo_lab, buf, me))
-		me->violations++;
+	if (labyrinth_owner(demo_lab, buf) != me)
+		me->mismatches++;
+	if (!detach_every || me->ops % detach_every) {
+		if (labyrinth_release(demo_lab, buf, me))
+			me->mismatches++;
+		return;
+	}
+	/* Keep the pages for good; the labyrinth refills the room. */
+	page = labyrinth_detach(demo_lab, buf, me);
+	if (IS_ERR(page)) {
+		me->mismatches++;
+		return;
+	}
+	me->detaches++;
+	llist_add((struct llist_node *)buf, &demo_detached);
+}
+
+/* Free the pages detached so far; process context. */
+static void demo_free_detached(void)
+{
+	struct llist_node *node, *next;
+
+	llist_for_each_safe(node, next, llist_del_all(&demo_detached))
+		__free_pages(virt_to_page(node), order);
 }
 
 static void demo_bh_fn(struct work_struct *work)
@@ -121,6 +156,7 @@ static int demo_thread_fn(void *data)
 		      HRTIMER_MODE_REL_PINNED_HARD);
 	while (!kthread_should_stop() && time_before(jiffies, demo_deadline)) {
 		demo_use_room(&dc->who[DEMO_TASK]);
+		demo_free_detached();
 		cond_resched();
 	}
 	WRITE_ONCE(demo_stop, true);
@@ -169,10 +205,43 @@ static int demo_run(void)
 	return 0;
 }
 
+/*
+ * Rooms lost: wait for the detached rooms to be refilled, then claim every
+ * room once. Returns how many could not be claimed.
+ */
+static unsigned int demo_count_lost(void)
+{
+	unsigned long timeout = jiffies + 10 * HZ;
+	struct labyrinth_stats st;
+	unsigned int i, got = 0;
+	void **bufs;
+
+	demo_free_detached();
+	for (;;) {
+		labyrinth_get_stats(demo_lab, &st);
+		if (!st.rooms_void || time_after(jiffies, timeout))
+			break;
+		msleep(20);
+	}
+	bufs = kcalloc(st.nr_rooms, sizeof(*bufs), GFP_KERNEL);
+	if (!bufs)
+		return st.nr_rooms;
+	for (i = 0; i < st.nr_rooms; i++) {
+		bufs[i] = labyrinth_claim(demo_lab, demo_count_lost);
+		got += !!bufs[i];
+	}
+	for (i = 0; i < st.nr_rooms; i++)
+		if (bufs[i])
+			labyrinth_release(demo_lab, bufs[i], demo_count_lost);
+	kfree(bufs);
+	return st.nr_rooms - got;
+}
+
 /* One line for the log; -EIO if anything went wrong. */
 static int demo_report(void)
 {
-	unsigned long ops[DEMO_NR_CTX] = {}, violations = 0, total = 0;
+	unsigned long ops[DEMO_NR_CTX] = {}, violations = 0, mismatches = 0;
+	unsigned long total = 0, detached = 0;
 	struct labyrinth_stats st;
 	unsigned int cpu, c, lost;
 
@@ -182,17 +251,20 @@ static int demo_report(void)
 
 			ops[c] += me->ops;
 			violations += me->violations;
+			mismatches += me->mismatches;
+			detached += me->detaches;
 			total += me->ops;
 		}
 	}
 	labyrinth_get_stats(demo_lab, &st);
-	lost = st.rooms_owned + st.rooms_void;
-	pr_info("%u CPUs, %u rooms, %u ms: claims task %lu softirq %lu hardirq %lu; labyrinth stats: claims %llu releases %llu collisions %llu; failed claims %llu full %llu contended; canary violations %lu; rooms lost %u\n",
+	lost = demo_count_lost();
+	pr_info("%u CPUs, %u rooms, %u ms: claims task %lu softirq %lu hardirq %lu; detached %lu; labyrinth stats: claims %llu releases %llu detaches %llu collisions %llu; failed claims %llu full %llu contended; refills %llu; canary violations %lu; owner mismatches %lu; rooms lost %u\n",
 		num_online_cpus(), st.nr_rooms, run_ms, ops[DEMO_TASK],
-		ops[DEMO_SOFTIRQ], ops[DEMO_HARDIRQ], st.claims, st.releases,
-		st.collisions, st.fail_full, st.fail_contended, violations,
-		lost);
-	if (violations || lost || st.claims != total || st.releases != total)
+		ops[DEMO_SOFTIRQ], ops[DEMO_HARDIRQ], detached, st.claims,
+		st.releases, st.detaches, st.collisions, st.fail_full,
+		st.fail_contended, st.refills, violations, mismatches, lost);
+	if (violations || mismatches || lost || st.claims != total ||
+	    st.releases != total - detached || st.detaches != detached)
 		return -EIO;
 	return 0;
 }

@@ -60,7 +60,8 @@ build_modules() {
 
 # pack_initramfs OUT MODE MODULE...: busybox-static, qemu/init, the modules.
 # MODE (test or run) goes to /mode; MODULE may be NAME.ko=ARGS to pass
-# module parameters.
+# module parameters. $CYCLES load/unload cycles of labyrinth and the sample
+# (with $CYCLE_ARGS) follow the modules.
 pack_initramfs() {
 	local out=$1 mode=$2 root m name
 	shift 2
@@ -73,6 +74,8 @@ pack_initramfs() {
 	done
 	install -m 0755 "$REPO/qemu/init" "$root/init"
 	echo "$mode" >"$root/mode"
+	echo "${CYCLES:-0}" >"$root/cycles"		# load/unload cycles (qemu/init)
+	echo "${CYCLE_ARGS:-}" >"$root/cycle.args"
 	: >"$root/modules.list"
 	: >"$root/modules.args"
 	for m in "$@"; do

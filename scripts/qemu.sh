@@ -13,8 +13,12 @@
 #                  sample's debugfs stats and rooms, a trace excerpt, and
 #                  renders its map (DOT, while running and after) to PNG
 #
-# DEMO_ARGS passes module parameters to the sample (e.g. "rooms=4 run_ms=2000").
-# FLAVOUR=rt adds qemu/rt.config: the same tests in a PREEMPT_RT kernel.
+# DEMO_ARGS passes module parameters to the sample (default for test:
+# "detach_every=16"), TEST_ARGS to labyrinth_test (e.g. "pressure_ms=5000").
+# CYCLES (default 5 for test) load/unload cycles of labyrinth and the sample
+# follow, with CYCLE_ARGS for the sample. FLAVOUR=rt adds qemu/rt.config:
+# the same tests in a PREEMPT_RT kernel; FLAVOUR=kcsan qemu/kcsan.config.
+# OUT overrides the output directory (build/qemu-<mode>[-<flavour>]).
 
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/kernel.sh"
@@ -29,11 +33,12 @@ kdir=$(build_kernel "$flavour" "${frags[@]}")
 mdir=$(build_modules "x86-$flavour" "$kdir")
 out=$REPO/build/qemu-$mode
 [ "$flavour" != debug ] && out+=-$flavour
+out=${OUT:-$out}
 mkdir -p "$out"
 
 mods=("$mdir/labyrinth.ko")
-[ "$mode" = test ] && mods+=("$mdir/labyrinth_test.ko")
-demo_args=${DEMO_ARGS:-}
+[ "$mode" = test ] && mods+=("$mdir/labyrinth_test.ko=${TEST_ARGS:-}")
+demo_args=${DEMO_ARGS:-detach_every=16}
 [ "$mode" = run ] && demo_args=${DEMO_ARGS:-run_ms=4000}
 mods+=("$mdir/samples/labyrinth_demo.ko=$demo_args")
 # a smoke run of the benchmark: every peer and context, pages all back
@@ -42,6 +47,10 @@ for m in ${EXTRA_MODULES:-}; do
 	[ -f "$m" ] || die "EXTRA_MODULES: no file $m"
 	mods+=("$(realpath "$m")")
 done
+if [ "$mode" = test ]; then
+	export CYCLES=${CYCLES:-5}
+	export CYCLE_ARGS=${CYCLE_ARGS:-rooms=16 order=2 run_ms=50 detach_every=4}
+fi
 pack_initramfs "$out/initramfs.cpio.gz" "$mode" "${mods[@]}"
 
 log "booting $kdir/arch/x86/boot/bzImage (qemu, TCG, 2 vCPUs)"

@@ -62,6 +62,16 @@ def parse_ktap(doc, ksrc, acc):
             acc["FAIL"] += 1
 
 
+def dump(lines, label):
+    """The lines qemu/init printed between its dump markers, or None."""
+    try:
+        start = lines.index("LABYRINTH-DUMP-BEGIN " + label)
+        end = lines.index("LABYRINTH-DUMP-END " + label, start)
+    except ValueError:
+        return None
+    return lines[start + 1:end]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
@@ -70,6 +80,8 @@ def main():
     ap.add_argument("--label", default="qemu")
     ap.add_argument("--allow", action="append", default=[],
                     help="regex of splat-looking lines that are expected")
+    ap.add_argument("--memfree-margin-kb", type=int, default=4096,
+                    help="most MemFree may drop over the load/unload cycles")
     args = ap.parse_args()
 
     with open(args.log, errors="replace") as f:
@@ -105,6 +117,36 @@ def main():
         acc["PASS" if ok else "FAIL"] += 1
     if not loads:
         problems.append("no module was loaded")
+
+    # the page balance of every labyrinth ended while labyrinth was loaded
+    pages = dump(lines, "pages")
+    if pages is not None:
+        v = {k: int(n) for k, n in
+             (l.split() for l in pages if len(l.split()) == 2)}
+        ok = (v.get("unbalanced") == 0 and "pages_taken" in v and
+              v["pages_taken"] == v.get("pages_freed", -1) +
+              v.get("pages_given", -1))
+        print(f"page balance: {v.get('labyrinths_ended')} labyrinths ended, "
+              f"{v.get('pages_taken')} pages taken = {v.get('pages_freed')} "
+              f"freed + {v.get('pages_given')} given, "
+              f"{v.get('unbalanced')} unbalanced: {'ok' if ok else 'FAILED'}")
+        acc["PASS" if ok else "FAIL"] += 1
+
+    for l in lines:
+        m = re.search(r"LABYRINTH-CYCLES cycles=(\d+) .*failures=(\d+) "
+                      r"unbalanced=(\d+) debugfs_left=(\d+) "
+                      r"memfree_kb_first=(\d+) memfree_kb_last=(\d+)", l)
+        if not m:
+            continue
+        n, fails, unb, left, first, last = map(int, m.groups())
+        drop = first - last
+        ok = (fails == 0 and unb == 0 and left == 0 and
+              drop <= args.memfree_margin_kb)
+        print(f"load/unload cycles: {n}, {fails} failed steps, {unb} "
+              f"unbalanced, {left} debugfs dirs left, MemFree {first} -> "
+              f"{last} kB (drop {drop} kB, margin {args.memfree_margin_kb}): "
+              f"{'ok' if ok else 'FAILED'}")
+        acc["PASS" if ok else "FAIL"] += 1
 
     if not any("LABYRINTH-QEMU-END" in l for l in lines):
         problems.append("no end marker: the boot hung, panicked or timed out")
