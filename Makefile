@@ -70,9 +70,15 @@ kunit:
 check:
 	bash scripts/check.sh
 
+# The reliability campaigns (issue 6) in the KCSAN, debug and PREEMPT_RT
+# kernels: stress, memory pressure, bad input, 100 load/unload cycles;
+# prints their table. Slow: ~20 min cold, ~5 min warm.
+stress:
+	bash scripts/stress.sh
+
 # Everything CI runs: kunit, check, qemu-test, distro-test; ends with
 # "N passed, N failed, N skipped".
 test:
 	bash scripts/test.sh
 
-.PHONY: all modules modules_install dkms-install dkms-remove clean run qemu-test distro-test bench kunit check test
+.PHONY: all modules modules_install dkms-install dkms-remove clean run qemu-test distro-test bench kunit check stress test

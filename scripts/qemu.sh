@@ -14,7 +14,7 @@
 #                  renders its map (DOT, while running and after) to PNG
 #
 # DEMO_ARGS passes module parameters to the sample (default for test:
-# "detach_every=16"), TEST_ARGS to labyrinth_test (e.g. "pressure_ms=5000").
+# "rooms=4 detach_every=16"), TEST_ARGS to labyrinth_test (e.g. "pressure_ms=5000").
 # CYCLES (default 5 for test) load/unload cycles of labyrinth and the sample
 # follow, with CYCLE_ARGS for the sample. FLAVOUR=rt adds qemu/rt.config:
 # the same tests in a PREEMPT_RT kernel; FLAVOUR=kcsan qemu/kcsan.config.
@@ -38,7 +38,7 @@ mkdir -p "$out"
 
 mods=("$mdir/labyrinth.ko")
 [ "$mode" = test ] && mods+=("$mdir/labyrinth_test.ko=${TEST_ARGS:-}")
-demo_args=${DEMO_ARGS:-detach_every=16}
+demo_args=${DEMO_ARGS:-rooms=4 detach_every=16}
 [ "$mode" = run ] && demo_args=${DEMO_ARGS:-run_ms=4000}
 mods+=("$mdir/samples/labyrinth_demo.ko=$demo_args")
 # a smoke run of the benchmark: every peer and context, pages all back

@@ -30,6 +30,13 @@ SPLAT = re.compile(
     r"KASAN:|unreferenced object|lockdep is turned off|INFO: |"
     r"Unable to handle|general protection fault|stack-protector")
 
+# qemu/init's summary of its load/unload cycles
+CYCLES = re.compile(
+    r"LABYRINTH-CYCLES cycles=(\d+) .*failures=(\d+) unbalanced=(\d+) "
+    r"debugfs_left=(\d+) memfree_kb_after_cycle_\d+=(\d+) "
+    r"memfree_kb_last=(\d+) uptime_s=([\d.]+)-([\d.]+)")
+MEMFREE_MARGIN_KB = 4096
+
 
 def ktap_docs(lines):
     starts = [i for i, l in enumerate(lines) if l.strip() == "KTAP version 1"
@@ -80,7 +87,7 @@ def main():
     ap.add_argument("--label", default="qemu")
     ap.add_argument("--allow", action="append", default=[],
                     help="regex of splat-looking lines that are expected")
-    ap.add_argument("--memfree-margin-kb", type=int, default=4096,
+    ap.add_argument("--memfree-margin-kb", type=int, default=MEMFREE_MARGIN_KB,
                     help="most MemFree may drop over the load/unload cycles")
     args = ap.parse_args()
 
@@ -132,13 +139,14 @@ def main():
               f"{v.get('unbalanced')} unbalanced: {'ok' if ok else 'FAILED'}")
         acc["PASS" if ok else "FAIL"] += 1
 
+    if (any(l.startswith("LABYRINTH-CYCLES-BEGIN") for l in lines) and
+            not any(CYCLES.search(l) for l in lines)):
+        problems.append("load/unload cycles began but gave no summary")
     for l in lines:
-        m = re.search(r"LABYRINTH-CYCLES cycles=(\d+) .*failures=(\d+) "
-                      r"unbalanced=(\d+) debugfs_left=(\d+) "
-                      r"memfree_kb_first=(\d+) memfree_kb_last=(\d+)", l)
+        m = CYCLES.search(l)
         if not m:
             continue
-        n, fails, unb, left, first, last = map(int, m.groups())
+        n, fails, unb, left, first, last = map(int, m.groups()[:6])
         drop = first - last
         ok = (fails == 0 and unb == 0 and left == 0 and
               drop <= args.memfree_margin_kb)

@@ -49,6 +49,9 @@ counted_step() {	# LABEL SCRIPT ARGS...
 	[ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ] && failed=$((failed + 1))
 }
 counted_step qemu-x86 "$REPO/scripts/qemu.sh" test
+log "== the fast reliability campaigns of that boot (make stress runs them in full) =="
+python3 "$REPO/scripts/stress_report.py" debug="$REPO/build/qemu-test/serial.log" ||
+	steps_failed=$((steps_failed + 1))
 counted_step distro "$REPO/scripts/distro.sh"
 rm -f "$out"
 

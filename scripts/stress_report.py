@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""The reliability campaigns' table, read from test-boot serial logs.
+
+Usage: stress_report.py KERNEL=SERIAL_LOG [KERNEL=SERIAL_LOG ...]
+
+KERNEL names the test kernel of that boot (debug, kcsan, rt). From each
+log it reads what qemu/init, the sample driver and the KUnit suite print:
+
+  1 concurrency   the sample's summary line: claims per context, detaches,
+                  canary violations, owner mismatches, rooms lost
+  2 pressure      refill_failures_under_hardirq_claims (refills failing
+                  10/50/100%) and create_fails_at_each_allocation
+  3 bad input     bad_input_in_context (4 contexts), bad and edge configs,
+                  destroy with an owned room
+  4 load/unload   the LABYRINTH-CYCLES line
+  5 PREEMPT_RT    the whole KUnit suite and the sample in the rt kernel
+
+Columns: operations; violations (canary, owner, refused own release, a
+failed KUnit case of the campaign, a failed cycle step); leaks (rooms
+lost, unbalanced labyrinths, kmemleak reports, MemFree not back); reports
+(checker lines in that boot: lockdep, KCSAN, KASAN, atomic sleep, WARN,
+BUG). Exit status 1 if any cell but operations is non-zero, a campaign
+found nothing to count, or a boot did not finish.
+"""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu_log import CYCLES, MEMFREE_MARGIN_KB, SPLAT, dump  # noqa: E402
+
+ALLOW = re.compile(r"destroyed with room [0-9]+ owned by .*left to the owner")
+DEMO = re.compile(
+    r"labyrinth_demo: (\d+) CPUs, (\d+) rooms, (\d+) ms: claims task (\d+) "
+    r"softirq (\d+) hardirq (\d+); detached (\d+);.*canary violations (\d+); "
+    r"owner mismatches (\d+); rooms lost (\d+)")
+PRESSURE = re.compile(
+    r"refills failing (\d+)%, (\d+) ms: hardirq claims (\d+) \((\d+) "
+    r"detached\) failed (\d+); task claims (\d+) failed (\d+); fills (\d+) "
+    r"failed (\d+)")
+BAD = re.compile(r"(\d+) calls with bad input in (\S+) context, (\d+) of "
+                 r"them counted")
+CASE = re.compile(r"^\s*(not ok|ok) \d+ (\S+)")
+
+PRESSURE_CASES = {"refill_failures_under_hardirq_claims",
+                  "create_fails_at_each_allocation",
+                  "claim_refill_failure_leaves_room_void"}
+BAD_CASES = {"bad_input_in_context", "create_rejects_bad_config",
+             "create_accepts_edge_configs",
+             "destroy_with_owned_room_leaves_pages_to_owner",
+             "release_after_detach_then_refill"}
+
+
+class Boot:
+    def __init__(self, kernel, path):
+        self.kernel = kernel
+        with open(path, errors="replace") as f:
+            self.lines = [l.rstrip("\r\n") for l in f]
+        self.reports = sum(1 for l in self.lines
+                           if SPLAT.search(l) and not ALLOW.search(l)
+                           and "unreferenced object" not in l)
+        self.kmemleak = sum("unreferenced object" in l for l in self.lines)
+        self.finished = any("LABYRINTH-QEMU-END" in l for l in self.lines)
+        self.cases = {}          # case name -> ok (last result wins)
+        self.leaves = [0, 0]     # KTAP results without children: ok, not ok
+        depth = -1
+        for l in self.lines:
+            m = CASE.match(l)
+            if not m:
+                continue
+            ok = m.group(1) == "ok"
+            self.cases[m.group(2)] = ok
+            d = len(l) - len(l.lstrip())
+            if depth <= d:       # a parent's line follows deeper children
+                self.leaves[0 if ok else 1] += 1
+            depth = d
+        pages = dump(self.lines, "pages") or []
+        v = {}
+        for l in pages:
+            f = l.split()
+            if len(f) == 2 and f[1].isdigit():
+                v[f[0]] = int(f[1])
+        self.unbalanced = v.get("unbalanced", 1)
+        if v.get("pages_taken", -1) != v.get("pages_freed", 0) + \
+                v.get("pages_given", 0):
+            self.unbalanced += 1
+
+    def grep(self, rx):
+        return [m for m in map(rx.search, self.lines) if m]
+
+    def failed_cases(self, names=None):
+        return sum(1 for n, ok in self.cases.items()
+                   if not ok and (names is None or n in names))
+
+    def leaks(self):
+        return self.unbalanced + self.kmemleak
+
+
+def rows_for(b):
+    rows = []
+    demos = b.grep(DEMO)    # the first is the main run, the rest cycles
+    for m in demos[:1]:
+        cpus, rooms, ms, task, soft, hard, det, viol, mism, lost = \
+            map(int, m.groups())
+        rows.append(("1 concurrency", b.kernel, f"{ms / 1000:g} s",
+                     f"{task + soft + hard} claims (task {task}, softirq "
+                     f"{soft}, hardirq {hard}; {det} detached), {rooms} rooms"
+                     f" / {3 * cpus} claimants",
+                     viol + mism, lost + b.leaks(), b.reports))
+    p = b.grep(PRESSURE)
+    if p:
+        ops = sum(int(m.group(3)) + int(m.group(5)) + int(m.group(6)) +
+                  int(m.group(7)) for m in p)
+        fills = sum(int(m.group(8)) for m in p)
+        failed = sum(int(m.group(9)) for m in p)
+        ms = sum(int(m.group(2)) for m in p)
+        pcts = "/".join(m.group(1) for m in p)
+        rows.append(("2 memory pressure", b.kernel, f"{ms / 1000:g} s",
+                     f"{ops} claims, {fills} refills ({failed} failed; "
+                     f"{pcts}% injected); create failed at each allocation",
+                     b.failed_cases(PRESSURE_CASES), b.leaks(), b.reports))
+    bad = b.grep(BAD)
+    if bad:
+        calls = sum(int(m.group(1)) for m in bad)
+        counted = sum(int(m.group(3)) for m in bad)
+        rows.append(("3 bad input", b.kernel, "-",
+                     f"{calls} calls in {len(bad)} contexts ({counted} "
+                     "counted as bad), 7 bad configs, 6 edge configs, "
+                     "destroy with an owned room",
+                     b.failed_cases(BAD_CASES), b.leaks(), b.reports))
+    for m in b.grep(CYCLES):
+        n, fails, unb, left, first, last = map(int, m.groups()[:6])
+        secs = float(m.group(8)) - float(m.group(7))
+        drop = first - last
+        claims = sum(sum(map(int, d.groups()[3:6])) for d in demos[1:])
+        rows.append(("4 load/unload", b.kernel, f"{secs:.0f} s",
+                     f"{n} cycles of insmod + rmmod, the sample claiming "
+                     f"{claims} rooms in all; MemFree {first} -> {last} kB",
+                     fails + left,
+                     unb + b.leaks() + (drop > MEMFREE_MARGIN_KB),
+                     b.reports))
+    if b.kernel == "rt":
+        rows.append(("5 PREEMPT_RT", b.kernel, "-",
+                     f"{sum(b.leaves)} KUnit cases (with params) run, the "
+                     "sample and the bench smoke run",
+                     b.leaves[1] + b.failed_cases(), b.leaks(), b.reports))
+    return rows
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    rows, bad = [], []
+    for arg in sys.argv[1:]:
+        kernel, _, path = arg.partition("=")
+        if not os.path.exists(path):
+            bad.append(f"{kernel}: no log {path}")
+            continue
+        b = Boot(kernel, path)
+        if not b.finished:
+            bad.append(f"{kernel}: the boot did not finish ({path})")
+        got = rows_for(b)
+        if not got:
+            bad.append(f"{kernel}: nothing to count in {path}")
+        rows.extend(got)
+    head = ("campaign", "kernel", "time", "operations", "violations",
+            "leaks", "reports")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in sorted(rows, key=lambda r: r[0]):
+        print("| " + " | ".join(str(c) for c in r) + " |")
+        if any(r[4:]):
+            bad.append(f"{r[0]} ({r[1]}): violations {r[4]}, leaks {r[5]}, "
+                       f"reports {r[6]}")
+    for p in bad:
+        print("stress: " + p)
+    print(f"stress: {len(rows)} rows, {'FAILED' if bad else 'all zero'}")
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
