@@ -140,7 +140,7 @@ struct lt_run {
 	struct page *page;
 	const void *owner, *owner_after;
 	struct labyrinth_stats before, after;
-	long codes[24];
+	long codes[32];
 	unsigned int nr_codes;
 };
 
@@ -614,12 +614,21 @@ static void lt_bad_input_fn(struct lt_run *run)
 	lt_code(run, labyrinth_release(lab, addr, OWNER_A));
 	lt_code(run, labyrinth_release(lab, addr, OWNER_A));		/* counted */
 	lt_code(run, PTR_ERR(labyrinth_detach(lab, addr, OWNER_A)));	/* counted */
+	/* release after detach, detach twice: the room is void (refill held) */
+	addr = labyrinth_claim(lab, OWNER_A);
+	run->page = labyrinth_detach(lab, addr, OWNER_A);
+	lt_code(run, PTR_ERR_OR_ZERO(run->page));
+	lt_code(run, labyrinth_release(lab, addr, OWNER_A));		/* counted */
+	lt_code(run, PTR_ERR(labyrinth_detach(lab, addr, OWNER_A)));	/* counted */
+	lt_code(run, PTR_ERR(labyrinth_detach(ERR_PTR(-EINVAL), addr, OWNER_A)));
+	lt_code(run, (long)labyrinth_owner(NULL, addr));
 	labyrinth_get_stats(lab, &run->after);
 }
 
 static const long lt_bad_input_codes[] = {
 	0, 0, 0, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL,
 	-EINVAL, -EINVAL, -EPERM, -EPERM, -EINVAL, -EINVAL, 0, -ENOENT, -ENOENT,
+	0, -ENOENT, -ENOENT, -EINVAL, 0,
 };
 
 /* Every misuse gets its documented code and is counted; nothing breaks. */
@@ -632,6 +641,7 @@ static void bad_input_in_context(struct kunit *test)
 	unsigned int i;
 
 	run->lab = lt_create(test, 2, 1, 0, 0, 0);
+	lt_hold_refill(run->lab);
 	run->addr = labyrinth_claim(run->lab, OWNER_A);
 	run->addr2 = labyrinth_claim(lab2, OWNER_A);	/* another's room */
 	KUNIT_ASSERT_NOT_NULL(test, run->addr);
@@ -645,11 +655,14 @@ static void bad_input_in_context(struct kunit *test)
 	lt_run_in(test, run, *ctx);
 	__free_pages(page, 1);
 	vfree(run->vaddr);
+	if (!IS_ERR_OR_NULL(run->page))
+		__free_pages(run->page, 1);	/* detached: ours */
 	KUNIT_ASSERT_EQ(test, run->nr_codes, ARRAY_SIZE(lt_bad_input_codes));
 	for (i = 0; i < run->nr_codes; i++)
 		KUNIT_EXPECT_EQ_MSG(test, run->codes[i], lt_bad_input_codes[i],
 				    "call %u", i);
-	KUNIT_EXPECT_EQ(test, run->after.bad_calls - run->before.bad_calls, 13);
+	KUNIT_EXPECT_EQ(test, run->after.bad_calls - run->before.bad_calls, 15);
+	KUNIT_EXPECT_EQ(test, run->after.detaches - run->before.detaches, 1);
 	kunit_info(test, "%u calls with bad input in %s context, %llu of them counted\n",
 		   run->nr_codes, lt_ctx_names[*ctx],
 		   run->after.bad_calls - run->before.bad_calls);
