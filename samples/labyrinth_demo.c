@@ -258,11 +258,12 @@ static int demo_report(void)
 	}
 	labyrinth_get_stats(demo_lab, &st);
 	lost = demo_count_lost();
-	pr_info("%u CPUs, %u rooms, %u ms: claims task %lu softirq %lu hardirq %lu; detached %lu; labyrinth stats: claims %llu releases %llu detaches %llu collisions %llu; failed claims %llu full %llu contended; refills %llu; canary violations %lu; owner mismatches %lu; rooms lost %u\n",
+	pr_info("%u CPUs, %u rooms, %u ms: claims task %lu softirq %lu hardirq %lu; detached %lu; labyrinth stats: claims %llu releases %llu detaches %llu collisions %llu; failed claims %llu full %llu contended; refills %llu, %llu failed; canary violations %lu; owner mismatches %lu; rooms lost %u\n",
 		num_online_cpus(), st.nr_rooms, run_ms, ops[DEMO_TASK],
 		ops[DEMO_SOFTIRQ], ops[DEMO_HARDIRQ], detached, st.claims,
 		st.releases, st.detaches, st.collisions, st.fail_full,
-		st.fail_contended, st.refills, violations, mismatches, lost);
+		st.fail_contended, st.refills, st.refill_failures, violations,
+		mismatches, lost);
 	if (violations || mismatches || lost || st.claims != total ||
 	    st.releases != total - detached || st.detaches != detached)
 		return -EIO;

@@ -69,13 +69,15 @@ pack_initramfs() {
 	root=$(mktemp -d)
 	mkdir -p "$root"/{bin,proc,sys,dev,modules}
 	cp /bin/busybox "$root/bin/busybox"
-	for m in sh mount insmod rmmod cat echo grep cut basename sleep reboot head mkdir; do
+	for m in sh mount insmod rmmod cat echo grep cut basename sleep reboot head mkdir sort printf; do
 		ln -s busybox "$root/bin/$m"
 	done
 	install -m 0755 "$REPO/qemu/init" "$root/init"
 	echo "$mode" >"$root/mode"
 	echo "${CYCLES:-0}" >"$root/cycles"		# load/unload cycles (qemu/init)
 	echo "${CYCLE_ARGS:-}" >"$root/cycle.args"
+	echo "${PRESSURE:-}" >"$root/pressure"	# fail_page_alloc percentages
+	echo "${PRESSURE_RUN_MS:-3000}" >"$root/pressure.ms"
 	: >"$root/modules.list"
 	: >"$root/modules.args"
 	for m in "$@"; do

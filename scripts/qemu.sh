@@ -16,7 +16,10 @@
 # DEMO_ARGS passes module parameters to the sample (default for test:
 # "rooms=4 detach_every=16"), TEST_ARGS to labyrinth_test (e.g. "pressure_ms=5000").
 # CYCLES (default 5 for test) load/unload cycles of labyrinth and the sample
-# follow, with CYCLE_ARGS for the sample. FLAVOUR=rt adds qemu/rt.config:
+# follow, with CYCLE_ARGS for the sample; then, for each percentage in
+# PRESSURE (default "10 50 100"), the sample runs PRESSURE_RUN_MS (3000) ms
+# while fail_page_alloc fails that share of labyrinth's page allocations
+# (for about the middle third of the run). FLAVOUR=rt adds qemu/rt.config:
 # the same tests in a PREEMPT_RT kernel; FLAVOUR=kcsan qemu/kcsan.config.
 # OUT overrides the output directory (build/qemu-<mode>[-<flavour>]).
 
@@ -50,6 +53,7 @@ done
 if [ "$mode" = test ]; then
 	export CYCLES=${CYCLES:-5}
 	export CYCLE_ARGS=${CYCLE_ARGS:-rooms=16 order=2 run_ms=50 detach_every=4}
+	export PRESSURE=${PRESSURE-10 50 100} PRESSURE_RUN_MS=${PRESSURE_RUN_MS:-3000}
 fi
 pack_initramfs "$out/initramfs.cpio.gz" "$mode" "${mods[@]}"
 

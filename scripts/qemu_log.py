@@ -58,6 +58,27 @@ CYCLES = re.compile(
     r"debugfs_left=(\d+) memfree_kb_after_cycle_\d+=(\d+) "
     r"memfree_kb_last=(\d+) uptime_s=([\d.]+)-([\d.]+)")
 MEMFREE_MARGIN_KB = 4096
+# the sample's summary line (samples/labyrinth_demo.c)
+DEMO = re.compile(
+    r"labyrinth_demo: (\d+) CPUs, (\d+) rooms, (\d+) ms: claims task (\d+) "
+    r"softirq (\d+) hardirq (\d+); detached (\d+);.*refills (\d+), (\d+) "
+    r"failed; canary violations (\d+); owner mismatches (\d+); rooms lost "
+    r"(\d+)")
+# qemu/init's fail_page_alloc runs: the sample's exit code
+PRESSURE = re.compile(r"^LABYRINTH-PRESSURE pct=(\d+) rc=(\d+)")
+
+
+def pressure_runs(lines):
+    """(percent, insmod rc, the sample's DEMO match or None) per run."""
+    demo = None
+    for l in lines:
+        m = DEMO.search(l)
+        if m:
+            demo = m
+        m = PRESSURE.search(l)
+        if m:
+            yield int(m.group(1)), int(m.group(2)), demo
+            demo = None
 
 
 def ktap_docs(lines):
@@ -160,6 +181,14 @@ def main():
               f"{v.get('pages_taken')} pages taken = {v.get('pages_freed')} "
               f"freed + {v.get('pages_given')} given, "
               f"{v.get('unbalanced')} unbalanced: {'ok' if ok else 'FAILED'}")
+        acc["PASS" if ok else "FAIL"] += 1
+
+    for pct, rc, demo in pressure_runs(lines):
+        failures = int(demo.group(9)) if demo else 0
+        # the injection must have hit some refills, or it tested nothing
+        ok = rc == 0 and demo is not None and (pct == 0 or failures > 0)
+        print(f"fail_page_alloc {pct}%: sample rc={rc}, {failures} refills "
+              f"failed: {'ok' if ok else 'FAILED'}")
         acc["PASS" if ok else "FAIL"] += 1
 
     if (any(l.startswith("LABYRINTH-CYCLES-BEGIN") for l in lines) and

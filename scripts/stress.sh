@@ -10,9 +10,11 @@
 #          detaching every 8th room                            campaign 1
 #   debug  KASAN + lockdep + kmemleak: the suite with each memory-pressure
 #          case for PRESSURE_MS (5000) ms, the bad-input cases, the sample
-#          for 5 s, then CYCLES (100) load/unload cycles        campaigns 1-4
-#   rt     PREEMPT_RT + lockdep + KASAN: the suite, the sample for 5 s and
-#          10 load/unload cycles                                campaign 5
+#          for 5 s, CYCLES (100) load/unload cycles, then the sample for 8 s
+#          with fail_page_alloc failing 10, 50, 100% of labyrinth's page
+#          allocations for 6 s of it                            campaigns 1-4
+#   rt     PREEMPT_RT + lockdep + KASAN: the suite, the sample for 5 s,
+#          10 load/unload cycles and the fail_page_alloc runs   campaign 5
 #
 # Every boot also runs the whole KUnit suite; any failed case, splat,
 # kmemleak report or unbalanced labyrinth fails it. Logs: build/stress/.
@@ -45,9 +47,10 @@ boot() {	# NAME VAR=VALUE...
 }
 
 boot debug FLAVOUR=debug TEST_ARGS="pressure_ms=$pressure_ms" \
-	DEMO_ARGS="rooms=4 detach_every=8 run_ms=5000" CYCLES="$cycles"
+	DEMO_ARGS="rooms=4 detach_every=8 run_ms=5000" CYCLES="$cycles" \
+	PRESSURE="10 50 100" PRESSURE_RUN_MS=8000
 boot kcsan FLAVOUR=kcsan DEMO_ARGS="rooms=3 detach_every=8 run_ms=$((stress_s * 1000))" \
-	CYCLES=0
+	CYCLES=0 PRESSURE=""
 boot rt FLAVOUR=rt DEMO_ARGS="rooms=4 detach_every=8 run_ms=5000" CYCLES=10
 
 echo

@@ -28,14 +28,11 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qemu_log import CYCLES, MEMFREE_MARGIN_KB, dump, splats  # noqa: E402
+from qemu_log import (CYCLES, DEMO, MEMFREE_MARGIN_KB, dump,  # noqa: E402
+                      pressure_runs, splats)
 
 ALLOW = re.compile(r"destroyed with room [0-9]+ owned by .*left to the owner")
-DEMO = re.compile(
-    r"labyrinth_demo: (\d+) CPUs, (\d+) rooms, (\d+) ms: claims task (\d+) "
-    r"softirq (\d+) hardirq (\d+); detached (\d+);.*canary violations (\d+); "
-    r"owner mismatches (\d+); rooms lost (\d+)")
-PRESSURE = re.compile(
+KPRESSURE = re.compile(
     r"refills failing (\d+)%, (\d+) ms: hardirq claims (\d+) \((\d+) "
     r"detached\) failed (\d+); task claims (\d+) failed (\d+); fills (\d+) "
     r"failed (\d+)")
@@ -98,16 +95,19 @@ class Boot:
 
 def rows_for(b):
     rows = []
-    demos = b.grep(DEMO)    # the first is the main run, the rest cycles
+    runs = list(pressure_runs(b.lines))
+    fpa = {d.string for _, _, d in runs if d}
+    # the first is the main run, the rest load/unload cycles
+    demos = [d for d in b.grep(DEMO) if d.string not in fpa]
     for m in demos[:1]:
-        cpus, rooms, ms, task, soft, hard, det, viol, mism, lost = \
+        cpus, rooms, ms, task, soft, hard, det, _, _, viol, mism, lost = \
             map(int, m.groups())
         rows.append(("1 concurrency", b.kernel, f"{ms / 1000:g} s",
                      f"{task + soft + hard} claims (task {task}, softirq "
                      f"{soft}, hardirq {hard}; {det} detached), {rooms} rooms"
                      f" / {3 * cpus} claimants",
                      viol + mism, lost + b.leaks(), b.reports))
-    p = b.grep(PRESSURE)
+    p = b.grep(KPRESSURE)
     if p:
         ops = sum(int(m.group(3)) + int(m.group(5)) + int(m.group(6)) +
                   int(m.group(7)) for m in p)
@@ -119,6 +119,24 @@ def rows_for(b):
                      f"{ops} claims, {fills} refills ({failed} failed; "
                      f"{pcts}% injected); create failed at each allocation",
                      b.failed_cases(PRESSURE_CASES), b.leaks(), b.reports))
+    if runs:
+        claims = fills = failed = violations = lost = ms = 0
+        for pct, rc, d in runs:
+            if d is None or rc:
+                violations += 1
+                continue
+            g = list(map(int, d.groups()))
+            claims += sum(g[3:6])
+            fills += g[7] + g[8]
+            failed += g[8]
+            violations += g[9] + g[10] + (pct > 0 and not g[8])
+            lost += g[11]
+            ms += g[2]
+        rows.append(("2 memory pressure", b.kernel, f"{ms / 1000:g} s",
+                     f"fail_page_alloc {'/'.join(str(r[0]) for r in runs)}% "
+                     f"on labyrinth's allocations: {claims} claims in 3 "
+                     f"contexts, {fills} refills ({failed} failed)",
+                     violations, lost + b.leaks(), b.reports))
     bad = b.grep(BAD)
     if bad:
         calls = sum(int(m.group(1)) for m in bad)
