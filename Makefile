@@ -72,7 +72,7 @@ check:
 
 # The reliability campaigns (issue 6) in the KCSAN, debug and PREEMPT_RT
 # kernels: stress, memory pressure, bad input, 100 load/unload cycles;
-# prints their table. Slow: ~20 min cold, ~5 min warm.
+# prints their table. Slow: ~15 min cold, ~5 min warm.
 stress:
 	bash scripts/stress.sh
 
