@@ -927,6 +927,46 @@ static void claim_meets_void_room_in_context(struct kunit *test)
 	__free_pages(run->page, 0);
 }
 
+/* ---- Helpers of the stress cases ---- */
+
+/* Write a canary (@seed ^ word index) over a whole order-0 room, check it. */
+static bool lt_canary_ok(unsigned long *words, unsigned long seed)
+{
+	const unsigned long n = PAGE_SIZE / sizeof(*words);
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		WRITE_ONCE(words[i], seed ^ i);
+	for (i = 0; i < n; i++)
+		if (READ_ONCE(words[i]) != (seed ^ i))
+			return false;
+	return true;
+}
+
+/*
+ * Give a claimed room back: release it, or (@detach) detach it and keep
+ * its page on @detached, for a task to free: page freeing is not for hard
+ * irq on PREEMPT_RT. False if labyrinth refused the owner's own call.
+ */
+static bool lt_give_back(struct labyrinth *lab, void *words, const void *owner,
+			 bool detach, struct llist_head *detached)
+{
+	if (!detach)
+		return !labyrinth_release(lab, words, owner);
+	if (IS_ERR(labyrinth_detach(lab, words, owner)))
+		return false;
+	llist_add((struct llist_node *)words, detached);
+	return true;
+}
+
+static void lt_free_detached(struct llist_head *head)
+{
+	struct llist_node *node, *next;
+
+	llist_for_each_safe(node, next, llist_del_all(head))
+		__free_pages(virt_to_page(node), 0);
+}
+
 /* ---- Memory pressure: refills fail while claims run in hard irq ---- */
 
 static unsigned int pressure_ms = 200;
@@ -968,8 +1008,8 @@ static struct page *lt_pressure_alloc_stub(struct labyrinth *lab, gfp_t gfp)
 static enum hrtimer_restart lt_pressure_timer(struct hrtimer *timer)
 {
 	struct lt_pressure *p = container_of(timer, struct lt_pressure, timer);
-	unsigned long *words, i;
-	struct page *page;
+	unsigned long *words;
+	bool detach;
 	int k;
 
 	if (READ_ONCE(p->stop))
@@ -981,38 +1021,17 @@ static enum hrtimer_restart lt_pressure_timer(struct hrtimer *timer)
 			continue;
 		}
 		p->hard_claims++;
-		for (i = 0; i < PAGE_SIZE / sizeof(*words); i++)
-			WRITE_ONCE(words[i], p->hard_claims ^ i);
-		for (i = 0; i < PAGE_SIZE / sizeof(*words); i++)
-			if (READ_ONCE(words[i]) != (p->hard_claims ^ i))
-				break;
-		if (i < PAGE_SIZE / sizeof(*words) ||
+		if (!lt_canary_ok(words, p->hard_claims) ||
 		    labyrinth_owner(p->lab, words) != p)
 			p->violations++;
-		if (p->hard_claims % 3) {
-			if (labyrinth_release(p->lab, words, p))
-				p->violations++;
-			continue;
-		}
-		page = labyrinth_detach(p->lab, words, p);
-		if (IS_ERR(page)) {
+		detach = !(p->hard_claims % 3);
+		if (!lt_give_back(p->lab, words, p, detach, &p->detached))
 			p->violations++;
-			continue;
-		}
-		/* freed by the task: page freeing is not for hard irq on RT */
-		llist_add((struct llist_node *)words, &p->detached);
-		p->detaches++;
+		else if (detach)
+			p->detaches++;
 	}
 	hrtimer_forward_now(timer, ns_to_ktime(LT_PRESSURE_PERIOD_NS));
 	return HRTIMER_RESTART;
-}
-
-static void lt_free_detached(struct llist_head *head)
-{
-	struct llist_node *node, *next;
-
-	llist_for_each_safe(node, next, llist_del_all(head))
-		__free_pages(virt_to_page(node), 0);
 }
 
 static const unsigned int lt_fail_pcts[] = { 10, 50, 100 };
@@ -1204,9 +1223,8 @@ struct lt_stress {
  */
 static void lt_stress_once(struct lt_claimant *c)
 {
-	unsigned long *words, i, seq = c->claims + 1;
-	const unsigned long n = PAGE_SIZE / sizeof(*words);
-	struct page *page;
+	unsigned long *words, seq = c->claims + 1;
+	bool detach = !(seq % 16);
 
 	words = labyrinth_claim(c->st->lab, c);
 	if (!words)
@@ -1214,25 +1232,12 @@ static void lt_stress_once(struct lt_claimant *c)
 	c->claims++;
 	if (labyrinth_owner(c->st->lab, words) != c)
 		c->mismatches++;
-	for (i = 0; i < n; i++)
-		WRITE_ONCE(words[i], c->id ^ seq ^ i);
-	for (i = 0; i < n; i++)
-		if (READ_ONCE(words[i]) != (c->id ^ seq ^ i)) {
-			c->violations++;
-			break;
-		}
-	if (seq % 16) {
-		if (labyrinth_release(c->st->lab, words, c))
-			c->release_errors++;
-		return;
-	}
-	page = labyrinth_detach(c->st->lab, words, c);
-	if (IS_ERR(page)) {
+	if (!lt_canary_ok(words, c->id ^ seq))
+		c->violations++;
+	if (!lt_give_back(c->st->lab, words, c, detach, &c->st->detached))
 		c->release_errors++;
-		return;
-	}
-	c->detaches++;
-	llist_add((struct llist_node *)words, &c->st->detached);
+	else if (detach)
+		c->detaches++;
 }
 
 static enum hrtimer_restart lt_stress_timer(struct hrtimer *timer)

@@ -122,6 +122,32 @@ def dump(lines, label):
     return lines[start + 1:end]
 
 
+def page_balance(lines):
+    """(values of the labyrinth/pages dump, balanced?), or None if absent."""
+    pages = dump(lines, "pages")
+    if pages is None:
+        return None
+    v = {k: int(n) for k, n in
+         (l.split() for l in pages if len(l.split()) == 2)}
+    ok = (v.get("unbalanced") == 0 and "pages_taken" in v and
+          v["pages_taken"] == v.get("pages_freed", -1) +
+          v.get("pages_given", -1))
+    return v, ok
+
+
+def module_loads(lines):
+    """{module: (insmod rc, rmmod rc or None)} from qemu/init's lines."""
+    loads, unloads = {}, {}
+    for l in lines:
+        m = re.search(r"LABYRINTH-LOAD (\S+) rc=(\d+)", l)
+        if m:
+            loads[m.group(1)] = int(m.group(2))
+        m = re.search(r"LABYRINTH-UNLOAD (\S+) rc=(\d+)", l)
+        if m:
+            unloads[m.group(1)] = int(m.group(2))
+    return {n: (rc, unloads.get(n)) for n, rc in loads.items()}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
@@ -151,16 +177,8 @@ def main():
         parse_ktap(doc, args.ksrc, acc)
 
     problems = list(found)
-    loads, unloads = {}, {}
-    for l in lines:
-        m = re.search(r"LABYRINTH-LOAD (\S+) rc=(\d+)", l)
-        if m:
-            loads[m.group(1)] = int(m.group(2))
-        m = re.search(r"LABYRINTH-UNLOAD (\S+) rc=(\d+)", l)
-        if m:
-            unloads[m.group(1)] = int(m.group(2))
-    for name, rc in loads.items():
-        urc = unloads.get(name)
+    loads = module_loads(lines)
+    for name, (rc, urc) in loads.items():
         ok = rc == 0 and urc == 0
         print(f"module {name}: insmod rc={rc}, rmmod "
               f"{'rc=%d' % urc if urc is not None else 'not run'}: "
@@ -170,13 +188,9 @@ def main():
         problems.append("no module was loaded")
 
     # the page balance of every labyrinth ended while labyrinth was loaded
-    pages = dump(lines, "pages")
-    if pages is not None:
-        v = {k: int(n) for k, n in
-             (l.split() for l in pages if len(l.split()) == 2)}
-        ok = (v.get("unbalanced") == 0 and "pages_taken" in v and
-              v["pages_taken"] == v.get("pages_freed", -1) +
-              v.get("pages_given", -1))
+    balance = page_balance(lines)
+    if balance is not None:
+        v, ok = balance
         print(f"page balance: {v.get('labyrinths_ended')} labyrinths ended, "
               f"{v.get('pages_taken')} pages taken = {v.get('pages_freed')} "
               f"freed + {v.get('pages_given')} given, "

@@ -28,8 +28,8 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qemu_log import (CYCLES, DEMO, MEMFREE_MARGIN_KB, dump,  # noqa: E402
-                      pressure_runs, splats)
+from qemu_log import (CYCLES, DEMO, MEMFREE_MARGIN_KB,  # noqa: E402
+                      module_loads, page_balance, pressure_runs, splats)
 
 ALLOW = re.compile(r"destroyed with room [0-9]+ owned by .*left to the owner")
 KPRESSURE = re.compile(
@@ -43,9 +43,10 @@ CASE = re.compile(r"^\s*(not ok|ok) \d+ (\S+)")
 PRESSURE_CASES = {"refill_failures_under_hardirq_claims",
                   "create_fails_at_each_allocation",
                   "claim_refill_failure_leaves_room_void"}
+DESTROY_OWNED = "destroy_with_owned_room_leaves_pages_to_owner"
 BAD_CASES = {"bad_input_in_context", "create_rejects_bad_config",
              "create_accepts_edge_configs",
-             "destroy_with_owned_room_leaves_pages_to_owner",
+             DESTROY_OWNED,
              "release_after_detach_then_refill"}
 
 
@@ -71,23 +72,23 @@ class Boot:
             if depth <= d:       # a parent's line follows deeper children
                 self.leaves[0 if ok else 1] += 1
             depth = d
-        pages = dump(self.lines, "pages") or []
-        v = {}
-        for l in pages:
-            f = l.split()
-            if len(f) == 2 and f[1].isdigit():
-                v[f[0]] = int(f[1])
-        self.unbalanced = v.get("unbalanced", 1)
-        if v.get("pages_taken", -1) != v.get("pages_freed", 0) + \
-                v.get("pages_given", 0):
-            self.unbalanced += 1
+        balance = page_balance(self.lines)
+        self.unbalanced = 0 if balance and balance[1] else 1
+        self.load_failures = sum(1 for rc, urc in
+                                 module_loads(self.lines).values()
+                                 if rc or urc != 0)
 
     def grep(self, rx):
         return [m for m in map(rx.search, self.lines) if m]
 
     def failed_cases(self, names=None):
-        return sum(1 for n, ok in self.cases.items()
-                   if not ok and (names is None or n in names))
+        """Cases that failed; of @names, also those that never ran."""
+        if names is None:
+            return sum(1 for ok in self.cases.values() if not ok)
+        return sum(1 for n in names if not self.cases.get(n, False))
+
+    def verdict(self, name):
+        return "ok" if self.cases.get(name) else "FAILED"
 
     def leaks(self):
         return self.unbalanced + self.kmemleak
@@ -117,7 +118,8 @@ def rows_for(b):
         pcts = "/".join(m.group(1) for m in p)
         rows.append(("2 memory pressure", b.kernel, f"{ms / 1000:g} s",
                      f"{ops} claims, {fills} refills ({failed} failed; "
-                     f"{pcts}% injected); create failed at each allocation",
+                     f"{pcts}% injected); create failing at each allocation: "
+                     f"{b.verdict('create_fails_at_each_allocation')}",
                      b.failed_cases(PRESSURE_CASES), b.leaks(), b.reports))
     if runs:
         claims = fills = failed = violations = lost = ms = 0
@@ -143,8 +145,11 @@ def rows_for(b):
         counted = sum(int(m.group(3)) for m in bad)
         rows.append(("3 bad input", b.kernel, "-",
                      f"{calls} calls in {len(bad)} contexts ({counted} "
-                     "counted as bad), 7 bad configs, 6 edge configs, "
-                     "destroy with an owned room",
+                     f"counted as bad); bad configs "
+                     f"{b.verdict('create_rejects_bad_config')}, edge configs "
+                     f"{b.verdict('create_accepts_edge_configs')}, destroy "
+                     "with an owned room "
+                     f"{b.verdict(DESTROY_OWNED)}",
                      b.failed_cases(BAD_CASES), b.leaks(), b.reports))
     for m in b.grep(CYCLES):
         n, fails, unb, left, first, last = map(int, m.groups()[:6])
@@ -159,9 +164,11 @@ def rows_for(b):
                      b.reports))
     if b.kernel == "rt":
         rows.append(("5 PREEMPT_RT", b.kernel, "-",
-                     f"{sum(b.leaves)} KUnit cases (with params) run, the "
-                     "sample and the bench smoke run",
-                     b.leaves[1] + b.failed_cases(), b.leaks(), b.reports))
+                     f"{sum(b.leaves)} KUnit cases (with params) run; "
+                     f"{len(module_loads(b.lines))} modules loaded and "
+                     "unloaded (labyrinth, suite, sample, bench smoke run)",
+                     b.leaves[1] + b.failed_cases() + b.load_failures,
+                     b.leaks(), b.reports))
     return rows
 
 
