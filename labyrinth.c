@@ -94,25 +94,13 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
-#if IS_ENABLED(CONFIG_KUNIT)
-#include <kunit/static_stub.h>
-#include <kunit/visibility.h>
-#else	/* kernels before 6.4 lack these headers; without KUnit they are no-ops */
-#define VISIBLE_IF_KUNIT static
-#define LABYRINTH_NOT_EXPORTED(symbol) static_assert(1, #symbol)
-#define EXPORT_SYMBOL_IF_KUNIT LABYRINTH_NOT_EXPORTED
-#define KUNIT_STATIC_STUB_REDIRECT(real_fn_name, args...) ((void)(real_fn_name))
-#endif
 
+#include "compat/compat.h"
 #include "labyrinth.h"
 #include "internal/labyrinth_internal.h"
 
 #define CREATE_TRACE_POINTS
 #include "labyrinth_trace.h"
-
-#ifndef MAX_PAGE_ORDER			/* before 6.8 */
-#define MAX_PAGE_ORDER		(MAX_ORDER - 1)
-#endif
 
 #define LABYRINTH_NAME_LEN	32
 #define LABYRINTH_POISON_BYTE	0x6b
@@ -402,7 +390,7 @@ static void labyrinth_put_pages(struct labyrinth *lab, struct page *page,
  */
 static void labyrinth_kick_refill(struct labyrinth *lab, unsigned long delay)
 {
-	queue_delayed_work(system_wq, &lab->refill_work, delay);
+	queue_delayed_work(system_dfl_wq, &lab->refill_work, delay);
 }
 
 /* Install @page in @room, which the caller has made unreachable or locked. */

@@ -32,6 +32,7 @@
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
+#include "compat/compat.h"
 #include "labyrinth.h"
 #include "internal/labyrinth_internal.h"
 
@@ -133,7 +134,7 @@ struct lt_run {
 	bool in_ctx;		/* fn ran where it was meant to */
 	struct completion done;
 	struct hrtimer timer;
-	struct work_struct work;
+	struct labyrinth_bh bh;
 	/* the case's own data */
 	struct labyrinth *lab;
 	void *addr, *addr2, *foreign, *vaddr;
@@ -177,9 +178,9 @@ static enum hrtimer_restart lt_timer_fn(struct hrtimer *timer)
 	return HRTIMER_NORESTART;
 }
 
-static void lt_work_fn(struct work_struct *work)
+static void lt_bh_fn(struct labyrinth_bh *bh)
 {
-	struct lt_run *run = container_of(work, struct lt_run, work);
+	struct lt_run *run = container_of(bh, struct lt_run, bh);
 
 	lt_call(run);
 	complete(&run->done);
@@ -203,14 +204,14 @@ static void lt_run_in(struct kunit *test, struct lt_run *run, enum lt_ctx ctx)
 		raw_spin_unlock_irqrestore(&lt_caller_lock, flags);
 		break;
 	case LT_SOFTIRQ:
-		INIT_WORK(&run->work, lt_work_fn);
-		queue_work(system_bh_wq, &run->work);
+		labyrinth_bh_init(&run->bh, lt_bh_fn);
+		labyrinth_bh_queue(&run->bh);
 		if (!wait_for_completion_timeout(&run->done, 10 * HZ))
-			cancel_work_sync(&run->work);
+			labyrinth_bh_cancel_sync(&run->bh);
 		break;
 	case LT_HARDIRQ:
-		hrtimer_init(&run->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
-		run->timer.function = lt_timer_fn;
+		hrtimer_setup(&run->timer, lt_timer_fn, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_HARD);
 		hrtimer_start(&run->timer, ns_to_ktime(10 * NSEC_PER_USEC),
 			      HRTIMER_MODE_REL_PINNED_HARD);
 		if (!wait_for_completion_timeout(&run->done, 10 * HZ))
@@ -1069,8 +1070,8 @@ static void refill_failures_under_hardirq_claims(struct kunit *test)
 	kunit_activate_static_stub(test, labyrinth_alloc_room,
 				   lt_pressure_alloc_stub);
 
-	hrtimer_init(&p->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
-	p->timer.function = lt_pressure_timer;
+	hrtimer_setup(&p->timer, lt_pressure_timer, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_PINNED_HARD);
 	hrtimer_start(&p->timer, ns_to_ktime(LT_PRESSURE_PERIOD_NS),
 		      HRTIMER_MODE_REL_PINNED_HARD);
 	deadline = jiffies + msecs_to_jiffies(pressure_ms);
@@ -1302,8 +1303,8 @@ static void claim_is_exclusive_under_concurrency(struct kunit *test)
 		t->st = st;
 		k->id = (unsigned long)k;
 		t->id = (unsigned long)t;
-		hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
-		t->timer.function = lt_stress_timer;
+		hrtimer_setup(&t->timer, lt_stress_timer, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_PINNED_HARD);
 		k->task = kthread_create_on_cpu(lt_stress_thread, k, cpu,
 						"lt_stress/%u");
 		KUNIT_ASSERT_FALSE(test, IS_ERR(k->task));
@@ -1613,4 +1614,4 @@ kunit_test_suites(&labyrinth_suite, &labyrinth_debugfs_suite);
 MODULE_DESCRIPTION("KUnit tests for labyrinth");
 MODULE_AUTHOR("The labyrinth authors");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+LABYRINTH_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

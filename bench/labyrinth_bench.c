@@ -37,15 +37,18 @@
 #include <linux/log2.h>
 #include <linux/mempool.h>
 #include <linux/module.h>
-#include <linux/objpool.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
-#if IS_ENABLED(CONFIG_PAGE_POOL)
-#include <net/page_pool/helpers.h>
-#endif
-
+#include "compat/compat.h"
 #include "labyrinth.h"
+
+#ifdef LABYRINTH_HAVE_OBJPOOL
+#include <linux/objpool.h>
+#endif
+#if IS_ENABLED(CONFIG_PAGE_POOL)
+#include LABYRINTH_PAGE_POOL_H
+#endif
 
 static bool smoke;
 module_param(smoke, bool, 0444);
@@ -103,7 +106,7 @@ struct bench_cpu {
 	struct bench_count count[BENCH_NR_CTX];
 	u64 wall_ns;		/* how long this CPU's thread ran its point */
 	struct hrtimer timer;
-	struct work_struct bh_work;
+	struct labyrinth_bh bh;
 	struct task_struct *thread;
 	u64 lat_hist[64];	/* log2 ns of single hard-irq claims */
 	u64 lat_max;
@@ -156,6 +159,7 @@ static int lab_fini(void)
 	       -EIO : 0;
 }
 
+#ifdef LABYRINTH_HAVE_OBJPOOL
 static struct objpool_head bench_objpool;
 
 static int objpool_obj_init(void *obj, void *context)
@@ -196,6 +200,7 @@ static int op_fini(void)
 	objpool_fini(&bench_objpool);
 	return n == BENCH_POOL_PAGES ? 0 : -EIO;
 }
+#endif
 
 static mempool_t *bench_mempool;
 
@@ -369,7 +374,9 @@ static void cx_put(void *obj)
 
 static const struct bench_peer bench_peers[] = {
 	{ "labyrinth", BENCH_ALL_CTX, true, true, lab_init, lab_get, lab_put, lab_fini },
+#ifdef LABYRINTH_HAVE_OBJPOOL
 	{ "objpool", BENCH_ALL_CTX, true, true, op_init, op_get, op_put, op_fini },
+#endif
 	{ "mempool", BENCH_ALL_CTX, true, false, mp_init, mp_get, mp_put, mp_fini },
 	{ "alloc_pages", BENCH_ALL_CTX, true, false, ap_init, ap_get, ap_put, ap_fini },
 #if IS_ENABLED(CONFIG_PAGE_POOL)
@@ -447,9 +454,9 @@ static void bench_task_batch(struct bench_cpu *bc)
 	}
 }
 
-static void bench_bh_fn(struct work_struct *work)
+static void bench_bh_fn(struct labyrinth_bh *bh)
 {
-	bench_batch(container_of(work, struct bench_cpu, bh_work), BENCH_SOFTIRQ);
+	bench_batch(container_of(bh, struct bench_cpu, bh), BENCH_SOFTIRQ);
 }
 
 static enum hrtimer_restart bench_timer_fn(struct hrtimer *timer)
@@ -463,7 +470,7 @@ static enum hrtimer_restart bench_timer_fn(struct hrtimer *timer)
 	else if (bench_mask & BIT(BENCH_HARDIRQ))
 		bench_batch(bc, BENCH_HARDIRQ);
 	if (bench_mask & BIT(BENCH_SOFTIRQ))
-		queue_work_on(smp_processor_id(), system_bh_wq, &bc->bh_work);
+		labyrinth_bh_queue(&bc->bh);
 	hrtimer_forward_now(timer, ns_to_ktime(BENCH_PERIOD_NS));
 	return HRTIMER_RESTART;
 }
@@ -494,7 +501,7 @@ static int bench_thread_fn(void *data)
 	}
 	WRITE_ONCE(bench_stop, true);
 	hrtimer_cancel(&bc->timer);
-	cancel_work_sync(&bc->bh_work);
+	labyrinth_bh_cancel_sync(&bc->bh);
 	bc->wall_ns = ktime_get_ns() - start;
 	while (!kthread_should_stop())
 		schedule_timeout_interruptible(1);
@@ -519,9 +526,9 @@ static void bench_run(const struct cpumask *cpus, unsigned int duration_ms)
 			bc->count[c].nr_samples = 0;
 		}
 		bc->wall_ns = 0;
-		hrtimer_init(&bc->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
-		bc->timer.function = bench_timer_fn;
-		INIT_WORK(&bc->bh_work, bench_bh_fn);
+		hrtimer_setup(&bc->timer, bench_timer_fn, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_PINNED_HARD);
+		labyrinth_bh_init(&bc->bh, bench_bh_fn);
 		bc->thread = kthread_create_on_cpu(bench_thread_fn, bc, cpu,
 						   "labyrinth_bench/%u");
 		if (IS_ERR(bc->thread)) {

@@ -30,6 +30,7 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
+#include "compat/compat.h"	/* this sample's own bridges between kernels */
 #include "labyrinth.h"
 
 static unsigned int rooms = 8;
@@ -69,7 +70,7 @@ struct demo_claimant {
 struct demo_cpu {
 	struct demo_claimant who[DEMO_NR_CTX];
 	struct hrtimer timer;
-	struct work_struct bh_work;
+	struct labyrinth_bh bh;
 	struct task_struct *thread;
 };
 
@@ -128,9 +129,9 @@ static void demo_free_detached(void)
 		__free_pages(virt_to_page(node), order);
 }
 
-static void demo_bh_fn(struct work_struct *work)
+static void demo_bh_fn(struct labyrinth_bh *bh)
 {
-	struct demo_cpu *dc = container_of(work, struct demo_cpu, bh_work);
+	struct demo_cpu *dc = container_of(bh, struct demo_cpu, bh);
 
 	demo_use_room(&dc->who[DEMO_SOFTIRQ]);
 }
@@ -142,7 +143,7 @@ static enum hrtimer_restart demo_timer_fn(struct hrtimer *timer)
 	if (READ_ONCE(demo_stop))
 		return HRTIMER_NORESTART;
 	demo_use_room(&dc->who[DEMO_HARDIRQ]);
-	queue_work_on(smp_processor_id(), system_bh_wq, &dc->bh_work);
+	labyrinth_bh_queue(&dc->bh);
 	hrtimer_forward_now(timer, ns_to_ktime(DEMO_PERIOD_NS));
 	return HRTIMER_RESTART;
 }
@@ -161,7 +162,7 @@ static int demo_thread_fn(void *data)
 	}
 	WRITE_ONCE(demo_stop, true);
 	hrtimer_cancel(&dc->timer);
-	cancel_work_sync(&dc->bh_work);
+	labyrinth_bh_cancel_sync(&dc->bh);
 	while (!kthread_should_stop())
 		schedule_timeout_interruptible(1);
 	return 0;
@@ -187,10 +188,9 @@ static int demo_run(void)
 	for_each_online_cpu(cpu) {
 		struct demo_cpu *dc = per_cpu_ptr(&demo_cpus, cpu);
 
-		hrtimer_init(&dc->timer, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_REL_PINNED_HARD);
-		dc->timer.function = demo_timer_fn;
-		INIT_WORK(&dc->bh_work, demo_bh_fn);
+		hrtimer_setup(&dc->timer, demo_timer_fn, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_PINNED_HARD);
+		labyrinth_bh_init(&dc->bh, demo_bh_fn);
 		dc->thread = kthread_create_on_cpu(demo_thread_fn, dc, cpu,
 						   "labyrinth_demo/%u");
 		if (IS_ERR(dc->thread)) {
