@@ -47,7 +47,7 @@
 #include <linux/objpool.h>
 #endif
 #if IS_ENABLED(CONFIG_PAGE_POOL)
-#include LABYRINTH_PAGE_POOL_H
+#include "compat/page_pool.h"
 #endif
 
 static bool smoke;

@@ -4,10 +4,10 @@
  * benchmark meet the differences between the kernels they build on (6.1 to
  * today's mainline). Each difference is detected by what the kernel offers,
  * never by its version number, since distributions backport:
- *  - a function or symbol, by a feature probe: Kbuild compiles every
- *    compat/probe_<name>.c against the target kernel and the generated
- *    probes.h defines LABYRINTH_HAVE_<NAME> for each that compiled;
- *  - a header, by __has_include();
+ *  - a function, symbol or header, by a feature probe: Kbuild compiles
+ *    every compat/probe_<name>.c against the target kernel and the
+ *    generated probes.h defines LABYRINTH_HAVE_<NAME> for each that
+ *    compiled (not __has_include(), which sparse does not know);
  *  - a macro, by #ifdef.
  * Below, the newest kernel's spelling is used, and each bridge for older
  * kernels names the kernel that made the change.
@@ -118,26 +118,14 @@ static inline void labyrinth_bh_cancel_sync(struct labyrinth_bh *bh)
 }
 #endif
 
-/* lib/objpool.c: 6.7. */
-#if __has_include(<linux/objpool.h>)
-#define LABYRINTH_HAVE_OBJPOOL 1
-#endif
-
-/* page_pool's API moved to <net/page_pool/helpers.h> in 6.6. */
-#if __has_include(<net/page_pool/helpers.h>)
-#define LABYRINTH_PAGE_POOL_H	<net/page_pool/helpers.h>
-#else
-#define LABYRINTH_PAGE_POOL_H	<net/page_pool.h>
-#endif
-
 /* KUnit's static stubs (6.4) and symbol visibility helpers (6.3). */
-#if IS_ENABLED(CONFIG_KUNIT) && __has_include(<kunit/static_stub.h>)
+#if IS_ENABLED(CONFIG_KUNIT) && defined(LABYRINTH_HAVE_KUNIT_STATIC_STUB)
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
-#define LABYRINTH_HAVE_KUNIT_STUBS 1
 #else
 #define VISIBLE_IF_KUNIT static
-#define EXPORT_SYMBOL_IF_KUNIT(symbol) static_assert(1, #symbol)
+#define LABYRINTH_NOT_EXPORTED(symbol) static_assert(1, #symbol)
+#define EXPORT_SYMBOL_IF_KUNIT LABYRINTH_NOT_EXPORTED
 #define KUNIT_STATIC_STUB_REDIRECT(real_fn_name, args...) ((void)(real_fn_name))
 #endif
 

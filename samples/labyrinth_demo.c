@@ -25,6 +25,7 @@
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/llist.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # make bench: build a kernel without debug checkers (tinyconfig +
-# qemu/bench.config), boot it under qemu with 2 vCPUs, run
+# qemu/base.config + qemu/bench.config) for the kernel KVER selects
+# (default stable), boot it under qemu with 2 vCPUs, run
 # bench/labyrinth_bench.ko, and collect its results:
 #   bench/results/latest.csv      mode,peer,context,cpus,ns_per_pair,...
 #   bench/results/latest.txt      table, latency, scarce case, target ratios
@@ -11,14 +12,14 @@
 # peers measured in the same run are reported as results.
 # BENCH_ARGS passes module parameters (default "ms=100 reps=5").
 
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kernel.sh"
 
-ensure_ksrc
+ksrc_select "${KVER:-stable}"
 need_pkgs gnuplot-nox
-kdir=$(build_kernel bench "$REPO/qemu/bench.config")
-mdir=$(build_modules x86-bench "$kdir")
-out=$REPO/build/qemu-bench
+kdir=$(build_kernel bench "$REPO/qemu/base.config" "$REPO/qemu/bench.config")
+mdir=$(build_modules "$KVERSION/x86-bench" "$kdir")
+out=$REPO/build/$KVERSION/qemu-bench
 res=$REPO/bench/results
 mkdir -p "$out" "$res"
 pack_initramfs "$out/initramfs.cpio.gz" bench "$mdir/labyrinth.ko" \
@@ -48,8 +49,7 @@ QEMU_APPEND=nokmemleakscan boot_qemu "$kdir/arch/x86/boot/bzImage" \
 python3 "$REPO/scripts/bench_report.py" "$out/serial-icount.log" \
 	"$out/serial-tcg.log" "$res" | tee "$res/latest.txt"
 rc=${PIPESTATUS[0]}
-for m in icount tcg; do
-	python3 "$REPO/scripts/qemu_log.py" "$out/serial-$m.log" --ksrc "$KSRC" \
-		--label "bench-$m" || rc=1
-done
+python3 "$REPO/scripts/ktap.py" judge --kernel "$KVERSION" --step bench \
+	--end LABYRINTH-QEMU-END --out "$out/$KVERSION-bench.json" \
+	"$out/serial-icount.log" "$out/serial-tcg.log" || rc=1
 exit "$rc"

@@ -1,141 +1,191 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Build labyrinth and the sample against Debian's own kernels and load them
-# in Debian's stock kernel under qemu.
-#  - the newest bookworm 6.12 kernel the archive offers (+deb12-amd64):
-#    its linux-headers (unpacked) build both modules; DKMS builds
-#    labyrinth.ko against the same headers installed with apt; its
-#    linux-image boots in qemu with the DKMS-built labyrinth.ko and the
-#    sample; only the out-of-tree taint may show;
-#  - the 6.1 kernel of linux-headers-amd64: labyrinth.ko builds (the
-#    sample needs 6.9's system_bh_wq).
-# Packages are fetched with apt-get download and unpacked with dpkg-deb
-# into the cache; nothing is installed into the system.
-# Prints "distro: N passed, N failed" (a case per build and per boot).
+# labyrinth in Debian's own kernels: each line's newest kernel package,
+# unpacked into the cache with dpkg-deb (nothing is installed but what
+# DKMS needs), booted under qemu with labyrinth.ko and the sample.
+#
+#   distro.sh 6.1     bookworm's linux-headers-amd64 (6.1): every module
+#                     builds W=1-clean against the headers; the image boots
+#                     and loads labyrinth and the sample
+#   distro.sh 6.12    bookworm's newest 6.12 (+deb12): the same, and DKMS
+#                     builds labyrinth against the installed headers; the
+#                     DKMS-built module is the one booted
+#   distro.sh sid     sid's newest kernel. Its headers package is built for
+#                     sid's gcc and glibc, which bookworm lacks, so the
+#                     modules are built against our own copy of the same
+#                     source (KVER=stable) configured with Debian's config
+#                     and release, with Debian's Module.symvers: the image
+#                     loads them as it would its own (taint: unsigned only)
+#
+# Reports as "<release> build" and "<release> stock" (scripts/ktap.py),
+# e.g. "6.1.0-56-amd64 stock";
+# results go to $RESULTS. Exit status 2 if the kernel is out of reach.
 
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kernel.sh"
 
-need_pkgs "${BUILD_PKGS[@]}" qemu-system-x86 busybox-static cpio dwarves
+line=$1
+results=${RESULTS:-$REPO/build/results}
 DISTRO=$CACHE/distro
-mkdir -p "$DISTRO"
-passed=0 failed=0
-result() {	# OK? WHAT
-	if [ "$1" = 0 ]; then
-		echo "distro $2: ok"; passed=$((passed + 1))
-	else
-		echo "distro $2: FAILED"; failed=$((failed + 1))
-	fi
-}
+mkdir -p "$DISTRO" "$results"
+need_pkgs "${BUILD_PKGS[@]}" qemu-system-x86 busybox-static cpio
 
-[ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null)" ] ||
-	apt-get update -qq >&2 || log "apt-get update failed; using old lists"
-
-# newest_abi PATTERN: the newest ABI (e.g. 6.12.115+deb12) with a candidate.
-newest_abi() {
-	apt-cache search --names-only "$1" | awk '{print $1}' | sort -Vr |
+# bookworm_newest PATTERN: the newest package of the machine's apt matching
+# PATTERN that has a candidate version.
+bookworm_newest() {
+	[ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null)" ] ||
+		apt-get update -qq >&2 || log "apt-get update failed; using old lists"
+	apt-cache search --names-only "$1" | awk '{print $1}' | sort -V -r |
 	while read -r pkg; do
-		if apt-cache policy "$pkg" | grep 'Candidate: [0-9]' >/dev/null; then
-			sed -E 's/^linux-headers-(.*)-amd64$/\1/' <<<"$pkg"
-			break
-		fi
+		apt-cache policy "$pkg" | grep 'Candidate: [0-9]' >/dev/null && { echo "$pkg"; break; }
 	done
 }
 
-# unpack ABI [image]: the image (if asked), headers, common headers and kbuild of ABI into
-# $DISTRO/ABI/root; prints the headers dir.
+# unpack DIR SUITE PKG...: download the packages (from the machine's apt for
+# bookworm, else from SUITE) and unpack them into DIR/root, once.
 unpack() {
-	local abi=$1 with_image=$2 dir=$DISTRO/$1 pkgs p
-	if [ ! -f "$dir/.unpacked" ]; then
-		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root"
-		pkgs=("linux-headers-$abi-amd64" "linux-headers-$abi-common")
-		p=$(apt-cache depends "linux-headers-$abi-amd64" | awk '/Depends: linux-kbuild/{print $2}')
-		pkgs+=("$p")
-		[ "$with_image" = image ] &&
-			pkgs+=("linux-image-$abi-amd64-unsigned")
-		log "downloading ${pkgs[*]}"
-		(cd "$dir/debs" && apt-get download -qq "${pkgs[@]}") >&2
-		for p in "$dir"/debs/*.deb; do dpkg-deb -x "$p" "$dir/root"; done
-		# Absolute paths in the headers point at /usr: point them here.
-		sed -i "s|include /usr/src/|include $dir/root/usr/src/|" \
-			"$dir/root/usr/src/linux-headers-$abi-amd64/Makefile"
-		find "$dir/root/usr/src" -type l -lname '/usr/*' | while read -r l; do
-			ln -sfn "$dir/root$(readlink "$l")" "$l"
-		done
-		touch "$dir/.unpacked"
+	local dir=$1 suite=$2 p
+	shift 2
+	[ -f "$dir/.unpacked" ] && return 0
+	rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root"
+	log "downloading $*"
+	if [ "$suite" = bookworm ]; then
+		(cd "$dir/debs" && apt-get download -qq -o APT::Sandbox::User=root "$@") >&2
+	else
+		suite_fetch "$suite" "$dir/debs" "$@"
 	fi
-	echo "$dir/root/usr/src/linux-headers-$abi-amd64"
+	for p in "$dir"/debs/*.deb; do dpkg-deb -x "$p" "$dir/root"; done
+	touch "$dir/.unpacked"
 }
 
-# The newest 6.12: build, boot, load, unload.
-abi=$(newest_abi '^linux-headers-6\.12\.[0-9]+\+deb12-amd64$')
-[ -n "$abi" ] || die "the archive offers no 6.12 bookworm kernel headers"
-log "Debian 6.12 kernel: $abi"
-hdr=$(unpack "$abi" image)
-mdir=$(build_modules "deb-$abi" "$hdr") && rc=0 || rc=$?
-[ -f "$mdir/labyrinth.ko" ] && [ -f "$mdir/samples/labyrinth_demo.ko" ] || rc=1
-result $rc "build against linux-headers-$abi-amd64"
+# debian_headers DIR ABI: Debian's headers for ABI, their absolute paths
+# pointed at DIR; prints the headers dir.
+debian_headers() {
+	local dir=$1 abi=$2 hdr=$1/root/usr/src/linux-headers-$2-amd64
+	sed -i "s|include /usr/src/|include $dir/root/usr/src/|" "$hdr/Makefile"
+	find "$dir/root/usr/src" -type l -lname '/usr/*' | while read -r l; do
+		ln -sfn "$dir/root$(readlink "$l")" "$l"
+	done
+	echo "$hdr"
+}
 
-# DKMS against the same kernel's headers installed the Debian way.
-dkms_ko=
+# boot_stock VERSION IMAGE LABYRINTH_KO DEMO_KO: boot Debian's IMAGE with
+# labyrinth and the sample, five load/unload cycles; "<VERSION> stock".
+boot_stock() {
+	local version=$1 img=$2 out=$REPO/build/$1/stock
+	mkdir -p "$out"
+	CYCLES=5 CYCLE_ARGS="rooms=16 run_ms=50 detach_every=4" PRESSURE= \
+		pack_initramfs "$out/initramfs.cpio.gz" test "$3" \
+		"$4=${DEMO_ARGS:-rooms=4 detach_every=16}"
+	log "booting Debian's $version kernel under qemu"
+	QEMU_APPEND=nokmemleakscan boot_qemu "$img" "$out/initramfs.cpio.gz" \
+		"$out/serial.log" 300 || true
+	grep -hE "labyrinth_demo: [0-9]+ CPUs" "$out/serial.log" || true
+	grep -E "taint|verification failed" "$out/serial.log" | sed 's/^/  (expected) /' || true
+	python3 "$REPO/scripts/ktap.py" judge --kernel "$version" --step stock \
+		--end LABYRINTH-QEMU-END --allow 'destroyed with room [0-9]+ owned by' \
+		--out "$results/$version-stock.json" "$out/serial.log"
+}
+
+# dkms_build ABI: DKMS builds labyrinth against ABI's installed headers;
+# prints the module it built.
 dkms_build() {
-	local ver kver=$abi-amd64 src
+	local kver=$1-amd64 ver src built ko
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$REPO/dkms.conf")
 	need_pkgs dkms "linux-headers-$kver"
 	src=$(mktemp -d)/labyrinth-$ver
 	mkdir -p "$src"
-	# what make dkms-install copies: the module, not the sample or bench
-	(cd "$REPO" && cp -r Makefile Kbuild dkms.conf labyrinth.c labyrinth.h \
-		labyrinth_test.c internal trace "$src/")
+	(cd "$REPO" && cp -r Makefile dkms.conf "${MODULE_FILES[@]}" "$src/")
 	dkms remove -m labyrinth -v "$ver" --all >/dev/null 2>&1 || true
 	rm -rf "/usr/src/labyrinth-$ver"
-	dkms add "$src" >&2 &&
-	dkms build -m labyrinth -v "$ver" -k "$kver" >&2 || return 1
-	# dkms keeps the result compressed the way Debian's kernel wants it
-	local built
+	{ dkms add "$src" && dkms build -m labyrinth -v "$ver" -k "$kver"; } >&2 || return 1
 	built=$(find "/var/lib/dkms/labyrinth/$ver/$kver" -name 'labyrinth.ko*' | head -n1)
 	[ -n "$built" ] || return 1
-	dkms_ko=$REPO/build/dkms-$kver/labyrinth.ko
-	mkdir -p "$(dirname "$dkms_ko")"
+	ko=$REPO/build/dkms-$kver/labyrinth.ko
+	mkdir -p "$(dirname "$ko")"
 	case "$built" in
-	*.xz) xz -dc "$built" >"$dkms_ko" ;;
-	*.zst) zstd -qdc "$built" >"$dkms_ko" ;;
-	*) cp "$built" "$dkms_ko" ;;
+	*.xz) xz -dc "$built" >"$ko" ;;
+	*.zst) zstd -qdc "$built" >"$ko" ;;
+	*) cp "$built" "$ko" ;;
 	esac
+	echo "$ko"
 }
-dkms_build && drc=0 || drc=$?
-result $drc "dkms add/build against installed linux-headers-$abi-amd64"
 
-img=$(ls "$DISTRO/$abi"/root/boot/vmlinuz-* 2>/dev/null | head -n1)
-if [ "$rc" = 0 ] && [ "$drc" = 0 ] && [ -n "$img" ]; then
-	out=$REPO/build/qemu-deb-$abi
-	mkdir -p "$out"
-	pack_initramfs "$out/initramfs.cpio.gz" test "$dkms_ko" \
-		"$mdir/samples/labyrinth_demo.ko=${DEMO_ARGS:-}"
-	log "booting Debian's $abi kernel in qemu"
-	boot_qemu "$img" "$out/initramfs.cpio.gz" "$out/serial.log" 300 || true
-	grep -E "labyrinth_demo: " "$out/serial.log" || true
-	python3 "$REPO/scripts/qemu_log.py" "$out/serial.log" --ksrc "$KSRC" \
-		--label "distro-boot" >"$out/verdict.txt" && rc=0 || rc=$?
-	cat "$out/verdict.txt"
-	grep -E "taint|out-of-tree" "$out/serial.log" | sed 's/^/  (expected) /' || true
-	result $rc "boot linux-image-$abi-amd64-unsigned, load and unload"
-else
-	result 1 "boot Debian $abi (no image or build failed)"
-fi
+# A bookworm line: build against its headers, DKMS (6.12), boot its image.
+bookworm_line() {
+	local series=$1 pkg abi dir hdr version kbuild img ko rc=0
+	if [ "$series" = 6.1 ]; then
+		pkg=$(apt-cache depends linux-headers-amd64 | awk '/Depends: linux-headers-6\.1/{print $2}' | head -n1)
+	else
+		pkg=$(bookworm_newest "^linux-headers-${series//./\\.}\.[0-9]+\+deb12-amd64\$")
+	fi
+	[ -n "$pkg" ] || { log "the archive offers no $series kernel headers"; return 2; }
+	abi=${pkg#linux-headers-}
+	abi=${abi%-amd64}
+	kbuild=$(apt-cache depends "$pkg" "linux-headers-$abi-common" |
+		 awk '/Depends: linux-kbuild/{print $2}' | head -n1)
+	dir=$DISTRO/$abi
+	unpack "$dir" bookworm "$pkg" "linux-headers-$abi-common" $kbuild \
+		"linux-image-$abi-amd64-unsigned"
+	hdr=$(debian_headers "$dir" "$abi")
+	version=$abi-amd64
+	log "Debian $series kernel: $version"
+	bash "$REPO/scripts/build.sh" "$hdr" "$version" build || rc=1
+	ko=$REPO/build/$version/build/labyrinth.ko
+	if [ "$series" = 6.12 ]; then
+		ko=$(dkms_build "$abi") || { log "DKMS failed"; ko=; rc=1; }
+	fi
+	img=$(find "$dir/root" -name 'vmlinuz*' -type f | head -n1)
+	if [ -n "$ko" ] && [ -f "$REPO/build/$version/build/samples/labyrinth_demo.ko" ]; then
+		boot_stock "$version" "$img" "$ko" \
+			"$REPO/build/$version/build/samples/labyrinth_demo.ko" || rc=1
+	else
+		rc=1
+	fi
+	return $rc
+}
 
-# 6.1 (linux-headers-amd64): labyrinth.ko builds.
-abi61=$(apt-cache depends linux-headers-amd64 | awk '/Depends: linux-headers-6\.1/{print $2}' |
-	sed -E 's/^linux-headers-(.*)-amd64$/\1/' | head -n1)
-if [ -n "$abi61" ]; then
-	hdr=$(unpack "$abi61" noimage)
-	mdir=$(build_modules "deb-$abi61" "$hdr") && rc=0 || rc=$?
-	[ -f "$mdir/labyrinth.ko" ] || rc=1
-	result $rc "build against linux-headers-$abi61-amd64 (6.1)"
-else
-	result 1 "find linux-headers-amd64's 6.1 kernel"
-fi
+# sid: our copy of its source, with Debian's config, release and symbols.
+sid_line() {
+	local img hdrpkg abi dir hdr kdir release version rc=0
+	ksrc_select stable || return $?
+	suite_update sid || { log "Debian sid is out of reach"; return 2; }
+	read -r hdrpkg _ < <(suite_newest sid '^linux-headers-[0-9.]+\+deb[0-9]+-amd64$') ||
+		{ log "sid offers no amd64 kernel headers"; return 2; }
+	abi=${hdrpkg#linux-headers-}
+	abi=${abi%-amd64}
+	version=${abi%%+*}
+	if [ "$version" != "$KVERSION" ]; then
+		log "sid's kernel is $version but its linux-source is $KVERSION: no module can be built for it here"
+		return 2
+	fi
+	dir=$DISTRO/$abi
+	unpack "$dir" sid "$hdrpkg" "linux-binary-$abi-amd64"
+	hdr=$dir/root/usr/src/linux-headers-$abi-amd64
+	img=$(find "$dir/root" -name 'vmlinuz*' -type f | head -n1)
+	release=$abi-amd64
+	kdir=$KOUT/debian
+	if [ "$(cat "$kdir/.labyrinth-config" 2>/dev/null)" != "$release" ]; then
+		log "preparing $KVERSION with Debian's config for $release"
+		rm -rf "$kdir" && mkdir -p "$kdir"
+		cp "$hdr/.config" "$kdir/.config"
+		make -s -C "$KSRC" O="$kdir" olddefconfig >&2
+		echo "$release" >"$kdir/.labyrinth-config"
+	fi
+	make -s -C "$KSRC" O="$kdir" -j"$(nproc)" LOCALVERSION="${release#"$KVERSION"}" \
+		modules_prepare >&2
+	cp "$hdr/Module.symvers" "$kdir/Module.symvers"
+	[ "$(cat "$kdir/include/config/kernel.release")" = "$release" ] ||
+		die "prepared $(cat "$kdir/include/config/kernel.release"), not $release"
+	bash "$REPO/scripts/build.sh" "$kdir" "$release" build || rc=1
+	boot_stock "$release" "$img" "$REPO/build/$release/build/labyrinth.ko" \
+		"$REPO/build/$release/build/samples/labyrinth_demo.ko" || rc=1
+	return $rc
+}
 
-echo "distro: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+case "$line" in
+6.1|6.12) bookworm_line "$line" ;;
+sid) sid_line ;;
+*) die "distro.sh 6.1|6.12|sid" ;;
+esac

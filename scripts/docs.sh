@@ -1,13 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Render Documentation/labyrinth.rst with Debian's Sphinx and the kernel's
-# kernel-doc extension, warnings as errors.
+# Render Documentation/labyrinth.rst with Debian's Sphinx and the kernel-doc
+# extension of the kernel KVER selects (default stable), warnings as errors.
 
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib.sh"
 
 need_pkgs python3-sphinx
-ensure_ksrc
+[ -n "${KSRC:-}" ] && [ -n "${KVERSION:-}" ] || ksrc_select "${KVER:-stable}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src"
@@ -21,5 +21,5 @@ kerneldoc_srctree = "$REPO"
 project = "labyrinth"
 master_doc = "index"
 PY
-sphinx-build -W --keep-going -q -b html "$work/src" "$REPO/build/docs"
+srctree=$KSRC sphinx-build -W --keep-going -q -b html "$work/src" "$REPO/build/docs"
 echo "rendered: $REPO/build/docs/index.html"

@@ -1,24 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# Helpers to build an x86_64 test kernel from a config fragment, build the
-# project's modules against a kernel, and pack a busybox initramfs.
-# Source after common.sh.
+# Building and booting test kernels: an x86_64 kernel from stacked config
+# fragments, the project's modules against any kernel, a busybox
+# initramfs, and qemu. Source after lib.sh and ksrc_select.
 
-# build_kernel NAME FRAGMENT...: tinyconfig + the fragments (a later one
-# overrides an earlier one's symbols) in $CACHE/kernel-NAME, reconfigured
-# only when the fragments (or KSRC) change. Prints the dir.
+# build_kernel NAME FRAGMENT... [-- TARGET...]: tinyconfig + the fragments
+# (a later one overrides an earlier one's symbols) in $KOUT/NAME,
+# reconfigured only when the fragments change. Builds bzImage and modules,
+# or the TARGETs given. Prints the dir.
 build_kernel() {
-	local name=$1 out=$CACHE/kernel-$1 hash frag
+	local name=$1 out=$KOUT/$1 hash frag frags=() targets=(bzImage modules)
 	shift
-	need_pkgs "${BUILD_PKGS[@]}"
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do frags+=("$1"); shift; done
+	[ $# -gt 0 ] && shift && targets=("$@")
 	mkdir -p "$out"
 	frag=$out/.labyrinth-fragment
 	awk '/^CONFIG_[A-Za-z0-9_]+=/ { k = $0; sub(/=.*/, "", k) }
 	     /^# CONFIG_[A-Za-z0-9_]+ is not set/ { k = $2 }
 	     k { if (!(k in v)) o[n++] = k; v[k] = $0; k = "" }
-	     END { for (i = 0; i < n; i++) print v[o[i]] }' "$@" >"$frag"
+	     END { for (i = 0; i < n; i++) print v[o[i]] }' "${frags[@]}" >"$frag"
 	hash=$( (cat "$frag"; echo "$KSRC") | sha256sum | cut -c1-16)
 	if [ "$(cat "$out/.labyrinth-config" 2>/dev/null)" != "$hash" ]; then
-		log "configuring kernel-$name (tinyconfig + $*)"
+		log "configuring $KVERSION $name (tinyconfig + ${frags[*]##*/})"
 		make -s -C "$KSRC" O="$out" ARCH=x86_64 tinyconfig >&2
 		"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" \
 			"$out/.config" "$frag" >/dev/null
@@ -26,8 +28,8 @@ build_kernel() {
 		check_fragment "$out/.config" "$frag"
 		echo "$hash" >"$out/.labyrinth-config"
 	fi
-	log "building kernel-$name (incremental)"
-	make -s -C "$KSRC" O="$out" ARCH=x86_64 -j"$(nproc)" bzImage modules >&2
+	log "building $KVERSION $name (${targets[*]}, incremental)"
+	make -s -C "$KSRC" O="$out" ARCH=x86_64 -j"$(nproc)" "${targets[@]}" >&2
 	echo "$out"
 }
 
@@ -44,39 +46,59 @@ check_fragment() {
 	[ $bad -eq 0 ] || die "kernel config lacks options of $2"
 }
 
-# build_modules NAME KDIR: the project's modules against KDIR, built in
-# $REPO/build/NAME through per-file symlinks (the work tree stays clean).
-# Prints the build dir.
-build_modules() {
-	local name=$1 kdir=$2 dir=$REPO/build/$1 f
-	mkdir -p "$dir"
-	for f in Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal trace samples bench; do
-		ln -sfn "$REPO/$f" "$dir/$f"
+# link_sources DIR FILE...: per-file symlinks to the repository's FILEs (a
+# directory's files one by one), so builds leave the work tree clean and
+# never pick up another build's objects.
+link_sources() {
+	local dir=$1 f g
+	shift
+	for f in "$@"; do
+		if [ -d "$REPO/$f" ]; then
+			mkdir -p "$dir/$f"
+			for g in "$REPO/$f"/*; do
+				[ -f "$g" ] && ln -sfn "$g" "$dir/$f/${g##*/}"
+			done
+		else
+			mkdir -p "$(dirname "$dir/$f")"
+			ln -sfn "$REPO/$f" "$dir/$f"
+		fi
 	done
+}
+
+# build_modules NAME KDIR [MAKE_ARG...]: every module of the project (the
+# sample and the benchmark too) against KDIR, in $REPO/build/NAME. Prints
+# the build dir.
+build_modules() {
+	local name=$1 kdir=$2 dir=$REPO/build/$1
+	shift 2
+	mkdir -p "$dir"
+	link_sources "$dir" "${MODULE_FILES[@]}" "${EXTRA_FILES[@]}"
 	log "building modules against $kdir"
-	make -s -C "$kdir" M="$dir" modules >&2 || return 1
+	make -s -C "$kdir" M="$dir" "$@" modules >&2 || return 1
 	echo "$dir"
 }
 
 # pack_initramfs OUT MODE MODULE...: busybox-static, qemu/init, the modules.
 # MODE (test or run) goes to /mode; MODULE may be NAME.ko=ARGS to pass
 # module parameters. $CYCLES load/unload cycles of labyrinth and the sample
-# (with $CYCLE_ARGS) follow the modules.
+# (with $CYCLE_ARGS) and the fail_page_alloc runs at $PRESSURE percent
+# follow the modules (qemu/init).
 pack_initramfs() {
 	local out=$1 mode=$2 root m name
 	shift 2
 	need_pkgs busybox-static cpio
 	root=$(mktemp -d)
-	mkdir -p "$root"/{bin,proc,sys,dev,modules}
+	mkdir -p "$root"/{bin,proc,sys,dev,modules,tmp}
 	cp /bin/busybox "$root/bin/busybox"
-	for m in sh mount insmod rmmod cat echo grep cut basename sleep reboot head mkdir sort printf; do
+	for m in sh mount insmod rmmod cat echo grep cut basename sleep reboot \
+		 head mkdir sort printf wc tr sed awk dmesg; do
 		ln -s busybox "$root/bin/$m"
 	done
 	install -m 0755 "$REPO/qemu/init" "$root/init"
 	echo "$mode" >"$root/mode"
-	echo "${CYCLES:-0}" >"$root/cycles"		# load/unload cycles (qemu/init)
+	echo "${CYCLES:-0}" >"$root/cycles"
 	echo "${CYCLE_ARGS:-}" >"$root/cycle.args"
-	echo "${PRESSURE:-}" >"$root/pressure"	# fail_page_alloc percentages
+	echo "${PRESSURE:-}" >"$root/pressure"
 	echo "${PRESSURE_RUN_MS:-3000}" >"$root/pressure.ms"
 	: >"$root/modules.list"
 	: >"$root/modules.args"
@@ -101,19 +123,24 @@ tsc_args() {
 	[ -n "$khz" ] && echo "tsc_early_khz=$khz tsc=reliable"
 }
 
-# boot_qemu KERNEL INITRD LOG [TIMEOUT]: boot on 2 vCPUs under TCG.
+# boot_qemu KERNEL INITRD LOG [TIMEOUT]: boot under TCG on $SMP (2) vCPUs
+# with $MEM (1G); QEMU_EXTRA adds options (e.g. -icount), QEMU_APPEND
+# kernel arguments; QEMU_FIRMWARE=seabios boots with qemu's default
+# firmware (ACPI tables, e.g. for NUMA) instead of qboot.
 boot_qemu() {
+	local bios=(-bios qboot.rom)
 	need_pkgs qemu-system-x86
-	# shellcheck disable=SC2086 # QEMU_EXTRA is a list of options
+	[ "${QEMU_FIRMWARE:-}" = seabios ] && bios=()
 	# +rdrand seeds the guest's RNG at boot: %p then prints hashed pointers
 	# instead of (____ptrval____) in debugfs and traces
+	# shellcheck disable=SC2086 # QEMU_EXTRA is a list of options
 	timeout "${4:-600}" qemu-system-x86_64 -accel tcg -cpu qemu64,+rdrand \
-		-smp 2 -m 1G ${QEMU_EXTRA:-} \
-		-nographic -no-reboot -bios qboot.rom -kernel "$1" -initrd "$2" \
+		-smp "${SMP:-2}" -m "${MEM:-1G}" ${QEMU_EXTRA:-} \
+		-nographic -no-reboot "${bios[@]}" -kernel "$1" -initrd "$2" \
 		-append "console=ttyS0 panic=-1 oops=panic $(tsc_args) ${QEMU_APPEND:-}" \
 		</dev/null >"$3.raw" 2>&1
 	local rc=$?
 	tr -d '\r' <"$3.raw" >"$3" && rm -f "$3.raw"
-	[ $rc -eq 124 ] && log "qemu timed out"
+	[ $rc -eq 124 ] && log "qemu timed out after ${4:-600} s"
 	return $rc
 }

@@ -1,38 +1,40 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Run labyrinth's KUnit suite under UML with the debug checkers on.
+# labyrinth's KUnit suites under UML with the kernel's debug checkers on
+# (.kunitconfig), for the kernel KVER selects (default stable).
 #
 # kunit.py cannot add out-of-tree sources, so this keeps a hard-linked copy
-# of the kernel tree in the cache with a hook: per-file symlinks to the
+# of the kernel tree in $KOUT/uml-src with a hook: per-file symlinks to the
 # project in <copy>/labyrinth/, one `source` line in Kconfig and one `obj-y`
-# line in Kbuild.  The build directory is reused, so a rerun after a test
-# edit rebuilds only what changed.
+# line in Kbuild. The build directory ($KOUT/uml-build) is reused, so a
+# rerun after a test edit rebuilds only what changed.
 #
-# The run fails when a case fails, or when the raw log holds a lockdep
-# report, a KASAN report, a "sleeping function called from invalid
-# context", a WARNING or a BUG, which KUnit itself does not count.
+# kunit.py runs the suites; scripts/ktap.py judges the raw kernel log
+# (test.log): the cases, and the checker reports (lockdep, KASAN, atomic
+# sleep, WARNING, BUG) that KUnit does not turn into failures. Prints
+# "<version> uml: N passed, N failed, N skipped".
 #
-# With --build-only it only builds the kernel (scripts/check.sh needs it).
-#
-# Output: KUnit's parsed results, then one line "kunit-uml: N passed, N
-# failed, N skipped" that scripts/test.sh sums up.
+# With --build-only it only builds the kernel.
 
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/kernel.sh"
 
-UML_SRC=$CACHE/uml-src
-UML_BUILD=${UML_BUILD:-$CACHE/uml-build}
-HOOK_FILES=(Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal trace)
+rc=0
+ksrc_select || rc=$?
+[ $rc -eq 2 ] && { log "no $KVER kernel to test"; exit 2; }
+[ $rc -eq 0 ] || exit $rc
+UML_SRC=$KOUT/uml-src
+UML_BUILD=$KOUT/uml-build
+results=${RESULTS:-$UML_BUILD}
 
-ensure_ksrc
-
-# The hard-linked copy: cheap, and the user's KSRC stays untouched.
-if [ "$(cat "$CACHE/.uml-src-from" 2>/dev/null)" != "$KSRC" ] ||
+# The hard-linked copy: cheap, and the kernel tree stays untouched.
+if [ "$(cat "$KOUT/.uml-src-from" 2>/dev/null)" != "$KSRC" ] ||
    [ ! -f "$UML_SRC/Makefile" ]; then
-	log "making hooked tree copy $UML_SRC"
+	log "making the hooked tree copy $UML_SRC"
 	rm -rf "$UML_SRC" "$UML_BUILD"
 	cp -al "$KSRC" "$UML_SRC"
-	echo "$KSRC" >"$CACHE/.uml-src-from"
+	echo "$KSRC" >"$KOUT/.uml-src-from"
 fi
 
 # Hook: rewrite (not edit in place: the files are hard links) Kconfig/Kbuild.
@@ -45,42 +47,20 @@ hook_line() {	# FILE LINE
 hook_line Kconfig 'source "labyrinth/Kconfig"'
 hook_line Kbuild 'obj-y += labyrinth/'
 rm -rf "$UML_SRC/labyrinth"
-mkdir -p "$UML_SRC/labyrinth"
-for f in "${HOOK_FILES[@]}"; do
-	[ -e "$REPO/$f" ] && ln -s "$REPO/$f" "$UML_SRC/labyrinth/$f"
-done
+link_sources "$UML_SRC/labyrinth" "${MODULE_FILES[@]}"
 ln -s "$REPO/scripts/Kconfig" "$UML_SRC/labyrinth/Kconfig"
 
-mkdir -p "$UML_BUILD"
+mkdir -p "$UML_BUILD" "$results"
+kunit=(python3 tools/testing/kunit/kunit.py)
+opts=(--arch=um --build_dir="$UML_BUILD" --kunitconfig="$REPO/.kunitconfig"
+      --jobs="$(nproc)")
+cd "$UML_SRC"
 if [ "${1:-}" = --build-only ]; then
-	cd "$UML_SRC"
-	exec python3 tools/testing/kunit/kunit.py build --arch=um \
-		--build_dir="$UML_BUILD" --kunitconfig="$REPO/.kunitconfig" \
-		--jobs="$(nproc)"
+	exec "${kunit[@]}" build "${opts[@]}"
 fi
-json=$UML_BUILD/results.json
-rm -f "$json" "$UML_BUILD/test.log"
-set +e
-(cd "$UML_SRC" && python3 tools/testing/kunit/kunit.py run --arch=um \
-	--build_dir="$UML_BUILD" --kunitconfig="$REPO/.kunitconfig" \
-	--jobs="$(nproc)" --timeout=600 --json="$json" "${KUNIT_FILTER:-labyrinth*}")
-rc=$?
-set -e
-
-# Splats that KUnit does not turn into failures.
-splats=0
-if [ -f "$UML_BUILD/test.log" ]; then
-	if ! python3 "$REPO/scripts/qemu_log.py" --splats-only "$UML_BUILD/test.log" \
-		>"$UML_BUILD/splats.txt"; then
-		splats=$(wc -l <"$UML_BUILD/splats.txt")
-		log "kernel log has $splats splat line(s):"
-		cat "$UML_BUILD/splats.txt" >&2
-	fi
-else
-	log "no kernel log at $UML_BUILD/test.log"
-	splats=1
-fi
-
-read -r passed failed skipped < <(python3 "$REPO/scripts/ktap_count.py" --json "$json")
-echo "kunit-uml: $passed passed, $failed failed, $skipped skipped"
-[ "$rc" -eq 0 ] && [ "$splats" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+rm -f "$UML_BUILD/test.log"
+log "KUnit under UML, $KVERSION"
+"${kunit[@]}" run "${opts[@]}" --timeout=600 "${KUNIT_FILTER:-labyrinth*}" ||
+	log "kunit.py run: exit $?"
+python3 "$REPO/scripts/ktap.py" judge --kernel "$KVERSION" --step uml \
+	--out "$results/$KVERSION-uml.json" "$UML_BUILD/test.log"

@@ -1,64 +1,92 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# `make test`: the KUnit suite under the debug UML kernel, the static
-# checks, the KUnit suite and the sample in the x86_64 SMP debug kernel
-# under qemu, and the modules in Debian's own kernels. Ends with one line "N passed, N failed, N skipped" over the KUnit
-# cases; a step that fails outside KUnit (a splat in the kernel log, a
-# checker finding, a build error) adds one failure, so the line never says
-# "0 failed" when the run failed.
+# `make test`: labyrinth on every kernel line in use, each step reporting
+# as KTAP and judged by scripts/ktap.py:
+#
+#   lts (6.12), stable (sid's newest)
+#       uml           the KUnit suites under UML with the debug checkers
+#       qemu-test-debug  the x86_64 SMP debug kernel: the suites, the
+#                     sample, the bench smoke run, load/unload cycles,
+#                     fail_page_alloc, kmemleak (scripts/qemu.sh)
+#       build         every module W=1 -Werror and sparse against it
+#   stable            style: checkpatch, kernel-doc, the rendered docs
+#   rc (experimental's newest)
+#       build         every module W=1 -Werror and sparse against a
+#                     prepared tree
+#   Debian's kernels  6.1 and 6.12 of bookworm (DKMS on 6.12) and sid's
+#                     newest: build against them, boot them, load
+#                     labyrinth and the sample (scripts/distro.sh)
+#
+# One line per kernel and step, "<version> <step>: N passed, N failed, N
+# skipped", then the total last. A kernel whose Debian suite cannot be
+# reached is reported as a skipped step and the rest is tested.
+# KSRC=/path/to/linux tests that tree instead of lts and stable (UML,
+# qemu, build) and skips the Debian lines.
 
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/kernel.sh"
 set +e
 
-passed=0 failed=0 skipped=0 steps_failed=0
+export RESULTS=$REPO/build/results
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
 start=$SECONDS
+times=()
 
-add_counts() {	# LOGFILE PREFIX
-	local line
-	line=$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed" "$1" | tail -n1)
-	if [ -z "$line" ]; then
-		return 1
-	fi
-	read -r p f s < <(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/' <<<"$line")
-	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + ${s:-0}))
-}
-
-log "== KUnit under UML (lockdep, KASAN, kmemleak, atomic-sleep) =="
-out=$(mktemp)
-bash "$REPO/scripts/kunit.sh" 2>&1 | tee "$out"
-rc=${PIPESTATUS[0]}
-add_counts "$out" kunit-uml || rc=1
-if [ "$rc" -ne 0 ]; then
-	steps_failed=$((steps_failed + 1))
-	log "KUnit step failed"
-fi
-uml_failed=$failed
-
-log "== static checks (sparse, checkpatch, kernel-doc) =="
-bash "$REPO/scripts/check.sh" || steps_failed=$((steps_failed + 1))
-
-# Steps whose cases are counted: their own verdict line carries failures.
-counted_step() {	# LABEL SCRIPT ARGS...
-	local label=$1
+# step LABEL CMD...: run a step, which writes its own results; exit status
+# 2 means its kernel is out of reach (a skipped step), any other failure
+# without results a failed one.
+step() {
+	local label=$1 t=$SECONDS rc before
 	shift
 	log "== $label =="
-	bash "$@" 2>&1 | tee "$out"
-	local rc=${PIPESTATUS[0]} before=$failed
-	add_counts "$out" "$label" || { failed=$((failed + 1)); return; }
-	[ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ] && failed=$((failed + 1))
+	before=$(ls "$RESULTS" | wc -l)
+	"$@"
+	rc=$?
+	times+=("$label: $((SECONDS - t)) s")
+	if [ "$(ls "$RESULTS" | wc -l)" -gt "$before" ]; then
+		return 0
+	fi
+	python3 "$REPO/scripts/ktap.py" record --kernel "${label%% *}" \
+		--step "${label#* }" --out "$RESULTS/${label// /-}.json" \
+		"$([ $rc -eq 2 ] && echo --skip || echo --fail)" \
+		"$([ $rc -eq 2 ] && echo "kernel out of reach" ||
+		   echo "exit status $rc before any result")"
 }
-counted_step qemu-x86 "$REPO/scripts/qemu.sh" test
-log "== the fast reliability campaigns of that boot (make stress runs them in full) =="
-python3 "$REPO/scripts/stress_report.py" debug="$REPO/build/qemu-test/serial.log" ||
-	steps_failed=$((steps_failed + 1))
-counted_step distro "$REPO/scripts/distro.sh"
-rm -f "$out"
 
-# A failed step already reflected in KUnit's own failures is not counted twice.
-extra=$steps_failed
-[ "$uml_failed" -gt 0 ] && [ "$extra" -gt 0 ] && extra=$((extra - 1))
-failed=$((failed + extra))
+# x86_build SEL [prepare]: W=1 and sparse against SEL's x86 debug kernel,
+# or (prepare) a tree prepared with the same config by modules_prepare.
+x86_build() {
+	local kdir rc=0
+	ksrc_select "$1" || return $?
+	if [ "${2:-}" = prepare ]; then
+		kdir=$(build_kernel compile "$REPO/qemu/base.config" \
+			"$REPO/qemu/debug.config" -- modules_prepare) || return 1
+	else
+		kdir=$KOUT/debug
+	fi
+	bash "$REPO/scripts/build.sh" "$kdir" "$KVERSION" build sparse
+}
+
+sels=(lts stable)
+[ -n "$USER_KSRC" ] && sels=(user)
+for sel in "${sels[@]}"; do
+	step "$sel uml" env KVER="$sel" bash "$REPO/scripts/kunit.sh"
+	step "$sel qemu" env KVER="$sel" bash "$REPO/scripts/qemu.sh" test
+	step "$sel build" x86_build "$sel"
+done
+step "stable style" env KVER=stable bash "$REPO/scripts/check.sh"
+if [ -z "$USER_KSRC" ]; then
+	step "rc build" x86_build rc prepare
+	step "6.1 stock" bash "$REPO/scripts/distro.sh" 6.1
+	step "6.12 stock" bash "$REPO/scripts/distro.sh" 6.12
+	step "sid stock" bash "$REPO/scripts/distro.sh" sid
+fi
+
+log "time per step: $(printf '%s; ' "${times[@]}")"
 log "total time $((SECONDS - start)) s"
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$steps_failed" -eq 0 ] && [ "$failed" -eq 0 ]
+echo
+echo "== labyrinth on every kernel =="
+mapfile -t files < <(ls "$RESULTS"/*.json | sort -V)
+python3 "$REPO/scripts/ktap.py" total "${files[@]}"

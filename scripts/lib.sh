@@ -1,0 +1,245 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared by labyrinth's scripts: the one list of sources, logging, package
+# installs and the kernel trees. Source it; it sets REPO and CACHE.
+#
+# Kernel trees. KVER selects one (default stable):
+#   lts      Debian 12's linux-source-6.12 (the tarball under /usr/src)
+#   stable   the newest linux-source-N.M of Debian sid
+#   rc       the newest linux-source-N.M of Debian experimental
+#   N.M      linux-source-N.M from whichever of those has it
+# KSRC=/path/to/linux overrides KVER with a tree of your own. Trees are
+# extracted once into $CACHE/src/; sid and experimental are asked at every
+# run for their newest version, through a private apt state in
+# $CACHE/apt/ that leaves the machine's apt setup alone. If a suite cannot
+# be reached, its newest cached tree is used, and without one the kernel is
+# reported unavailable (ksrc_select returns 2).
+
+set -euo pipefail
+shopt -s inherit_errexit
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${LABYRINTH_CACHE:-$HOME/.cache/labyrinth}
+
+# The one list of sources. MODULE_FILES is what DKMS ships (the module and
+# its KUnit suite); the sample and the benchmark come with the repository.
+MODULE_FILES=(Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal compat trace)
+EXTRA_FILES=(samples/labyrinth_demo.c bench/labyrinth_bench.c)
+# C and header files the checkers read
+check_files() {
+	(cd "$REPO" && ls labyrinth.c labyrinth.h labyrinth_test.c internal/*.[ch] \
+		compat/*.[ch] trace/*.h "${EXTRA_FILES[@]}" | grep -v '/probes\.h$')
+}
+
+log() { printf '[labyrinth] %s\n' "$*" >&2; }
+die() { printf '[labyrinth] error: %s\n' "$*" >&2; exit 1; }
+
+# need_pkgs PKG...: install the Debian packages that are missing.
+need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'ok installed' >/dev/null ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "missing packages (run as root or install): ${missing[*]}"
+	log "installing ${missing[*]}"
+	mkdir -p "$CACHE"
+	if ! { apt-get update -qq &&
+	       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}"; } >"$CACHE/apt.log" 2>&1; then
+		tail -n 30 "$CACHE/apt.log" >&2
+		die "apt-get could not install ${missing[*]}"
+	fi
+}
+
+BUILD_PKGS=(build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils
+	    python3 perl sparse)
+
+# ---- Debian's sid and experimental, through a private apt state ----
+
+# suite_apt SUITE apt-get|apt-cache ARGS...: run apt against SUITE alone.
+suite_apt() {
+	local suite=$1 dir=$CACHE/apt/$1 tool=$2
+	shift 2
+	"$tool" -o Dir::Etc::sourcelist="$dir/debian.sources" \
+		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$dir/lists" \
+		-o Dir::State::status=/dev/null -o Dir::Cache="$dir/cache" \
+		-o APT::Sandbox::User=root -o Debug::NoLocking=1 "$@"
+}
+
+# suite_update SUITE: refresh SUITE's package list (at most hourly).
+suite_update() {
+	local dir=$CACHE/apt/$1
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+	cat >"$dir/debian.sources" <<-EOF
+	Types: deb
+	URIs: ${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+	Suites: $1
+	Components: main
+	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+	[ -n "$(find "$dir/lists" -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null)" ] &&
+		return 0
+	suite_apt "$1" apt-get update -qq >"$dir/update.log" 2>&1 &&
+		! grep -qE '^(W|E): Failed' "$dir/update.log"
+}
+
+# suite_newest SUITE PATTERN: the newest package of SUITE matching PATTERN
+# (an apt-cache search regex), as "name version".
+suite_newest() {
+	local pkg
+	pkg=$(suite_apt "$1" apt-cache search --names-only "$2" | awk '{print $1}' |
+		sort -V | tail -n1)
+	[ -n "$pkg" ] || return 1
+	echo "$pkg $(suite_apt "$1" apt-cache show "$pkg" | awk '/^Version:/{print $2; exit}')"
+}
+
+# suite_fetch SUITE DESTDIR PKG...: download PKG... from SUITE into DESTDIR.
+suite_fetch() {
+	local suite=$1 dest=$2
+	shift 2
+	mkdir -p "$dest"
+	(cd "$dest" && suite_apt "$suite" apt-get download -qq "$@") >&2
+}
+
+# ---- kernel trees ----
+
+# extract_source DEB_OR_TARBALL NAME: the tree, once, at $CACHE/src/NAME.
+extract_source() {
+	local from=$1 dir=$CACHE/src/$2 tmp
+	if [ -f "$dir/.extracted" ] && [ -f "$dir/Makefile" ]; then
+		echo "$dir"
+		return 0
+	fi
+	log "extracting $(basename "$from") into $dir"
+	rm -rf "$dir" "$dir.tmp"
+	mkdir -p "$dir.tmp"
+	tmp=$dir.tmp
+	case "$from" in
+	*.deb) dpkg-deb --fsys-tarfile "$from" |
+		tar -xO --wildcards './usr/src/linux-source-*.tar.xz' |
+		tar -xJ -C "$tmp" ;;
+	*) tar -xJf "$from" -C "$tmp" ;;
+	esac
+	mv "$tmp"/linux-source-* "$dir"
+	rm -rf "$tmp"
+	[ -f "$dir/Makefile" ] || die "no kernel tree in $from"
+	touch "$dir/.extracted"
+	echo "$dir"
+}
+
+# suite_source SUITE [N.M]: the newest linux-source-N.M of SUITE (or that
+# series), downloaded and extracted; its cached tree when SUITE is out of
+# reach. Prints the tree; returns 2 when there is none.
+suite_source() {
+	local suite=$1 series=${2:-} pat name ver deb cached
+	pat='^linux-source-[0-9]+\.[0-9]+$'
+	[ -n "$series" ] && pat="^linux-source-${series//./\\.}\$"
+	if suite_update "$suite" && read -r name ver < <(suite_newest "$suite" "$pat"); then
+		deb=$(ls "$CACHE/debs/${name}_${ver//:/%3a}"_*.deb 2>/dev/null | head -n1 || true)
+		if [ -z "$deb" ]; then
+			log "downloading $name $ver from Debian $suite"
+			suite_fetch "$suite" "$CACHE/debs" "$name=$ver" || return 2
+			deb=$(ls "$CACHE/debs/${name}_"*.deb | sort -V | tail -n1)
+		fi
+		echo "$suite" >"$CACHE/src/.suite-$name-$ver" 2>/dev/null ||
+			{ mkdir -p "$CACHE/src"; echo "$suite" >"$CACHE/src/.suite-$name-$ver"; }
+		extract_source "$deb" "$name-$ver"
+		return 0
+	fi
+	cached=$(grep -lx "$suite" "$CACHE"/src/.suite-* 2>/dev/null | sed 's|.*/\.suite-||' |
+		 { [ -n "$series" ] && grep "^linux-source-$series-" || cat; } | sort -V | tail -n1 || true)
+	if [ -n "$cached" ] && [ -f "$CACHE/src/$cached/.extracted" ]; then
+		log "Debian $suite is out of reach: using the cached $cached"
+		echo "$CACHE/src/$cached"
+		return 0
+	fi
+	log "Debian $suite is out of reach and nothing of it is cached"
+	return 2
+}
+
+# lts_source: Debian 12's linux-source-6.12, extracted once.
+lts_source() {
+	local ver
+	need_pkgs linux-source-6.12
+	ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+	extract_source "$(ls /usr/src/linux-source-6.12.tar.xz)" "linux-source-6.12-$ver"
+}
+
+# ksrc_select [SEL]: set KSRC (the tree), KVERSION (its `make kernelversion`)
+# and KOUT ($CACHE/k/<KVERSION>, where its kernels are built). SEL defaults
+# to $KVER, then stable (lts when sid is out of reach); a KSRC given by the
+# user wins. A full version (7.2.13) selects its series and must be the
+# version found. Returns 2 if the tree is out of reach.
+ksrc_select() {
+	local sel=${1:-${KVER:-stable}} src rc=0 want=
+	need_pkgs "${BUILD_PKGS[@]}"
+	if [ -n "${USER_KSRC:-}" ]; then
+		[ -f "$USER_KSRC/Makefile" ] || die "KSRC=$USER_KSRC is not a kernel tree"
+		src=$USER_KSRC
+	else
+		case "$sel" in
+		lts|6.12) src=$(lts_source) ;;
+		stable)
+			src=$(suite_source sid) || rc=$?
+			if [ $rc -eq 2 ] && [ -z "${1:-}${KVER:-}" ]; then
+				log "sid is out of reach: the default kernel is lts"
+				src=$(lts_source) rc=0
+			fi ;;
+		rc) src=$(suite_source experimental) || rc=$? ;;
+		[0-9]*.[0-9]*)
+			[[ "$sel" =~ ^([0-9]+\.[0-9]+)[.-] ]] && want=$sel sel=${BASH_REMATCH[1]}
+			src=$(suite_source sid "$sel" 2>/dev/null) ||
+				src=$(suite_source experimental "$sel") || rc=$? ;;
+		*) die "KVER=$sel: use lts, stable, rc or a series such as 7.2" ;;
+		esac
+		[ "$rc" -eq 0 ] || return "$rc"
+	fi
+	KSRC=$src
+	KVERSION=$(make -s -C "$KSRC" kernelversion)
+	if [ -n "$want" ] && [ "$want" != "$KVERSION" ]; then
+		log "KVER=$want: Debian serves $KVERSION now"
+		return 2
+	fi
+	KOUT=$CACHE/k/$KVERSION
+	[ -n "${USER_KSRC:-}" ] &&
+		KOUT+=-$(realpath "$USER_KSRC" | sha256sum | cut -c1-8)
+	mkdir -p "$KOUT"
+	export KSRC KVERSION KOUT
+}
+
+# A KSRC from the environment is the user's tree: remember it before any
+# ksrc_select overwrites KSRC.
+USER_KSRC=${USER_KSRC-${KSRC:-}}
+export USER_KSRC
+
+# sparse_for KSRC: a sparse the kernel tree accepts (its
+# scripts/checker-valid.sh): Debian 12's, or else sid's source package
+# built once into the cache (newer kernels need __typeof_unqual__). Prints
+# its path.
+sparse_for() {
+	local valid=$1/scripts/checker-valid.sh dir src
+	need_pkgs sparse
+	if [ ! -f "$valid" ] || [ "$(sh "$valid" sparse -m64 2>/dev/null)" = 1 ]; then
+		command -v sparse
+		return 0
+	fi
+	dir=$CACHE/sparse
+	if [ ! -x "$dir/sparse" ] || [ "$(sh "$valid" "$dir/sparse" -m64)" != 1 ]; then
+		log "Debian 12's sparse is too old for $1: building sid's"
+		suite_update sid || return 1
+		rm -rf "$dir" "$dir.src" && mkdir -p "$dir.src"
+		sed 's/^Types: deb$/Types: deb deb-src/' "$CACHE/apt/sid/debian.sources" \
+			>"$CACHE/apt/sid/src.sources"
+		(cd "$dir.src" && suite_apt sid apt-get \
+			-o Dir::Etc::sourcelist="$CACHE/apt/sid/src.sources" update -qq &&
+		 suite_apt sid apt-get -o Dir::Etc::sourcelist="$CACHE/apt/sid/src.sources" \
+			source --download-only -qq sparse && tar -xzf sparse_*.orig.tar.gz) >&2 ||
+			return 1
+		src=$(ls -d "$dir.src"/sparse-*/ | head -n1)
+		make -s -C "$src" -j"$(nproc)" sparse >&2 || return 1
+		mkdir -p "$dir" && cp "$src/sparse" "$dir/sparse"
+		rm -rf "$dir.src"
+	fi
+	echo "$dir/sparse"
+}
