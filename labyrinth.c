@@ -226,10 +226,13 @@ static atomic_long_t labyrinth_pages = ATOMIC_LONG_INIT(0);
  * Every labyrinth counts the pages it takes from the page allocator and
  * gives back (freed) or away (to an owner) in its per-CPU counters; when
  * it ends, at destroy or when create gives up, the three must balance.
- * The totals of every labyrinth ended so far: debugfs labyrinth/pages.
+ * The totals of every labyrinth ended so far, and how many were started
+ * (their struct and per-CPU data allocated): debugfs labyrinth/pages.
+ * Started minus ended is the labyrinths still alive, which hold the
+ * module's own memory: 0 once every user has destroyed its labyrinths.
  */
 static struct {
-	atomic64_t ended, taken, freed, given, unbalanced;
+	atomic64_t started, ended, taken, freed, given, unbalanced;
 } labyrinth_page_totals;
 
 static struct dentry *labyrinth_debugfs_root;
@@ -1151,6 +1154,9 @@ EXPORT_SYMBOL_IF_KUNIT(labyrinth_map_show);
 /* labyrinth/pages: the page balance of every labyrinth ended so far. */
 VISIBLE_IF_KUNIT int labyrinth_pages_show(struct seq_file *m, void *v)
 {
+	seq_printf(m, "labyrinths_alive %lld\n",
+		   atomic64_read(&labyrinth_page_totals.started) -
+		   atomic64_read(&labyrinth_page_totals.ended));
 	seq_printf(m, "labyrinths_ended %lld\npages_taken %lld\npages_freed %lld\npages_given %lld\nunbalanced %lld\n",
 		   atomic64_read(&labyrinth_page_totals.ended),
 		   atomic64_read(&labyrinth_page_totals.taken),
@@ -1227,6 +1233,7 @@ struct labyrinth *labyrinth_create(const struct labyrinth_config *cfg)
 	lab->pcpu = labyrinth_alloc_pcpu();
 	if (!lab->pcpu)
 		goto err_free_lab;
+	atomic64_inc(&labyrinth_page_totals.started);
 	labyrinth_layout(lab, cfg);
 	INIT_DELAYED_WORK(&lab->refill_work, labyrinth_refill_fn);
 	for (i = 0; i < lab->nr_rooms; i++) {
