@@ -3,12 +3,12 @@
  * labyrinth - page-backed rooms claimed exclusively from any context
  *
  * A labyrinth is a fixed set of rooms, each owning 2^order pages taken from
- * the page allocator when the labyrinth is created. A driver claims a room
- * from task, softirq or hard interrupt context, or under its own raw
- * spinlock with interrupts disabled, and owns the room's memory until it
- * releases or detaches it. Claim, release, detach, owner and stats never
- * sleep and are safe in any context except NMI; create and destroy need
- * process context.
+ * the page allocator when the labyrinth is created, on the NUMA nodes its
+ * configuration names. A driver claims a room from any context - task,
+ * softirq, hard interrupt, NMI, or under its own raw spinlock with
+ * interrupts disabled - and owns the room's memory until it releases or
+ * detaches it. Claim, release, detach, owner and stats never sleep and
+ * never wait for a room lock; create and destroy need process context.
  *
  * Copyright (C) 2026 The labyrinth authors
  */
@@ -16,83 +16,86 @@
 /*
  * Design
  *
- * Rooms. Each room has a raw spinlock guarding its state, its owner and its
- * page. A room is FREE (has pages, no owner), OWNED, VOID (its pages were
- * detached, or a refill failed) or BUSY (a refill or a poisoning release is
- * running with the lock dropped, so that no page is allocated, freed or
- * written while a raw lock is held).
+ * Rooms. Each room has a raw spinlock and a ticket. The lock guards what a
+ * room holds (its state, page and address) and the move of a free room to
+ * its owner; a claim only ever trylocks it. The ticket is the room's claim
+ * generation times 4 plus its phase: FREE, OWNED or GONE (detached). A
+ * claim, holding the lock, moves FREE to OWNED; release and detach move
+ * OWNED on by cmpxchg, without the lock: only the owner ever moves an owned
+ * room, so ownership is checked by reading the owner and address after the
+ * ticket and confirmed by the cmpxchg, which fails if anything happened in
+ * between. So nobody ever waits for a room lock, and a release or detach
+ * in NMI, or on a vCPU the host has just descheduled, holds up no one.
  *
- * Wings and doors. The n rooms are laid out as W wings of consecutive rooms,
- * W = doors, wing sizes differing by at most one. Room p of wing w has W
- * doors. Door 0, the near door, opens onto room p + 1 of the same wing
- * (wrapping inside the wing). Door k, 1 <= k < W, a far door, opens onto
- * room p + 1 of wing w + k (mod W).
+ * States. A room is READY (it has pages), VOID (its pages were detached,
+ * or a fill failed) or BUSY (a fill is running with the lock dropped). A
+ * detached room is GONE until the next holder of its lock makes it VOID.
  *
- * Entrances. CPU c enters at room c * n / nr_cpu_ids, so that CPUs claiming
- * at the same time start in different wings when W >= CPUs, and a CPU keeps
- * reusing the rooms near its own entrance (warm in its cache).
+ * Finding a room from its address. An address table maps the address of
+ * each room's pages to the room: buckets of 16 entries, each entry the
+ * room's index and 12 more bits of the address's hash, one cache line a
+ * bucket, about two rooms a bucket. Release, detach and owner hash the
+ * address, compare entries and then the room's own address; nothing of the
+ * owner's struct page is read, and an address that is not a room's is
+ * never dereferenced. A room's entry changes only when it gets new pages.
  *
- * The walk. A claim trylocks each room it visits; it never spins on a room
- * lock. After a room it cannot take, it picks the next door:
- *  - the room was owned, BUSY or VOID: the near door. Owned rooms pile up
- *    next to each CPU's entrance, so the next room along is the likeliest
- *    free one and walking a wing in order touches consecutive memory;
- *  - the room's lock was busy: a far door, doors 1, 2, ... W - 1 in turn on
- *    successive busy locks. A busy lock means another CPU is working in this
- *    wing right now; going on next to it would meet it again.
- * The claim remembers, for every wing it entered, how many of that wing's
- * rooms it has seen; it sees a wing's rooms in ring order from the column
- * of its entrance, so the rooms seen form one arc per wing. A door leads to
- * the first unseen room of its wing: while the claim walks the wings in
- * step that is exactly the room the door opens onto. If every room of the
- * door's wing has been seen, the claim takes the next door (k + 1, ...).
+ * Wings, doors and nodes. The n rooms form W wings of consecutive rooms, W
+ * = doors, wing sizes differing by at most one; each wing's pages come
+ * from one NUMA node, the wings of a node being consecutive. Door 0 of a
+ * room, the near door, opens onto the next room of its wing (wrapping);
+ * far door k onto the next room of another wing: the other wings of its
+ * own node first, then those of the nearest nodes.
  *
- * Bounds. Every visit sees a room the claim has not seen, so a claim visits
- * each room at most once and at most limit = max_probe (n when 0) rooms;
- * with max_probe == 0 it fails only after seeing every room owned, void and
- * unfillable, BUSY or locked. A visit costs one trylock with interrupts
- * saved, a few stores and at most W - 1 door checks; the lock is never held
- * across anything longer. The worst case is limit trylocks plus one atomic
- * page allocation: a claim that finds a VOID room fills it (see below), and
- * after one failed fill it skips the remaining void rooms.
+ * Entrances. Each CPU has its own run of rooms on its node (its node's
+ * rooms shared among its CPUs) and enters at its "next" room: the room
+ * after the last one it claimed, or the last one released on it. So a
+ * task that claims and releases reuses one warm room, and a softirq or
+ * hard irq claim that interrupts a task holding its room starts at the
+ * next room, not in the task's.
  *
- * Filling. A claim that meets a VOID room marks it BUSY, drops the lock,
- * calls alloc_pages(GFP_ATOMIC | __GFP_NOWARN), retakes the lock and claims
- * the filled room. alloc_pages() takes spinlock_t locks, which sleep on
- * PREEMPT_RT, so the claim does so only where RT allows it: not in hard
- * interrupt context, not with interrupts disabled, not with preemption
- * disabled by a lock. The same rule applies on every kernel, so code tested
- * on !RT is valid on RT, and lockdep's PROVE_RAW_LOCK_NESTING holds us to
- * it. Elsewhere the claim skips the room and kicks the deferred refill, a
- * delayed work item that fills void rooms with GFP_KERNEL in process
- * context; detach also schedules it, shortly later, so that rooms nobody
- * walks over are topped up.
+ * The walk. A claim trylocks each room it visits. After a room it cannot
+ * take, it picks the next door: the near door after a taken, BUSY or VOID
+ * room (taken rooms pile up at the entrances); a far door, 1, 2, ... W - 1
+ * in turn, after a busy lock (another CPU works there right now). The
+ * claim remembers how many of each wing's rooms it has seen, in ring order
+ * from the column it entered at; a door leads to the first unseen room of
+ * its wing, and a door whose wing is exhausted passes to the next door.
  *
- * Ownership. A room's page->private holds the room's index, so release and
- * detach find the room in O(1) and then check under the room's lock that
- * its page is the caller's page and its owner the caller's owner.
+ * Bounds. Every visit sees a room the claim has not seen: a claim visits
+ * each room at most once and at most limit = max_probe (n when 0) rooms.
+ * A visit is one trylock with interrupts saved, a few loads and stores and
+ * at most W - 1 door checks; the worst case adds one page allocation (see
+ * filling), after which a claim skips void rooms.
+ *
+ * Filling. A claim that meets a void room fills it on the spot if it can:
+ * with the caller's gfp if the caller allowed an allocation that may spin
+ * (labyrinth_claim_gfp() with __GFP_KSWAPD_RECLAIM or __GFP_DIRECT_RECLAIM;
+ * the room lock is dropped around it), else with alloc_pages_nolock() where
+ * the kernel has it, which is valid in every context and is called with
+ * the lock held. Otherwise it skips the room and kicks the deferred refill
+ * through irq_work (valid in NMI): a work item that fills void rooms with
+ * GFP_KERNEL. Nothing reads the context the caller runs in.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitops.h>
-#include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/hash.h>
 #include <linux/jiffies.h>
 #include <linux/log2.h>
-#include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/nodemask.h>
 #include <linux/overflow.h>
 #include <linux/percpu.h>
-#include <linux/mutex.h>
-#include <linux/preempt.h>
-#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/topology.h>
 #include <linux/workqueue.h>
 
 #include "compat/compat.h"
@@ -102,111 +105,35 @@
 #define CREATE_TRACE_POINTS
 #include "labyrinth_trace.h"
 
-#define LABYRINTH_NAME_LEN	32
 #define LABYRINTH_POISON_BYTE	0x6b
 /*
- * After a detach, or a failed fill, the deferred refill runs this much
- * later: a claim may refill the room first, and a failing allocator is
- * not hammered.
+ * After a detach or a failed fill, the deferred refill runs this much
+ * later: a claim may refill the room first, and a failing allocator is not
+ * hammered.
  */
 #define LABYRINTH_REFILL_DELAY	msecs_to_jiffies(20)
+/* A room's pages are drawn again this often when the table has no slot. */
+#define LABYRINTH_INSTALL_TRIES	4
 
-enum labyrinth_room_state {
-	LAB_ROOM_FREE,
-	LAB_ROOM_OWNED,
-	LAB_ROOM_VOID,
-	LAB_ROOM_BUSY,
-};
-
-/* Whether a claim may fill a void room: asked only when it meets one. */
-enum labyrinth_fill {
-	LAB_FILL_ASK,		/* not known yet */
-	LAB_FILL_OK,
-	LAB_FILL_NEVER,		/* the context forbids allocation */
-	LAB_FILL_FAILED,	/* a fill failed: skip void rooms */
-};
+DEFINE_STATIC_KEY_FALSE(labyrinth_collect);
+/* Every labyrinth, for debugfs: added at create, removed at destroy. */
+LIST_HEAD(labyrinth_list);
+/* Guards labyrinth_list and the uniqueness of debugfs names. */
+DEFINE_MUTEX(labyrinth_list_lock);
+struct labyrinth_totals labyrinth_totals;
 
 enum labyrinth_probe {
 	LAB_PROBE_CLAIMED,
-	LAB_PROBE_TAKEN,	/* owned or BUSY */
+	LAB_PROBE_TAKEN,	/* owned, GONE or BUSY */
 	LAB_PROBE_VOID,		/* void and not filled */
-	LAB_PROBE_LOCKED,	/* lock was busy */
+	LAB_PROBE_LOCKED,	/* the lock was busy */
 };
 
-/*
- * A room. Claims on different CPUs lock different rooms at the same time,
- * so every room has its own cache line: no false sharing between them.
- */
-struct labyrinth_room {
-	raw_spinlock_t lock;
-	u8 state;			/* enum labyrinth_room_state */
-	bool poisoned;			/* LABYRINTH_POISON: check on claim */
-	const void *owner;
-	struct page *page;		/* NULL while VOID or filling */
-	void *addr;			/* page_address(page) */
-	struct page *ghost;		/* last detached page, until refilled */
-	unsigned long claim_ip;		/* caller of the owner's claim */
-	unsigned long claimed_at;	/* jiffies */
-	/*
-	 * Claims that left this room through each door after a collision:
-	 * the heat map of debugfs "map". Racy increments; a lost one is fine.
-	 * Written only on the collision path, on the room's second line.
-	 */
-	unsigned int hits[LABYRINTH_MAX_DOORS];
-} ____cacheline_aligned_in_smp;
-
-/* Successful claims are counted in the probe-length histogram alone. */
-enum labyrinth_counter {
-	LAB_RELEASES,
-	LAB_DETACHES,
-	LAB_COLLISIONS,
-	LAB_FAIL_FULL,
-	LAB_FAIL_CONTENDED,
-	LAB_REFILLS,
-	LAB_REFILL_FAILURES,
-	LAB_BAD_CALLS,
-	LAB_POISON_ERRORS,
-	LAB_PAGES_TAKEN,	/* from the page allocator */
-	LAB_PAGES_FREED,	/* back to the page allocator */
-	LAB_PAGES_GIVEN,	/* to an owner, by detach or destroy */
-	LAB_NR_COUNTERS
-};
-
-/* Probe-length histogram: bucket b counts claims visiting 2^b..2^(b+1)-1 rooms. */
-#define LAB_HIST_BUCKETS	16
-
-/*
- * Per-CPU counters and entrance. Only its CPU writes them, so claims and
- * releases never share a counter line with another CPU.
- */
-struct labyrinth_pcpu {
-	u64 count[LAB_NR_COUNTERS];
-	u64 hist[LAB_HIST_BUCKETS];
-	unsigned int entry;		/* room index of this CPU's entrance */
-	unsigned int entry_wing;
-	unsigned int entry_col;
-};
-
-/*
- * struct labyrinth - the labyrinth; rooms follow it in the same allocation.
- * Everything before @rooms is read-only after create, so it is shared
- * clean by every CPU's cache.
- */
-struct labyrinth {
-	unsigned int nr_rooms;
-	unsigned int order;
-	unsigned int doors;		/* = number of wings, W */
-	unsigned int wing_rooms;	/* n / W */
-	unsigned int wing_extra;	/* n % W: wings with one more room */
-	unsigned int limit;		/* max_probe, or n */
-	unsigned int flags;
-	unsigned long refill_delay;	/* jiffies */
-	unsigned int owned_hwm;		/* see labyrinth_note_owned() */
-	struct dentry *debugfs;
-	struct labyrinth_pcpu __percpu *pcpu;
-	struct delayed_work refill_work;
-	char name[LABYRINTH_NAME_LEN];
-	struct labyrinth_room rooms[];
+/* What a claim may do with a void room. */
+struct labyrinth_fill {
+	gfp_t gfp;		/* the caller's */
+	bool failed;		/* an allocation failed: skip void rooms */
+	bool skipped;		/* a void room was left to the deferred refill */
 };
 
 /* The walk state of one claim: per wing, its next column and rooms seen. */
@@ -216,32 +143,10 @@ struct labyrinth_walk {
 	unsigned int seen[LABYRINTH_MAX_DOORS];
 };
 
-/*
- * Pages taken from the page allocator and not yet given back or away: the
- * KUnit suite's leak check. A shared atomic, so kept only where it is read.
- */
-static atomic_long_t labyrinth_pages = ATOMIC_LONG_INIT(0);
-
-/*
- * Every labyrinth counts the pages it takes from the page allocator and
- * gives back (freed) or away (to an owner) in its per-CPU counters; when
- * it ends, at destroy or when create gives up, the three must balance.
- * The totals of every labyrinth ended so far, and how many were started
- * (their struct and per-CPU data allocated): debugfs labyrinth/pages.
- * Started minus ended is the labyrinths still alive, which hold the
- * module's own memory: 0 once every user has destroyed its labyrinths.
- */
-static struct {
-	atomic64_t started, ended, taken, freed, given, unbalanced;
-} labyrinth_page_totals;
-
-static struct dentry *labyrinth_debugfs_root;
-static DEFINE_MUTEX(labyrinth_debugfs_lock);	/* unique directory names */
-
 /* Operations named in the bad_call tracepoint. */
 enum { LAB_OP_CLAIM, LAB_OP_RELEASE, LAB_OP_DETACH };
 
-/* Count events in this CPU's counters; interrupt-safe, never shared. */
+/* Count events in this CPU's counters: never a shared line. */
 static __always_inline void labyrinth_count_n(struct labyrinth *lab,
 					      enum labyrinth_counter c,
 					      unsigned int n)
@@ -252,44 +157,7 @@ static __always_inline void labyrinth_count_n(struct labyrinth *lab,
 static __always_inline void labyrinth_count(struct labyrinth *lab,
 					    enum labyrinth_counter c)
 {
-	labyrinth_count_n(lab, c, 1);
-}
-
-/* Raise the high-water mark of owned rooms to claims - (releases + detaches). */
-static void labyrinth_raise_hwm(struct labyrinth *lab, s64 owned)
-{
-	owned = clamp_t(s64, owned, 0, lab->nr_rooms);
-	/* Racing writers may lose a mark to a lower one: rare, and a sample. */
-	if (owned > data_race(lab->owned_hwm))
-		WRITE_ONCE(lab->owned_hwm, owned);
-}
-
-/*
- * The high-water mark of owned rooms. Summing every CPU's count on every
- * claim would cost the fast path, so the mark is taken where the count can
- * rise past it: by a claim that had to walk past taken rooms (reading only
- * the counters it needs), and by stats readers. A peak reached only by
- * claims that found their entrance free is seen when stats are next read,
- * if it still stands.
- */
-static void labyrinth_note_owned(struct labyrinth *lab)
-{
-	const struct labyrinth_pcpu *p;
-	unsigned int cpu, b;
-	s64 owned = 0;
-
-	/* a racy read: the mark is a sample */
-	if (data_race(lab->owned_hwm) >= lab->nr_rooms)
-		return;		/* nothing to raise */
-	for_each_possible_cpu(cpu) {
-		p = per_cpu_ptr(lab->pcpu, cpu);
-		/* other CPUs count on: a snapshot */
-		owned -= data_race(p->count[LAB_RELEASES] + p->count[LAB_DETACHES]);
-		for (b = 0; b < LAB_HIST_BUCKETS; b++)
-			/* likewise */
-			owned += data_race(p->hist[b]);
-	}
-	labyrinth_raise_hwm(lab, owned);
+	this_cpu_inc(lab->pcpu->count[c]);
 }
 
 /* A refused call: counted and traced, never warned about. */
@@ -315,16 +183,20 @@ static unsigned int labyrinth_wing_size(const struct labyrinth *lab,
 static unsigned int labyrinth_wing_start(const struct labyrinth *lab,
 					 unsigned int w)
 {
-	return w * lab->wing_rooms + min_t(unsigned int, w, lab->wing_extra);
+	return w * lab->wing_rooms + min(w, lab->wing_extra);
 }
 
 /* The wing room @i is in: the first n % W wings have one room more. */
-static unsigned int labyrinth_wing_of(const struct labyrinth *lab,
-				      unsigned int i)
+unsigned int labyrinth_wing_of(const struct labyrinth *lab, unsigned int i)
 {
 	unsigned int q = lab->wing_rooms, r = lab->wing_extra;
 
 	return i < r * (q + 1) ? i / (q + 1) : r + (i - r * (q + 1)) / q;
+}
+
+static int labyrinth_room_node(const struct labyrinth *lab, unsigned int i)
+{
+	return lab->wing_node[labyrinth_wing_of(lab, i)];
 }
 
 static size_t labyrinth_room_bytes(const struct labyrinth *lab)
@@ -332,152 +204,325 @@ static size_t labyrinth_room_bytes(const struct labyrinth *lab)
 	return PAGE_SIZE << lab->order;
 }
 
-VISIBLE_IF_KUNIT void *labyrinth_alloc_lab(size_t size)
+static unsigned long labyrinth_phase(unsigned long ticket)
 {
-	KUNIT_STATIC_STUB_REDIRECT(labyrinth_alloc_lab, size);
+	return ticket & LAB_PHASE_MASK;
+}
+
+/* ---- Allocation: the only places pages and memory come from ---- */
+
+LAB_VISIBLE void *labyrinth_alloc_lab(size_t size)
+{
+	LAB_STUB(labyrinth_alloc_lab, size);
 	return kvzalloc(size, GFP_KERNEL);
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_alloc_lab);
 
-VISIBLE_IF_KUNIT struct labyrinth_pcpu __percpu *labyrinth_alloc_pcpu(void)
+LAB_VISIBLE struct labyrinth_pcpu __percpu *labyrinth_alloc_pcpu(void)
 {
-	KUNIT_STATIC_STUB_REDIRECT(labyrinth_alloc_pcpu);
+	LAB_STUB(labyrinth_alloc_pcpu);
 	return alloc_percpu(struct labyrinth_pcpu);
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_alloc_pcpu);
 
-/* The one function that takes pages from the page allocator. */
-VISIBLE_IF_KUNIT struct page *labyrinth_alloc_room(struct labyrinth *lab,
-						   gfp_t gfp)
+/* Pages for a room on node @nid, with @gfp (which may spin or sleep). */
+LAB_VISIBLE struct page *labyrinth_alloc_room(struct labyrinth *lab, int nid,
+					      gfp_t gfp)
 {
-	KUNIT_STATIC_STUB_REDIRECT(labyrinth_alloc_room, lab, gfp);
-	return alloc_pages(gfp, lab->order);
+	LAB_STUB(labyrinth_alloc_room, lab, nid, gfp);
+	return alloc_pages_node(nid, gfp | __GFP_NOWARN | __GFP_THISNODE,
+				lab->order);
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_alloc_room);
+
+/*
+ * Pages for a room from any context, NMI and raw locks included, where the
+ * kernel has alloc_pages_nolock() (6.18's form; see compat/compat.h): the
+ * pages or NULL; ERR_PTR(-EOPNOTSUPP) where it has not, or for orders it
+ * does not serve. (Called under a raw lock, in any context: no KUnit
+ * static stub here, whose lookup takes a spinlock_t; test builds have a
+ * hook of their own.)
+ */
+static struct page *labyrinth_alloc_room_nolock(struct labyrinth *lab, int nid)
+{
+#ifdef LABYRINTH_KUNIT
+	if (lab->nolock_hook)
+		return lab->nolock_hook(lab, nid);
+#endif
+#ifdef LABYRINTH_HAVE_ALLOC_PAGES_NOLOCK
+	if (lab->order <= PAGE_ALLOC_COSTLY_ORDER)
+		return alloc_pages_nolock(0, nid, lab->order);
+#endif
+	return ERR_PTR(-EOPNOTSUPP);
+}
 
 /* Count a room's pages in or out: LAB_PAGES_{TAKEN,FREED,GIVEN}. */
 static void labyrinth_account(struct labyrinth *lab, enum labyrinth_counter c)
 {
-	long pages = 1L << lab->order;
-
-	labyrinth_count_n(lab, c, pages);
-	if (IS_ENABLED(CONFIG_KUNIT))
-		atomic_long_add(c == LAB_PAGES_TAKEN ? pages : -pages,
-				&labyrinth_pages);
+	labyrinth_count_n(lab, c, 1U << lab->order);
 }
 
-/* Pages for a room, counted as taken. */
-static struct page *labyrinth_take_pages(struct labyrinth *lab, gfp_t gfp)
+/* Give a room's pages back to the page allocator; process context. */
+static void labyrinth_free_pages(struct labyrinth *lab, struct page *page)
 {
-	struct page *page = labyrinth_alloc_room(lab, gfp);
+	labyrinth_account(lab, LAB_PAGES_FREED);
+	__free_pages(page, lab->order);
+}
 
+/*
+ * The irq_work behind labyrinth_kick(): schedule the deferred refill, at
+ * once if a claim skipped a void room it could not fill, else after
+ * refill_delay (a detach: a claim may refill the room first; a failed fill:
+ * the allocator is not hammered).
+ */
+static void labyrinth_kick_fn(struct irq_work *work)
+{
+	struct labyrinth *lab = container_of(work, struct labyrinth, kick);
+
+	bool now = xchg(&lab->kick_now, false);
+
+#ifdef LABYRINTH_KUNIT
+	now &= !lab->refill_held;
+#endif
+	if (now)
+		mod_delayed_work(system_dfl_wq, &lab->refill_work, 0);
+	else
+		queue_delayed_work(system_dfl_wq, &lab->refill_work,
+				   lab->refill_delay);
+}
+
+/* Schedule the deferred refill from any context, NMI included. */
+static void labyrinth_kick(struct labyrinth *lab, bool now)
+{
+	if (now)
+		WRITE_ONCE(lab->kick_now, true);
+	irq_work_queue(&lab->kick);
+}
+
+/*
+ * Pages that could not be installed where pages may not be freed (NMI,
+ * or a raw lock on PREEMPT_RT): kept on an llist and freed by the deferred
+ * refill. The list node lives in the pages themselves, which are ours.
+ */
+static void labyrinth_spare(struct labyrinth *lab, struct page *page)
+{
+	llist_add(page_address(page), &lab->spare);
+	labyrinth_kick(lab, false);
+}
+
+static void labyrinth_free_spare(struct labyrinth *lab)
+{
+	struct llist_node *node, *next;
+
+	llist_for_each_safe(node, next, llist_del_all(&lab->spare))
+		labyrinth_free_pages(lab, virt_to_page(node));
+}
+
+/* ---- The address table ---- */
+
+/* The bucket of @addr and its 12-bit fingerprint. */
+static u32 *labyrinth_bucket(const struct labyrinth *lab, const void *addr,
+			     u32 *fp)
+{
+	u64 h = (u64)((unsigned long)addr >> PAGE_SHIFT) * GOLDEN_RATIO_64;
+
+	*fp = (h >> (64 - lab->table_bits - 12)) & 0xfff;
+	return &lab->table[(h >> (64 - lab->table_bits)) * LAB_BUCKET_SLOTS];
+}
+
+/* A room with pages of its own, not a detached room's memory of them. */
+static bool labyrinth_room_live(const struct labyrinth_room *room)
+{
+	return READ_ONCE(room->state) == LAB_ROOM_READY &&
+	       labyrinth_phase(READ_ONCE(room->ticket)) != LAB_GONE;
+}
+
+/*
+ * The room whose pages start at @addr, or NULL. Reads the table and the
+ * rooms without a lock: a room's entry and address change only while it
+ * is void, so the room an owner holds is always found. A detached room
+ * keeps its address until it is refilled, and its pages may meanwhile
+ * come back to another room: the room that has them wins.
+ */
+static struct labyrinth_room *labyrinth_lookup(struct labyrinth *lab,
+					       const void *addr)
+{
+	struct labyrinth_room *room, *ghost = NULL;
+	unsigned int i;
+	u32 fp, v, *b;
+
+	if (!addr || offset_in_page(addr))
+		return NULL;
+	b = labyrinth_bucket(lab, addr, &fp);
+	for (i = 0; i < LAB_BUCKET_SLOTS; i++) {
+		v = READ_ONCE(b[i]);
+		if (!v || v >> LAB_FP_SHIFT != fp)
+			continue;
+		room = &lab->rooms[(v & LAB_IDX_MASK) - 1];
+		if (READ_ONCE(room->addr) != addr)
+			continue;
+		if (labyrinth_room_live(room))
+			return room;
+		ghost = room;
+	}
+	return ghost;
+}
+
+/* Enter @room's new address @addr in the table; false if its bucket is full. */
+static bool labyrinth_table_add(struct labyrinth *lab,
+				struct labyrinth_room *room, void *addr)
+{
+	u32 fp, v, *b = labyrinth_bucket(lab, addr, &fp);
+	unsigned int i;
+
+	v = fp << LAB_FP_SHIFT | (labyrinth_room_idx(lab, room) + 1);
+	for (i = 0; i < LAB_BUCKET_SLOTS; i++) {
+		/* other rooms' fills race for empty entries */
+		if (!READ_ONCE(b[i]) && !cmpxchg(&b[i], 0, v)) {
+			room->slot = b + i - lab->table;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Install @page in @room, which is VOID or BUSY and ours to change. */
+static bool labyrinth_install(struct labyrinth *lab,
+			      struct labyrinth_room *room, struct page *page)
+{
+	void *addr = page_address(page);
+
+	if (room->addr) {		/* the detached pages' entry goes */
+		WRITE_ONCE(lab->table[room->slot], 0);
+		WRITE_ONCE(room->addr, NULL);
+	}
+	if (!labyrinth_table_add(lab, room, addr))
+		return false;
+	WRITE_ONCE(room->page, page);
+	WRITE_ONCE(room->addr, addr);
+	room->poisoned = false;
+	WRITE_ONCE(room->state, LAB_ROOM_READY);
+	return true;
+}
+
+/* ---- Filling void rooms ---- */
+
+/* A GONE room, held locked, becomes VOID: its pages went to the owner. */
+static unsigned long labyrinth_clear_gone(struct labyrinth_room *room,
+					  unsigned long t)
+	__must_hold(&room->lock)
+{
+	lockdep_assert_held(&room->lock);
+	WRITE_ONCE(room->page, NULL);
+	WRITE_ONCE(room->state, LAB_ROOM_VOID);
+	t += LAB_GONE;			/* to the next generation's FREE */
+	WRITE_ONCE(room->ticket, t);
+	return t;
+}
+
+static void labyrinth_filled(struct labyrinth *lab, struct labyrinth_room *room,
+			     enum labyrinth_counter how, bool ok)
+{
+	trace_labyrinth_refill(lab->name, labyrinth_room_idx(lab, room), ok,
+			       how - LAB_REFILLS_GFP);
+	labyrinth_count(lab, ok ? how : LAB_REFILL_FAILURES);
+}
+
+/*
+ * Draw pages for the VOID @room with @gfp, dropping its lock meanwhile
+ * (the room is BUSY, so nobody else touches it). Held again on return.
+ */
+static struct page *labyrinth_draw(struct labyrinth *lab,
+				   struct labyrinth_room *room, gfp_t gfp,
+				   unsigned long *flags)
+	__must_hold(&room->lock)
+{
+	unsigned int idx = labyrinth_room_idx(lab, room);
+	struct page *page;
+
+	WRITE_ONCE(room->state, LAB_ROOM_BUSY);
+	raw_spin_unlock_irqrestore(&room->lock, *flags);
+	page = labyrinth_alloc_room(lab, labyrinth_room_node(lab, idx), gfp);
+	raw_spin_lock_irqsave(&room->lock, *flags);
+	WRITE_ONCE(room->state, LAB_ROOM_VOID);
 	if (page)
 		labyrinth_account(lab, LAB_PAGES_TAKEN);
 	return page;
 }
 
-/* Give a room's pages back, or away (@free false: to their owner). */
-static void labyrinth_put_pages(struct labyrinth *lab, struct page *page,
-				bool free)
-{
-	labyrinth_account(lab, free ? LAB_PAGES_FREED : LAB_PAGES_GIVEN);
-	if (free) {
-		set_page_private(page, 0);
-		__free_pages(page, lab->order);
-	}
-}
-
 /*
- * Schedule the deferred refill, unless it is already pending. Called from
- * any context: the workqueue and timer locks are raw.
+ * A claim's fill of the VOID @room, held locked: with the caller's gfp if
+ * it allows an allocation that may spin, else (or if that failed) with
+ * alloc_pages_nolock() under the lock. True if the room is now READY.
  */
-static void labyrinth_kick_refill(struct labyrinth *lab, unsigned long delay)
-{
-	queue_delayed_work(system_dfl_wq, &lab->refill_work, delay);
-}
-
-/* Install @page in @room, which the caller has made unreachable or locked. */
-static void labyrinth_install(struct labyrinth *lab,
-			      struct labyrinth_room *room, struct page *page)
-{
-	set_page_private(page, labyrinth_room_idx(lab, room));
-	room->page = page;
-	room->addr = page_address(page);
-	room->ghost = NULL;
-	room->poisoned = false;
-	room->state = LAB_ROOM_FREE;
-}
-
-/*
- * Fill the VOID @room. The lock is dropped around the allocation and held
- * again on return; the room is FREE on success and VOID on failure.
- */
-static bool labyrinth_fill(struct labyrinth *lab, struct labyrinth_room *room,
-			   gfp_t gfp, unsigned long *flags)
+static bool labyrinth_fill_spot(struct labyrinth *lab,
+				struct labyrinth_room *room,
+				struct labyrinth_fill *fill, unsigned long *flags)
 	__must_hold(&room->lock)
 {
-	struct page *page;
+	int nid = labyrinth_room_node(lab, labyrinth_room_idx(lab, room));
+	enum labyrinth_counter how = LAB_REFILLS_GFP;
+	struct page *page = NULL;
+	bool tried = false;
 
-	lockdep_assert_held(&room->lock);
-	room->state = LAB_ROOM_BUSY;
-	raw_spin_unlock_irqrestore(&room->lock, *flags);
-	page = labyrinth_take_pages(lab, gfp);
-	raw_spin_lock_irqsave(&room->lock, *flags);
-	trace_labyrinth_refill(lab->name, labyrinth_room_idx(lab, room), page,
-			       !gfpflags_allow_blocking(gfp));
+	if (fill->failed)
+		return false;
+	if (fill->gfp & __GFP_RECLAIM) {
+		page = labyrinth_draw(lab, room, fill->gfp, flags);
+		tried = true;
+	}
 	if (!page) {
-		room->state = LAB_ROOM_VOID;
-		labyrinth_count(lab, LAB_REFILL_FAILURES);
+		page = labyrinth_alloc_room_nolock(lab, nid);
+		how = LAB_REFILLS_NOLOCK;
+		if (IS_ERR(page))	/* no such allocator here */
+			page = NULL;
+		else
+			tried = true;
+		if (page)
+			labyrinth_account(lab, LAB_PAGES_TAKEN);
+	}
+	if (page && !labyrinth_install(lab, room, page)) {
+		labyrinth_spare(lab, page);	/* no table slot: rare */
+		page = NULL;
+	}
+	if (!tried) {
+		fill->skipped = true;
 		return false;
 	}
-	labyrinth_install(lab, room, page);
-	labyrinth_count(lab, LAB_REFILLS);
-	return true;
+	labyrinth_filled(lab, room, how, page);
+	fill->failed = !page;
+	return page;
 }
 
-/*
- * May a claim allocate pages here? alloc_pages() takes spinlock_t locks:
- * not in hard interrupt context, nor with interrupts or preemption
- * disabled, which on PREEMPT_RT means a raw spinlock is held (see the
- * design note above).
- */
-static bool labyrinth_may_alloc(void)
-{
-	return !in_hardirq() && !in_nmi() && !irqs_disabled() &&
-	       !(preempt_count() & PREEMPT_MASK);
-}
+/* ---- Claiming ---- */
 
-/* Visit one room: take it if it is free, or fill it if it is void. */
+/* Visit one room: take it if it is free; fill it first if it is void. */
 static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 					       struct labyrinth_room *room,
 					       const void *owner,
-					       unsigned long ip, u8 *fill)
+					       unsigned long ip,
+					       struct labyrinth_fill *fill)
 {
 	enum labyrinth_probe res = LAB_PROBE_TAKEN;
-	unsigned long flags;
+	unsigned long flags, t;
 
-	/*
-	 * Ask whether this context may allocate before taking the lock, which
-	 * disables interrupts, and only once a void room shows up. (A room
-	 * that turns void after this peek is skipped this time.)
-	 */
-	if (unlikely(*fill == LAB_FILL_ASK &&
-		     /* an unlocked peek; the state is read again locked */
-		     data_race(room->state) == LAB_ROOM_VOID))
-		*fill = labyrinth_may_alloc() ? LAB_FILL_OK : LAB_FILL_NEVER;
 	if (!raw_spin_trylock_irqsave(&room->lock, flags))
 		return LAB_PROBE_LOCKED;
-	if (unlikely(room->state == LAB_ROOM_VOID)) {
+	/* pairs with the cmpxchg of release and detach */
+	t = smp_load_acquire(&room->ticket);
+	if (unlikely(labyrinth_phase(t) == LAB_GONE))
+		t = labyrinth_clear_gone(room, t);
+	if (unlikely(room->state != LAB_ROOM_READY)) {
 		res = LAB_PROBE_VOID;
-		if (*fill == LAB_FILL_OK &&
-		    !labyrinth_fill(lab, room, GFP_ATOMIC | __GFP_NOWARN, &flags))
-			*fill = LAB_FILL_FAILED;
+		if (room->state == LAB_ROOM_VOID)
+			labyrinth_fill_spot(lab, room, fill, &flags);
 	}
-	if (room->state == LAB_ROOM_FREE) {
-		room->state = LAB_ROOM_OWNED;
-		room->owner = owner;
+	if (room->state == LAB_ROOM_READY && labyrinth_phase(t) == LAB_FREE) {
+		WRITE_ONCE(room->owner, owner);
 		room->claim_ip = ip;
 		room->claimed_at = jiffies;
+		/* the owner is seen by whoever sees the phase OWNED */
+		smp_store_release(&room->ticket, t + LAB_OWNED);
 		res = LAB_PROBE_CLAIMED;
 	}
 	raw_spin_unlock_irqrestore(&room->lock, flags);
@@ -504,7 +549,7 @@ static unsigned int labyrinth_walk_next(const struct labyrinth *lab,
 
 /*
  * @door of wing @w if its wing has an unseen room, else the first door
- * after it that does. Returns the door; its wing is (w + door) % W.
+ * after it that does. Returns the door.
  */
 static unsigned int labyrinth_walk_door(const struct labyrinth *lab,
 					const struct labyrinth_walk *walk,
@@ -513,7 +558,7 @@ static unsigned int labyrinth_walk_door(const struct labyrinth *lab,
 	unsigned int i, next;
 
 	for (i = 0; i < lab->doors; i++, door = (door + 1) % lab->doors) {
-		next = (w + door) % lab->doors;
+		next = lab->door_to[w * lab->doors + door];
 		if (!test_bit(next, &walk->entered) ||
 		    walk->seen[next] < labyrinth_wing_size(lab, next))
 			return door;
@@ -522,26 +567,36 @@ static unsigned int labyrinth_walk_door(const struct labyrinth *lab,
 	return 0;
 }
 
-/*
- * The walk past the entrance, whose probe gave @res: kept out of line, so
- * that the common claim (entrance free) sets up no walk state at all.
- */
-static noinline void *labyrinth_walk_on(struct labyrinth *lab,
-					const void *owner, unsigned long ip,
-					enum labyrinth_probe res,
-					unsigned int *probes, bool *contended,
-					u8 *fill)
+/* The room door @door of room @i opens onto (see the design note). */
+unsigned int labyrinth_door_target(const struct labyrinth *lab, unsigned int i,
+				   unsigned int door)
 {
-	struct labyrinth_pcpu *pcpu = raw_cpu_ptr(lab->pcpu);
-	unsigned int w = pcpu->entry_wing, col0 = pcpu->entry_col;
-	unsigned int far = 0, door, idx;
-	struct labyrinth_walk walk;
-	bool kick = false;
+	unsigned int w = labyrinth_wing_of(lab, i), to;
 
+	to = lab->door_to[w * lab->doors + door];
+	return labyrinth_wing_start(lab, to) +
+	       (i - labyrinth_wing_start(lab, w) + 1) % labyrinth_wing_size(lab, to);
+}
+EXPORT_SYMBOL_IF_KUNIT(labyrinth_door_target);
+
+/*
+ * The walk past the first room @idx, whose probe gave @res: out of line,
+ * so that the common claim sets up no walk state. Returns the room
+ * claimed or NULL; *@probes counts the rooms visited.
+ */
+static noinline struct labyrinth_room *
+labyrinth_walk_on(struct labyrinth *lab, const void *owner, unsigned long ip,
+		  unsigned int idx, enum labyrinth_probe res,
+		  unsigned int *probes, bool *contended,
+		  struct labyrinth_fill *fill)
+{
+	unsigned int w = labyrinth_wing_of(lab, idx), far = 0, door, col0;
+	struct labyrinth_walk walk;
+
+	col0 = idx - labyrinth_wing_start(lab, w);
 	walk.entered = 0;
-	idx = labyrinth_walk_next(lab, &walk, w, col0);	/* the entrance */
+	labyrinth_walk_next(lab, &walk, w, col0);	/* the first room */
 	for (;;) {
-		kick |= res == LAB_PROBE_VOID;
 		*contended |= res == LAB_PROBE_LOCKED;
 		if (*probes == lab->limit)
 			break;
@@ -551,41 +606,23 @@ static noinline void *labyrinth_walk_on(struct labyrinth *lab,
 			door = far;
 		}
 		door = labyrinth_walk_door(lab, &walk, w, door);
-		data_race(lab->rooms[idx].hits[door]++);	/* heat map only */
-		w = (w + door) % lab->doors;
+		if (static_branch_unlikely(&labyrinth_collect) && lab->hits)
+			/* the heat map; racy increments, a lost one is fine */
+			data_race(lab->hits[idx * lab->doors + door]++);
+		w = lab->door_to[w * lab->doors + door];
 		idx = labyrinth_walk_next(lab, &walk, w, col0);
 		(*probes)++;
 		res = labyrinth_try_room(lab, &lab->rooms[idx], owner, ip, fill);
 		if (res == LAB_PROBE_CLAIMED)
-			break;
+			return &lab->rooms[idx];
 	}
-	/* Void rooms skipped: refill now, or a bit later if a fill failed. */
-	if (kick)
-		labyrinth_kick_refill(lab, *fill == LAB_FILL_FAILED ?
-				      lab->refill_delay : 0);
-	return res == LAB_PROBE_CLAIMED ? lab->rooms[idx].addr : NULL;
-}
-
-static void *labyrinth_walk(struct labyrinth *lab, const void *owner,
-			    unsigned long ip, unsigned int *probes,
-			    bool *contended)
-{
-	struct labyrinth_room *room;
-	enum labyrinth_probe res;
-	u8 fill = LAB_FILL_ASK;
-
-	*probes = 1;
-	room = &lab->rooms[raw_cpu_read(lab->pcpu->entry)];
-	res = labyrinth_try_room(lab, room, owner, ip, &fill);
-	if (likely(res == LAB_PROBE_CLAIMED))
-		return room->addr;
-	return labyrinth_walk_on(lab, owner, ip, res, probes, contended, &fill);
+	return NULL;
 }
 
 /* Check the poison left by the last release; then zero if asked to. */
-static void labyrinth_prepare(struct labyrinth *lab, void *addr)
+static void labyrinth_prepare(struct labyrinth *lab,
+			      struct labyrinth_room *room, void *addr)
 {
-	struct labyrinth_room *room = &lab->rooms[page_private(virt_to_page(addr))];
 	size_t size = labyrinth_room_bytes(lab);
 
 	if (room->poisoned) {
@@ -600,6 +637,75 @@ static void labyrinth_prepare(struct labyrinth *lab, void *addr)
 		memset(addr, 0, size);
 }
 
+/* Where this CPU's next claim enters: after @idx, in its own rooms. */
+static void labyrinth_move_entrance(struct labyrinth *lab, unsigned int idx,
+				    bool claimed)
+{
+	unsigned int first = this_cpu_read(lab->pcpu->first);
+	unsigned int end = this_cpu_read(lab->pcpu->end);
+
+	if (idx - first >= end - first)
+		return;			/* not one of this CPU's rooms */
+	if (claimed)
+		idx = idx + 1 < end ? idx + 1 : first;
+	this_cpu_write(lab->pcpu->next, idx);
+}
+
+/* Only while collecting: probe lengths and the high water of owned rooms. */
+static noinline void labyrinth_collect_claim(struct labyrinth *lab,
+					     unsigned int probes)
+{
+	unsigned int owned = atomic_inc_return(&lab->owned);
+
+	this_cpu_inc(lab->pcpu->hist[min_t(unsigned int, ilog2(probes),
+					   LAB_HIST_BUCKETS - 1)]);
+	/* racing writers may lose a mark to a lower one: it is a sample */
+	if (owned > data_race(lab->owned_hwm))
+		WRITE_ONCE(lab->owned_hwm, owned);
+}
+
+static void *labyrinth_do_claim(struct labyrinth *lab, const void *owner,
+				gfp_t gfp, unsigned long ip)
+{
+	struct labyrinth_fill fill = { .gfp = gfp };
+	struct labyrinth_room *room;
+	bool contended = false;
+	enum labyrinth_probe res;
+	unsigned int probes = 1;
+	unsigned int idx;
+
+	if (IS_ERR_OR_NULL(lab))
+		return NULL;
+	if (unlikely(!owner)) {
+		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL, ip);
+		return NULL;
+	}
+	might_sleep_if(gfpflags_allow_blocking(gfp));
+	idx = this_cpu_read(lab->pcpu->next);
+	room = &lab->rooms[idx];
+	res = labyrinth_try_room(lab, room, owner, ip, &fill);
+	if (unlikely(res != LAB_PROBE_CLAIMED))
+		room = labyrinth_walk_on(lab, owner, ip, idx, res, &probes,
+					 &contended, &fill);
+	if (unlikely(fill.skipped || fill.failed))
+		labyrinth_kick(lab, !fill.failed);
+	if (unlikely(probes > 1 || !room))
+		labyrinth_count_n(lab, LAB_COLLISIONS, probes - !!room);
+	if (unlikely(!room)) {
+		labyrinth_count(lab, contended ? LAB_FAIL_CONTENDED : LAB_FAIL_FULL);
+		trace_labyrinth_claim(lab->name, owner, NULL, probes, contended);
+		return NULL;
+	}
+	labyrinth_count(lab, LAB_CLAIMS);
+	labyrinth_move_entrance(lab, labyrinth_room_idx(lab, room), true);
+	if (static_branch_unlikely(&labyrinth_collect))
+		labyrinth_collect_claim(lab, probes);
+	trace_labyrinth_claim(lab->name, owner, room->addr, probes, contended);
+	if (lab->flags & (LABYRINTH_ZERO | LABYRINTH_POISON))
+		labyrinth_prepare(lab, room, room->addr);
+	return room->addr;
+}
+
 /**
  * labyrinth_claim() - claim a free room
  * @lab: the labyrinth
@@ -608,95 +714,87 @@ static void labyrinth_prepare(struct labyrinth *lab, void *addr)
  *
  * Walks the labyrinth from this CPU's entrance and takes the first free
  * room it can lock, visiting at most max_probe rooms and each room at most
- * once. Never spins on a room lock; a void room is filled with GFP_ATOMIC
- * where the context allows allocation (see the design note).
+ * once. Never waits for a room lock. A void room on the way is filled on
+ * the spot with alloc_pages_nolock() where the kernel has it (6.18 and
+ * later), else left to the deferred refill; labyrinth_claim_gfp() lets the
+ * caller allow more.
  *
- * Context: Any context except NMI, including hard interrupt context and
- * under a raw spinlock with interrupts disabled. Never sleeps.
+ * Context: Any context, NMI and hard interrupt context included, and under
+ * a raw spinlock with interrupts disabled. Never sleeps.
  * Return: the page-aligned address of the room's ``PAGE_SIZE << order``
  * bytes, or NULL if no room could be claimed, @lab is NULL or an ERR_PTR,
  * or @owner is NULL (the latter counted in the labyrinth's bad_calls).
  */
 void *labyrinth_claim(struct labyrinth *lab, const void *owner)
 {
-	bool contended = false;
-	unsigned int probes;
-	void *addr;
-
-	if (IS_ERR_OR_NULL(lab))
-		return NULL;
-	if (!owner) {
-		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL,
-				   _RET_IP_);
-		return NULL;
-	}
-	addr = labyrinth_walk(lab, owner, _RET_IP_, &probes, &contended);
-	trace_labyrinth_claim(lab->name, owner, addr, probes, contended);
-	if (addr) {
-		this_cpu_inc(lab->pcpu->hist[min_t(unsigned int, ilog2(probes),
-						   LAB_HIST_BUCKETS - 1)]);
-		if (probes > 1)
-			labyrinth_note_owned(lab);
-		probes--;
-		if (lab->flags & (LABYRINTH_ZERO | LABYRINTH_POISON))
-			labyrinth_prepare(lab, addr);
-	} else if (contended) {
-		labyrinth_count(lab, LAB_FAIL_CONTENDED);
-	} else {
-		labyrinth_count(lab, LAB_FAIL_FULL);
-	}
-	if (probes)
-		labyrinth_count_n(lab, LAB_COLLISIONS, probes);
-	return addr;
+	return labyrinth_do_claim(lab, owner, 0, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_claim);
 
-/*
- * The room @addr names, without any check that it is this room's current
- * page: the caller checks that under the room's lock. NULL if @addr cannot
- * be a room of @lab at all.
+/**
+ * labyrinth_claim_gfp() - claim a free room, filling void rooms as @gfp allows
+ * @lab: the labyrinth
+ * @owner: the claimant's token, as for labyrinth_claim()
+ * @gfp: what the caller's context allows, as for mempool_alloc(): with
+ *	%__GFP_KSWAPD_RECLAIM (e.g. %GFP_ATOMIC, %GFP_NOWAIT) a void room met
+ *	on the way is filled with alloc_pages(@gfp); with
+ *	%__GFP_DIRECT_RECLAIM (%GFP_KERNEL) that may sleep. Without either
+ *	(e.g. 0) this is labyrinth_claim().
+ *
+ * Context: Any context in which @gfp is valid; with 0, any context, NMI
+ * included. Sleeps only if @gfp allows it.
+ * Return: as for labyrinth_claim().
  */
-static struct labyrinth_room *labyrinth_lookup(struct labyrinth *lab,
-					       const void *addr,
-					       struct page **page)
+void *labyrinth_claim_gfp(struct labyrinth *lab, const void *owner, gfp_t gfp)
 {
-	unsigned long idx;
-
-	if (!addr || offset_in_page(addr) || !virt_addr_valid(addr))
-		return NULL;
-	*page = virt_to_page(addr);
-	/* A foreign page's private is only compared, never trusted. */
-	idx = data_race(page_private(*page));
-	if (idx >= lab->nr_rooms)
-		return NULL;
-	return &lab->rooms[idx];
+	return labyrinth_do_claim(lab, owner, gfp, _RET_IP_);
 }
+EXPORT_SYMBOL_GPL(labyrinth_claim_gfp);
 
-static int labyrinth_check_owner(struct labyrinth_room *room,
-				 struct page *page, const void *owner)
-	__must_hold(&room->lock)
-{
-	lockdep_assert_held(&room->lock);
-	if (room->page != page)
-		return page == room->ghost ? -ENOENT : -EINVAL;
-	if (room->state != LAB_ROOM_OWNED)
-		return -ENOENT;
-	if (room->owner != owner)
-		return -EPERM;
-	return 0;
-}
+/* ---- Release, detach, owner: without the room lock ---- */
 
-/* Poison a room being released; the lock is dropped while it is written. */
-static void labyrinth_poison(struct labyrinth *lab,
-			     struct labyrinth_room *room, unsigned long *flags)
-	__must_hold(&room->lock)
+/* Poison a room being released, which the caller still owns. */
+static void labyrinth_poison(struct labyrinth *lab, struct labyrinth_room *room,
+			     void *addr)
 {
-	room->state = LAB_ROOM_BUSY;
-	room->owner = NULL;
-	raw_spin_unlock_irqrestore(&room->lock, *flags);
-	memset(room->addr, LABYRINTH_POISON_BYTE, labyrinth_room_bytes(lab));
-	raw_spin_lock_irqsave(&room->lock, *flags);
+	memset(addr, LABYRINTH_POISON_BYTE, labyrinth_room_bytes(lab));
 	room->poisoned = true;
+}
+
+/*
+ * Release (@detach false) or detach the room at @addr that @owner owns:
+ * check the phase, address and owner read after the ticket, and move the
+ * ticket on by cmpxchg, which fails if anything moved in between. Stores
+ * the room's pages in *@page for a detach. 0 or the documented error.
+ */
+static int labyrinth_let_go(struct labyrinth *lab, void *addr,
+			    const void *owner, bool detach,
+			    struct labyrinth_room **roomp, struct page **page)
+{
+	struct labyrinth_room *room;
+	unsigned long t;
+
+	room = owner ? labyrinth_lookup(lab, addr) : NULL;
+	if (!room)
+		return -EINVAL;
+	*roomp = room;
+	do {
+		/* pairs with the claim's store-release: the owner is current */
+		t = smp_load_acquire(&room->ticket);
+		if (labyrinth_phase(t) != LAB_OWNED)
+			return -ENOENT;
+		if (READ_ONCE(room->addr) != addr)
+			return -EINVAL;		/* refilled since the lookup */
+		if (READ_ONCE(room->owner) != owner)
+			return -EPERM;
+		if (detach)
+			*page = READ_ONCE(room->page);
+		else if (lab->flags & LABYRINTH_POISON)
+			labyrinth_poison(lab, room, addr);
+	} while (!try_cmpxchg_release(&room->ticket, &t,
+				      t - LAB_OWNED + (detach ? LAB_GONE :
+						       LAB_PHASE_MASK + 1)));
+	return 0;
 }
 
 /**
@@ -705,7 +803,10 @@ static void labyrinth_poison(struct labyrinth *lab,
  * @addr: the address labyrinth_claim() returned
  * @owner: the token the room was claimed with
  *
- * Context: Any context except NMI. Never sleeps.
+ * The room is claimable again at once. Never waits for a room lock: the
+ * ownership check and the hand-back are one cmpxchg.
+ *
+ * Context: Any context, NMI included. Never sleeps.
  * Return: 0 on success; -EINVAL if @lab or @owner is NULL or @lab an
  * ERR_PTR, or @addr is not the start of one of @lab's rooms (a foreign
  * page, an interior address, a detached page after its room was refilled);
@@ -716,36 +817,23 @@ static void labyrinth_poison(struct labyrinth *lab,
  */
 int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner)
 {
-	struct labyrinth_room *room;
-	unsigned long flags;
-	struct page *page;
+	struct labyrinth_room *room = NULL;
 	int err;
 
 	if (IS_ERR_OR_NULL(lab))
 		return -EINVAL;
-	room = owner ? labyrinth_lookup(lab, addr, &page) : NULL;
-	if (!room) {
-		err = -EINVAL;
-		goto out_bad;
+	err = labyrinth_let_go(lab, addr, owner, false, &room, NULL);
+	if (unlikely(err)) {
+		labyrinth_bad_call(lab, LAB_OP_RELEASE, owner, addr, err, _RET_IP_);
+		return err;
 	}
-	raw_spin_lock_irqsave(&room->lock, flags);
-	err = labyrinth_check_owner(room, page, owner);
-	if (!err) {
-		if (lab->flags & LABYRINTH_POISON)
-			labyrinth_poison(lab, room, &flags);
-		room->state = LAB_ROOM_FREE;
-		room->owner = NULL;
-	}
-	raw_spin_unlock_irqrestore(&room->lock, flags);
-	if (!err) {
-		labyrinth_count(lab, LAB_RELEASES);
-		trace_labyrinth_release(lab->name, owner, addr,
-					labyrinth_room_idx(lab, room));
-		return 0;
-	}
-out_bad:
-	labyrinth_bad_call(lab, LAB_OP_RELEASE, owner, addr, err, _RET_IP_);
-	return err;
+	labyrinth_count(lab, LAB_RELEASES);
+	labyrinth_move_entrance(lab, labyrinth_room_idx(lab, room), false);
+	if (static_branch_unlikely(&labyrinth_collect))
+		atomic_dec(&lab->owned);
+	trace_labyrinth_release(lab->name, owner, addr,
+				labyrinth_room_idx(lab, room));
+	return 0;
 }
 EXPORT_SYMBOL_GPL(labyrinth_release);
 
@@ -756,50 +844,36 @@ EXPORT_SYMBOL_GPL(labyrinth_release);
  * @owner: the token the room was claimed with
  *
  * The pages become the caller's, to be freed with
- * ``__free_pages(page, order)``; their page->private still holds the
- * room's index and is the caller's to overwrite. The room becomes void and
- * is refilled later, by a claim or by the deferred refill.
+ * ``__free_pages(page, order)``; labyrinth never touched their struct
+ * page. The room becomes void and is refilled later, by a claim or by the
+ * deferred refill. Never waits for a room lock.
  *
- * Context: Any context except NMI. Never sleeps.
+ * Context: Any context, NMI included. Never sleeps.
  * Return: the first page of the room, or an ERR_PTR with the codes of
  * labyrinth_release(): -EINVAL, -EPERM or -ENOENT.
  */
 struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 			      const void *owner)
 {
-	struct labyrinth_room *room;
+	struct labyrinth_room *room = NULL;
 	struct page *page = NULL;
-	unsigned long flags;
 	int err;
 
 	if (IS_ERR_OR_NULL(lab))
 		return ERR_PTR(-EINVAL);
-	room = owner ? labyrinth_lookup(lab, addr, &page) : NULL;
-	if (!room) {
-		err = -EINVAL;
-		goto out_bad;
+	err = labyrinth_let_go(lab, addr, owner, true, &room, &page);
+	if (unlikely(err)) {
+		labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, err, _RET_IP_);
+		return ERR_PTR(err);
 	}
-	raw_spin_lock_irqsave(&room->lock, flags);
-	err = labyrinth_check_owner(room, page, owner);
-	if (!err) {
-		room->state = LAB_ROOM_VOID;
-		room->owner = NULL;
-		room->page = NULL;
-		room->addr = NULL;
-		room->ghost = page;
-	}
-	raw_spin_unlock_irqrestore(&room->lock, flags);
-	if (!err) {
-		labyrinth_put_pages(lab, page, false);
-		labyrinth_count(lab, LAB_DETACHES);
-		trace_labyrinth_detach(lab->name, owner, addr,
-				       labyrinth_room_idx(lab, room));
-		labyrinth_kick_refill(lab, lab->refill_delay);
-		return page;
-	}
-out_bad:
-	labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, err, _RET_IP_);
-	return ERR_PTR(err);
+	labyrinth_account(lab, LAB_PAGES_GIVEN);
+	labyrinth_count(lab, LAB_DETACHES);
+	if (static_branch_unlikely(&labyrinth_collect))
+		atomic_dec(&lab->owned);
+	trace_labyrinth_detach(lab->name, owner, addr,
+			       labyrinth_room_idx(lab, room));
+	labyrinth_kick(lab, false);
+	return page;
 }
 EXPORT_SYMBOL_GPL(labyrinth_detach);
 
@@ -808,7 +882,10 @@ EXPORT_SYMBOL_GPL(labyrinth_detach);
  * @lab: the labyrinth
  * @addr: an address labyrinth_claim() returned
  *
- * Context: Any context except NMI. Never sleeps.
+ * Reads the room without its lock. A room that changes hands during the
+ * call may read as free.
+ *
+ * Context: Any context, NMI included. Never sleeps.
  * Return: the owner token of the room at @addr, or NULL if the room is
  * free or void, @addr is not the start of one of @lab's rooms, or @lab is
  * NULL or an ERR_PTR.
@@ -816,62 +893,92 @@ EXPORT_SYMBOL_GPL(labyrinth_detach);
 const void *labyrinth_owner(struct labyrinth *lab, const void *addr)
 {
 	struct labyrinth_room *room;
-	const void *owner = NULL;
-	unsigned long flags;
-	struct page *page;
+	const void *owner;
+	unsigned int tries;
+	unsigned long t;
 
-	if (IS_ERR_OR_NULL(lab))
-		return NULL;
-	room = labyrinth_lookup(lab, addr, &page);
-	if (!room)
-		return NULL;
-	raw_spin_lock_irqsave(&room->lock, flags);
-	if (room->page == page && room->state == LAB_ROOM_OWNED)
-		owner = room->owner;
-	raw_spin_unlock_irqrestore(&room->lock, flags);
-	return owner;
+	room = IS_ERR_OR_NULL(lab) ? NULL : labyrinth_lookup(lab, addr);
+	for (tries = 0; room && tries < 4; tries++) {
+		/* pairs with the claim's store-release, as in labyrinth_let_go() */
+		t = smp_load_acquire(&room->ticket);
+		if (labyrinth_phase(t) != LAB_OWNED)
+			return NULL;
+		owner = READ_ONCE(room->owner);
+		if (READ_ONCE(room->addr) != addr)
+			return NULL;
+		/* the reads above, before the ticket again: as a seqcount */
+		smp_rmb();
+		if (READ_ONCE(room->ticket) == t)
+			return owner;
+	}
+	return NULL;
 }
 EXPORT_SYMBOL_GPL(labyrinth_owner);
+
+/* ---- Statistics ---- */
+
+/* One counter summed over CPUs; a snapshot while others count on. */
+u64 labyrinth_sum(struct labyrinth *lab, enum labyrinth_counter c)
+{
+	unsigned int cpu;
+	u64 sum = 0;
+
+	for_each_possible_cpu(cpu)
+		/* other CPUs count on: a snapshot */
+		sum += data_race(per_cpu_ptr(lab->pcpu, cpu)->count[c]);
+	return sum;
+}
+
+/* Owned rooms now, read without locks. */
+unsigned int labyrinth_count_owned(struct labyrinth *lab)
+{
+	unsigned int i, owned = 0;
+
+	for (i = 0; i < lab->nr_rooms; i++)
+		owned += labyrinth_phase(READ_ONCE(lab->rooms[i].ticket)) ==
+			 LAB_OWNED;
+	return owned;
+}
 
 /*
  * Sum every CPU's counters into the zeroed @stats, and the probe-length
  * histogram into @hist if not NULL; count owned and void rooms.
  */
-static void labyrinth_snapshot(struct labyrinth *lab,
-			       struct labyrinth_stats *stats, u64 *hist)
+void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
+			u64 *hist)
 {
 	unsigned int cpu, i, b;
+	unsigned long t;
 
 	for_each_possible_cpu(cpu) {
 		struct labyrinth_pcpu p;
 
-		/* Other CPUs count on: a snapshot, racy by design. */
+		/* other CPUs count on: a snapshot, racy by design */
 		p = data_race(*per_cpu_ptr(lab->pcpu, cpu));
-		for (b = 0; b < LAB_HIST_BUCKETS; b++) {
-			stats->claims += p.hist[b];
-			if (hist)
-				hist[b] += p.hist[b];
-		}
+		stats->claims += p.count[LAB_CLAIMS];
 		stats->releases += p.count[LAB_RELEASES];
 		stats->detaches += p.count[LAB_DETACHES];
 		stats->collisions += p.count[LAB_COLLISIONS];
 		stats->fail_full += p.count[LAB_FAIL_FULL];
 		stats->fail_contended += p.count[LAB_FAIL_CONTENDED];
-		stats->refills += p.count[LAB_REFILLS];
+		stats->refills_gfp += p.count[LAB_REFILLS_GFP];
+		stats->refills_nolock += p.count[LAB_REFILLS_NOLOCK];
+		stats->refills_deferred += p.count[LAB_REFILLS_DEFERRED];
 		stats->refill_failures += p.count[LAB_REFILL_FAILURES];
 		stats->bad_calls += p.count[LAB_BAD_CALLS];
 		stats->poison_errors += p.count[LAB_POISON_ERRORS];
+		for (b = 0; hist && b < LAB_HIST_BUCKETS; b++)
+			hist[b] += p.hist[b];
 	}
+	stats->refills = stats->refills_gfp + stats->refills_nolock +
+			 stats->refills_deferred;
 	stats->nr_rooms = lab->nr_rooms;
 	for (i = 0; i < lab->nr_rooms; i++) {
-		/* Lockless, so that stats never hold up a claim. */
-		u8 state = data_race(lab->rooms[i].state);
-
-		stats->rooms_owned += state == LAB_ROOM_OWNED;
-		stats->rooms_void += state == LAB_ROOM_VOID;
+		t = READ_ONCE(lab->rooms[i].ticket);
+		stats->rooms_owned += labyrinth_phase(t) == LAB_OWNED;
+		stats->rooms_void += labyrinth_phase(t) == LAB_GONE ||
+				     READ_ONCE(lab->rooms[i].state) == LAB_ROOM_VOID;
 	}
-	labyrinth_raise_hwm(lab, stats->claims - stats->releases -
-			    stats->detaches);
 }
 
 /**
@@ -882,7 +989,7 @@ static void labyrinth_snapshot(struct labyrinth *lab,
  * Sums the per-CPU counters and counts owned and void rooms without taking
  * any lock, so claims are never held up; see struct labyrinth_stats.
  *
- * Context: Any context except NMI. Never sleeps; O(rooms + CPUs).
+ * Context: Any context, NMI included. Never sleeps; O(rooms + CPUs).
  */
 void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 {
@@ -892,43 +999,75 @@ void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 }
 EXPORT_SYMBOL_GPL(labyrinth_get_stats);
 
-/* Deferred refill: fill every void room in process context. */
+/* What debugfs shows of room @i, copied under its lock. */
+void labyrinth_view(struct labyrinth *lab, unsigned int i,
+		    struct labyrinth_room_view *v)
+{
+	struct labyrinth_room *room = &lab->rooms[i];
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&room->lock, flags);
+	v->phase = labyrinth_phase(READ_ONCE(room->ticket));
+	v->state = v->phase == LAB_GONE ? LAB_ROOM_VOID : room->state;
+	v->owner = room->owner;
+	v->ip = room->claim_ip;
+	v->held_ms = jiffies_to_msecs(jiffies - room->claimed_at);
+	v->nid = room->page ? page_to_nid(room->page) : NUMA_NO_NODE;
+	raw_spin_unlock_irqrestore(&room->lock, flags);
+}
+
+/* ---- The deferred refill ---- */
+
+/* Fill the VOID @room, held locked, with GFP_KERNEL; process context. */
+static bool labyrinth_fill_deferred(struct labyrinth *lab,
+				    struct labyrinth_room *room,
+				    unsigned long *flags)
+	__must_hold(&room->lock)
+{
+	struct page *page = labyrinth_draw(lab, room, GFP_KERNEL, flags);
+	bool ok = page && labyrinth_install(lab, room, page);
+
+	if (page && !ok) {
+		raw_spin_unlock_irqrestore(&room->lock, *flags);
+		labyrinth_free_pages(lab, page);
+		raw_spin_lock_irqsave(&room->lock, *flags);
+	}
+	labyrinth_filled(lab, room, LAB_REFILLS_DEFERRED, ok);
+	return ok;
+}
+
+/* Fill every void room in process context; free the spare pages. */
 static void labyrinth_refill_fn(struct work_struct *work)
 {
 	struct labyrinth *lab = container_of(to_delayed_work(work),
 					     struct labyrinth, refill_work);
+	struct labyrinth_room *room;
 	bool failed = false;
 	unsigned long flags;
 	unsigned int i;
 
+	labyrinth_free_spare(lab);
 	for (i = 0; i < lab->nr_rooms; i++) {
-		struct labyrinth_room *room = &lab->rooms[i];
-
-		/* Unlocked peek; checked again under the lock. */
-		if (data_race(room->state) != LAB_ROOM_VOID)
+		room = &lab->rooms[i];
+		/* unlocked peeks; checked again under the lock */
+		if (READ_ONCE(room->state) != LAB_ROOM_VOID &&
+		    labyrinth_phase(READ_ONCE(room->ticket)) != LAB_GONE)
 			continue;
 		raw_spin_lock_irqsave(&room->lock, flags);
+		if (labyrinth_phase(room->ticket) == LAB_GONE)
+			labyrinth_clear_gone(room, room->ticket);
 		if (room->state == LAB_ROOM_VOID &&
-		    !labyrinth_fill(lab, room, GFP_KERNEL | __GFP_NOWARN, &flags))
+		    !labyrinth_fill_deferred(lab, room, &flags))
 			failed = true;
 		raw_spin_unlock_irqrestore(&room->lock, flags);
 		cond_resched();
 	}
 	if (failed)
-		labyrinth_kick_refill(lab, lab->refill_delay);
+		queue_delayed_work(system_dfl_wq, &lab->refill_work,
+				   lab->refill_delay);
 }
 
-/* One counter summed over CPUs; a snapshot while others count on. */
-static u64 labyrinth_sum(struct labyrinth *lab, enum labyrinth_counter c)
-{
-	unsigned int cpu;
-	u64 sum = 0;
-
-	for_each_possible_cpu(cpu)
-		/* other CPUs count on: a snapshot */
-		sum += data_race(per_cpu_ptr(lab->pcpu, cpu)->count[c]);
-	return sum;
-}
+/* ---- Create and destroy ---- */
 
 /*
  * @lab ends (destroy, or create giving up) holding no pages: every page it
@@ -941,12 +1080,12 @@ static void labyrinth_end_balance(struct labyrinth *lab)
 	u64 freed = labyrinth_sum(lab, LAB_PAGES_FREED);
 	u64 given = labyrinth_sum(lab, LAB_PAGES_GIVEN);
 
-	atomic64_inc(&labyrinth_page_totals.ended);
-	atomic64_add(taken, &labyrinth_page_totals.taken);
-	atomic64_add(freed, &labyrinth_page_totals.freed);
-	atomic64_add(given, &labyrinth_page_totals.given);
+	atomic64_inc(&labyrinth_totals.ended);
+	atomic64_add(taken, &labyrinth_totals.taken);
+	atomic64_add(freed, &labyrinth_totals.freed);
+	atomic64_add(given, &labyrinth_totals.given);
 	if (taken != freed + given) {
-		atomic64_inc(&labyrinth_page_totals.unbalanced);
+		atomic64_inc(&labyrinth_totals.unbalanced);
 		WARN(1, "%s: took %llu pages but freed %llu and gave away %llu\n",
 		     lab->name, taken, freed, given);
 	}
@@ -954,7 +1093,8 @@ static void labyrinth_end_balance(struct labyrinth *lab)
 
 static int labyrinth_check_config(const struct labyrinth_config *cfg)
 {
-	if (!cfg || !cfg->nr_rooms || cfg->order > MAX_PAGE_ORDER)
+	if (!cfg || !cfg->nr_rooms || cfg->nr_rooms > LABYRINTH_MAX_ROOMS ||
+	    cfg->order > MAX_PAGE_ORDER)
 		return -EINVAL;
 	if (cfg->doors > min_t(unsigned int, cfg->nr_rooms, LABYRINTH_MAX_DOORS))
 		return -EINVAL;
@@ -962,35 +1102,196 @@ static int labyrinth_check_config(const struct labyrinth_config *cfg)
 		return -EINVAL;
 	if (cfg->flags & ~(LABYRINTH_ZERO | LABYRINTH_POISON))
 		return -EINVAL;
+	if (cfg->node != NUMA_NO_NODE &&
+	    (cfg->node < 0 || cfg->node >= MAX_NUMNODES ||
+	     !node_state(cfg->node, N_MEMORY)))
+		return -EINVAL;
 	return 0;
 }
 
-/* Geometry and entrances; see the design note at the top. */
+/*
+ * The nodes of the wings: @cfg's node, or (NUMA_NO_NODE) the nodes with
+ * memory, each owning a run of consecutive wings.
+ */
+static void labyrinth_place_wings(struct labyrinth *lab, int node)
+{
+	unsigned int w, k, nodes = num_node_state(N_MEMORY);
+	int nid;
+
+	if (node != NUMA_NO_NODE)
+		nodes = 1;
+	nodes = clamp(nodes, 1U, lab->doors);
+	for (w = 0; w < lab->doors; w++) {
+		if (node != NUMA_NO_NODE) {
+			lab->wing_node[w] = node;
+			continue;
+		}
+		k = w * nodes / lab->doors;	/* the k-th node with memory */
+		for_each_node_state(nid, N_MEMORY)
+			if (!k--)
+				break;
+		lab->wing_node[w] = nid;
+	}
+}
+
+/*
+ * The doors of each wing: door 0 to itself (the near door), then the far
+ * doors to the other wings, nearest node first, in ring order within a
+ * node - on one node, far door k leads to wing w + k.
+ */
+static void labyrinth_place_doors(struct labyrinth *lab)
+{
+	unsigned int W = lab->doors, w, d, j, v;
+	u8 *to;
+
+	for (w = 0; w < W; w++) {
+		to = &lab->door_to[w * W];
+		for (d = 0; d < W; d++) {
+			v = (w + d) % W;
+			/* insertion by distance; ring order breaks ties */
+			for (j = d; j > 1 &&
+			     node_distance(lab->wing_node[w], lab->wing_node[v]) <
+			     node_distance(lab->wing_node[w], lab->wing_node[to[j - 1]]);
+			     j--)
+				to[j] = to[j - 1];
+			to[j] = v;
+		}
+	}
+}
+
+/* The labyrinth node nearest to node @nid: whose rooms @nid's CPUs use. */
+static unsigned int labyrinth_home_wing(const struct labyrinth *lab, int nid)
+{
+	unsigned int w, best = 0;
+
+	for (w = 1; w < lab->doors; w++)
+		if (nid != NUMA_NO_NODE &&
+		    node_distance(nid, lab->wing_node[w]) <
+		    node_distance(nid, lab->wing_node[best]))
+			best = w;
+	return best;
+}
+
+/*
+ * Entrances: every CPU gets a run of the rooms of its node (the wings of
+ * the labyrinth node nearest to it), shared out among that node's CPUs.
+ */
+static void labyrinth_place_entrances(struct labyrinth *lab)
+{
+	unsigned int ncpus[LABYRINTH_MAX_DOORS] = {};
+	unsigned int rank[LABYRINTH_MAX_DOORS] = {};
+	unsigned int cpu, w, lw, r0, len, k, first, end;
+
+	for_each_possible_cpu(cpu)
+		ncpus[labyrinth_home_wing(lab, cpu_to_node(cpu))]++;
+	for_each_possible_cpu(cpu) {
+		struct labyrinth_pcpu *p = per_cpu_ptr(lab->pcpu, cpu);
+
+		w = labyrinth_home_wing(lab, cpu_to_node(cpu));
+		for (lw = w; lw + 1 < lab->doors &&
+		     lab->wing_node[lw + 1] == lab->wing_node[w]; lw++)
+			;
+		r0 = labyrinth_wing_start(lab, w);
+		len = labyrinth_wing_start(lab, lw) + labyrinth_wing_size(lab, lw) - r0;
+		k = rank[w]++;
+		first = r0 + div_u64((u64)k * len, ncpus[w]);
+		end = r0 + div_u64((u64)(k + 1) * len, ncpus[w]);
+		p->first = first;
+		p->end = max(end, first + 1);
+		p->next = first;
+	}
+}
+
+/* Geometry, nodes, doors and entrances; see the design note at the top. */
 static void labyrinth_layout(struct labyrinth *lab,
 			     const struct labyrinth_config *cfg)
 {
-	unsigned int n = cfg->nr_rooms, cpu, entry;
+	unsigned int n = cfg->nr_rooms, nodes = num_node_state(N_MEMORY);
 
 	lab->nr_rooms = n;
 	lab->order = cfg->order;
 	lab->doors = cfg->doors ?:
 		min_t(unsigned int, n,
-		      clamp_t(unsigned int, nr_cpu_ids, 4, LABYRINTH_MAX_DOORS));
+		      clamp_t(unsigned int, max(nr_cpu_ids, nodes), 4,
+			      LABYRINTH_MAX_DOORS));
 	lab->wing_rooms = n / lab->doors;
 	lab->wing_extra = n % lab->doors;
 	lab->limit = cfg->max_probe ?: n;
 	lab->flags = cfg->flags;
 	lab->refill_delay = LABYRINTH_REFILL_DELAY;
 	strscpy(lab->name, cfg->name ?: "labyrinth", sizeof(lab->name));
+	labyrinth_place_wings(lab, cfg->node);
+	labyrinth_place_doors(lab);
+	labyrinth_place_entrances(lab);
+}
 
-	for_each_possible_cpu(cpu) {
-		struct labyrinth_pcpu *p = per_cpu_ptr(lab->pcpu, cpu);
+/* Buckets for about two rooms each: a power of two, at least 2. */
+static unsigned int labyrinth_table_bits(unsigned int nr_rooms)
+{
+	return max(1, ilog2(roundup_pow_of_two(nr_rooms)) - 1);
+}
 
-		entry = div_u64((u64)cpu * n, nr_cpu_ids);
-		p->entry = entry;
-		p->entry_wing = labyrinth_wing_of(lab, entry);
-		p->entry_col = entry - labyrinth_wing_start(lab, p->entry_wing);
+/* The memory of a labyrinth besides its rooms' pages; 0 or -ENOMEM. */
+static int labyrinth_alloc_parts(struct labyrinth *lab,
+				 const struct labyrinth_config *cfg)
+{
+	unsigned int W = cfg->doors ?: LABYRINTH_MAX_DOORS;
+	size_t size = array_size(cfg->nr_rooms, sizeof(*lab->rooms));
+
+	/* kmalloc aligns only powers of two to their size: rooms need lines */
+	if (size < PAGE_SIZE)
+		size = roundup_pow_of_two(size);
+	lab->rooms = labyrinth_alloc_lab(size);
+	lab->table_bits = labyrinth_table_bits(cfg->nr_rooms);
+	lab->table = labyrinth_alloc_lab(sizeof(u32) * LAB_BUCKET_SLOTS <<
+					 lab->table_bits);
+	lab->door_to = labyrinth_alloc_lab(ALIGN(W * W, sizeof(int)) +
+					   W * sizeof(int));
+	if (!lab->rooms || !lab->table || !lab->door_to)
+		return -ENOMEM;
+	lab->wing_node = (int *)(lab->door_to + ALIGN(W * W, sizeof(int)));
+	/* the heat map, if it is small: debugfs only */
+	if ((size_t)cfg->nr_rooms * W <= 65536)
+		lab->hits = kvcalloc(cfg->nr_rooms * W, sizeof(*lab->hits),
+				     GFP_KERNEL);
+	return 0;
+}
+
+static void labyrinth_free_parts(struct labyrinth *lab)
+{
+	kvfree(lab->hits);
+	kvfree(lab->door_to);
+	kvfree(lab->table);
+	kvfree(lab->rooms);
+	free_percpu(lab->pcpu);
+	kvfree(lab);
+}
+
+/* Pages for room @i, on its node, entered in the table; 0 or -ENOMEM. */
+static int labyrinth_fill_new(struct labyrinth *lab, unsigned int i)
+{
+	struct labyrinth_room *room = &lab->rooms[i];
+	struct page *page, *miss[LABYRINTH_INSTALL_TRIES];
+	unsigned int tries, k;
+	int err = -ENOMEM;
+
+	raw_spin_lock_init(&room->lock);
+	room->state = LAB_ROOM_VOID;
+	for (tries = 0; tries < LABYRINTH_INSTALL_TRIES; tries++) {
+		page = labyrinth_alloc_room(lab, labyrinth_room_node(lab, i),
+					    GFP_KERNEL);
+		if (!page)
+			break;
+		labyrinth_account(lab, LAB_PAGES_TAKEN);
+		if (labyrinth_install(lab, room, page)) {
+			err = 0;
+			break;
+		}
+		miss[tries] = page;	/* its bucket is full: draw again */
 	}
+	for (k = 0; k < tries; k++)
+		labyrinth_free_pages(lab, miss[k]);
+	return err;
 }
 
 static void labyrinth_free_rooms(struct labyrinth *lab, unsigned int nr)
@@ -999,212 +1300,14 @@ static void labyrinth_free_rooms(struct labyrinth *lab, unsigned int nr)
 
 	for (i = 0; i < nr; i++)
 		if (lab->rooms[i].page)
-			labyrinth_put_pages(lab, lab->rooms[i].page, true);
-}
-
-/* ---- debugfs: stats, rooms, map ---- */
-
-static const char *const labyrinth_state_names[] = {
-	[LAB_ROOM_FREE] = "free", [LAB_ROOM_OWNED] = "owned",
-	[LAB_ROOM_VOID] = "void", [LAB_ROOM_BUSY] = "busy",
-};
-
-/* What a reader sees of a room, copied under its lock alone. */
-struct labyrinth_room_view {
-	u8 state;
-	const void *owner;
-	unsigned long ip;
-	unsigned int held_ms;
-};
-
-static void labyrinth_view(struct labyrinth *lab, unsigned int i,
-			   struct labyrinth_room_view *v)
-{
-	struct labyrinth_room *room = &lab->rooms[i];
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&room->lock, flags);
-	v->state = room->state;
-	v->owner = room->owner;
-	v->ip = room->claim_ip;
-	v->held_ms = jiffies_to_msecs(jiffies - room->claimed_at);
-	raw_spin_unlock_irqrestore(&room->lock, flags);
-}
-
-/* The room door @door of room @i opens onto (see the design note). */
-static unsigned int labyrinth_door_target(const struct labyrinth *lab,
-					  unsigned int i, unsigned int door)
-{
-	unsigned int w = labyrinth_wing_of(lab, i), col, to;
-
-	col = i - labyrinth_wing_start(lab, w);
-	to = (w + door) % lab->doors;
-	return labyrinth_wing_start(lab, to) +
-	       (col + 1) % labyrinth_wing_size(lab, to);
-}
-
-VISIBLE_IF_KUNIT int labyrinth_stats_show(struct seq_file *m, void *v)
-{
-	struct labyrinth *lab = m->private;
-	u64 hist[LAB_HIST_BUCKETS] = {};
-	struct labyrinth_stats s = {};
-	unsigned int b, last = 0;
-
-	labyrinth_snapshot(lab, &s, hist);
-	seq_printf(m, "name %s\nnr_rooms %u\norder %u\ndoors %u\nmax_probe %u\nflags %#x\n",
-		   lab->name, s.nr_rooms, lab->order, lab->doors, lab->limit,
-		   lab->flags);
-	seq_printf(m, "claims %llu\nreleases %llu\ndetaches %llu\ncollisions %llu\n",
-		   s.claims, s.releases, s.detaches, s.collisions);
-	seq_printf(m, "fail_full %llu\nfail_contended %llu\nrefills %llu\nrefill_failures %llu\n",
-		   s.fail_full, s.fail_contended, s.refills, s.refill_failures);
-	seq_printf(m, "bad_calls %llu\npoison_errors %llu\n", s.bad_calls,
-		   s.poison_errors);
-	seq_printf(m, "pages_taken %llu\npages_freed %llu\npages_given %llu\n",
-		   labyrinth_sum(lab, LAB_PAGES_TAKEN),
-		   labyrinth_sum(lab, LAB_PAGES_FREED),
-		   labyrinth_sum(lab, LAB_PAGES_GIVEN));
-	seq_printf(m, "rooms_owned %u\nrooms_void %u\nowned_high_water %u\n",
-		   s.rooms_owned, s.rooms_void,
-		   /* claims may raise it meanwhile */
-		   data_race(lab->owned_hwm));
-	for (b = 0; b < LAB_HIST_BUCKETS; b++)
-		if (hist[b])
-			last = b;
-	seq_puts(m, "probes_per_claim");
-	for (b = 0; b <= last; b++)
-		seq_printf(m, " %u-%u:%llu", 1U << b, (2U << b) - 1, hist[b]);
-	seq_putc(m, '\n');
-	return 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_stats_show);
-
-VISIBLE_IF_KUNIT int labyrinth_rooms_show(struct seq_file *m, void *v)
-{
-	struct labyrinth *lab = m->private;
-	struct labyrinth_room_view rv;
-	unsigned int i, d;
-
-	seq_puts(m, "# room state owner site held_ms doors\n");
-	for (i = 0; i < lab->nr_rooms; i++) {
-		labyrinth_view(lab, i, &rv);
-		seq_printf(m, "%u %s", i, labyrinth_state_names[rv.state]);
-		if (rv.state == LAB_ROOM_OWNED)
-			seq_printf(m, " %p %pS %u", rv.owner, (void *)rv.ip,
-				   rv.held_ms);
-		else
-			seq_puts(m, " - - -");
-		for (d = 0; d < lab->doors; d++)
-			seq_printf(m, "%c%u", d ? ',' : ' ',
-				   labyrinth_door_target(lab, i, d));
-		seq_putc(m, '\n');
-		cond_resched();
-	}
-	return 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_rooms_show);
-
-static const char *const labyrinth_state_colors[] = {
-	[LAB_ROOM_FREE] = "palegreen", [LAB_ROOM_OWNED] = "tomato",
-	[LAB_ROOM_VOID] = "gray80", [LAB_ROOM_BUSY] = "gold",
-};
-
-/* The graph in Graphviz DOT: rooms by state, doors weighted by collisions. */
-VISIBLE_IF_KUNIT int labyrinth_map_show(struct seq_file *m, void *v)
-{
-	struct labyrinth *lab = m->private;
-	struct labyrinth_room_view rv;
-	unsigned int i, w, d, hits;
-
-	seq_printf(m, "digraph \"%s\" {\n\tgraph [label=\"labyrinth %s: %u rooms in %u wings; solid: near door, dashed: far doors, numbers: collisions through the door\" labelloc=t];\n",
-		   lab->name, lab->name, lab->nr_rooms, lab->doors);
-	seq_puts(m, "\tnode [shape=box style=filled fontsize=10];\n");
-	for (w = 0; w < lab->doors; w++) {
-		seq_printf(m, "\tsubgraph cluster_%u {\n\t\tlabel=\"wing %u\";\n", w, w);
-		for (i = labyrinth_wing_start(lab, w);
-		     i < labyrinth_wing_start(lab, w) + labyrinth_wing_size(lab, w); i++) {
-			labyrinth_view(lab, i, &rv);
-			seq_printf(m, "\t\tr%u [label=\"%u", i, i);
-			if (rv.state == LAB_ROOM_OWNED)
-				seq_printf(m, "\\n%ps", (void *)rv.ip);
-			seq_printf(m, "\" fillcolor=%s];\n",
-				   labyrinth_state_colors[rv.state]);
-		}
-		seq_puts(m, "\t}\n");
-	}
-	for (i = 0; i < lab->nr_rooms; i++) {
-		for (d = 0; d < lab->doors; d++) {
-			/* claims count on: a snapshot */
-			hits = data_race(lab->rooms[i].hits[d]);
-			seq_printf(m, "\tr%u -> r%u [label=\"", i,
-				   labyrinth_door_target(lab, i, d));
-			if (hits)
-				seq_printf(m, "%u", hits);
-			seq_printf(m, "\" penwidth=%u%s];\n",
-				   1 + (hits ? ilog2(hits) : 0),
-				   d ? " style=dashed color=gray40" : "");
-		}
-		cond_resched();
-	}
-	seq_puts(m, "}\n");
-	return 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_map_show);
-
-/* labyrinth/pages: the page balance of every labyrinth ended so far. */
-VISIBLE_IF_KUNIT int labyrinth_pages_show(struct seq_file *m, void *v)
-{
-	seq_printf(m, "labyrinths_alive %lld\n",
-		   atomic64_read(&labyrinth_page_totals.started) -
-		   atomic64_read(&labyrinth_page_totals.ended));
-	seq_printf(m, "labyrinths_ended %lld\npages_taken %lld\npages_freed %lld\npages_given %lld\nunbalanced %lld\n",
-		   atomic64_read(&labyrinth_page_totals.ended),
-		   atomic64_read(&labyrinth_page_totals.taken),
-		   atomic64_read(&labyrinth_page_totals.freed),
-		   atomic64_read(&labyrinth_page_totals.given),
-		   atomic64_read(&labyrinth_page_totals.unbalanced));
-	return 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_pages_show);
-
-DEFINE_SHOW_ATTRIBUTE(labyrinth_stats);
-DEFINE_SHOW_ATTRIBUTE(labyrinth_pages);
-DEFINE_SHOW_ATTRIBUTE(labyrinth_rooms);
-DEFINE_SHOW_ATTRIBUTE(labyrinth_map);
-
-/* labyrinth/<name>[.N]/{stats,rooms,map}, readable by root alone. */
-static void labyrinth_debugfs_add(struct labyrinth *lab)
-{
-	char name[LABYRINTH_NAME_LEN + 8];
-	struct dentry *dir;
-	unsigned int i;
-
-	if (IS_ERR_OR_NULL(labyrinth_debugfs_root))
-		return;
-	mutex_lock(&labyrinth_debugfs_lock);
-	for (i = 0; i < 1000; i++) {
-		if (i)
-			snprintf(name, sizeof(name), "%s.%u", lab->name, i);
-		else
-			strscpy(name, lab->name, sizeof(name));
-		strreplace(name, '/', '_');
-		dir = debugfs_lookup(name, labyrinth_debugfs_root);
-		if (!dir)
-			break;
-		dput(dir);
-	}
-	lab->debugfs = debugfs_create_dir(name, labyrinth_debugfs_root);
-	mutex_unlock(&labyrinth_debugfs_lock);
-	debugfs_create_file("stats", 0400, lab->debugfs, lab, &labyrinth_stats_fops);
-	debugfs_create_file("rooms", 0400, lab->debugfs, lab, &labyrinth_rooms_fops);
-	debugfs_create_file("map", 0400, lab->debugfs, lab, &labyrinth_map_fops);
+			labyrinth_free_pages(lab, lab->rooms[i].page);
 }
 
 /**
  * labyrinth_create() - create a labyrinth and fill its rooms
  * @cfg: its configuration; not referenced after return
  *
- * Allocates every room's pages with GFP_KERNEL.
+ * Allocates every room's pages with GFP_KERNEL on the node of its wing.
  *
  * Context: Process context; may sleep.
  * Return: the new labyrinth, ERR_PTR(-EINVAL) if @cfg is NULL or a field
@@ -1214,45 +1317,40 @@ static void labyrinth_debugfs_add(struct labyrinth *lab)
 struct labyrinth *labyrinth_create(const struct labyrinth_config *cfg)
 {
 	struct labyrinth *lab;
-	struct page *page;
-	unsigned int i;
-	size_t size;
+	unsigned int i = 0;
 	int err;
 
 	might_sleep();
 	err = labyrinth_check_config(cfg);
 	if (err)
 		return ERR_PTR(err);
-	size = struct_size(lab, rooms, cfg->nr_rooms);
-	/* kmalloc only aligns powers of two to their size: rooms need lines. */
-	if (size < PAGE_SIZE)
-		size = roundup_pow_of_two(size);
-	lab = labyrinth_alloc_lab(size);
+	lab = labyrinth_alloc_lab(sizeof(*lab));
 	if (!lab)
 		return ERR_PTR(-ENOMEM);
 	lab->pcpu = labyrinth_alloc_pcpu();
-	if (!lab->pcpu)
-		goto err_free_lab;
-	atomic64_inc(&labyrinth_page_totals.started);
+	if (!lab->pcpu || labyrinth_alloc_parts(lab, cfg))
+		goto err_free_parts;
+	atomic64_inc(&labyrinth_totals.started);
 	labyrinth_layout(lab, cfg);
+	lab->kick = IRQ_WORK_INIT_HARD(labyrinth_kick_fn);	/* prompt on RT too */
 	INIT_DELAYED_WORK(&lab->refill_work, labyrinth_refill_fn);
+	init_llist_head(&lab->spare);
 	for (i = 0; i < lab->nr_rooms; i++) {
-		raw_spin_lock_init(&lab->rooms[i].lock);
-		page = labyrinth_take_pages(lab, GFP_KERNEL);
-		if (!page)
+		if (labyrinth_fill_new(lab, i))
 			goto err_free_rooms;
-		labyrinth_install(lab, &lab->rooms[i], page);
 		cond_resched();
 	}
+	mutex_lock(&labyrinth_list_lock);
+	list_add_tail(&lab->list, &labyrinth_list);
+	mutex_unlock(&labyrinth_list_lock);
 	labyrinth_debugfs_add(lab);
 	return lab;
 
 err_free_rooms:
 	labyrinth_free_rooms(lab, i);
 	labyrinth_end_balance(lab);
-	free_percpu(lab->pcpu);
-err_free_lab:
-	kvfree(lab);
+err_free_parts:
+	labyrinth_free_parts(lab);
 	return ERR_PTR(-ENOMEM);
 }
 EXPORT_SYMBOL_GPL(labyrinth_create);
@@ -1271,40 +1369,49 @@ EXPORT_SYMBOL_GPL(labyrinth_create);
 void labyrinth_destroy(struct labyrinth *lab)
 {
 	struct labyrinth_room *room;
+	unsigned long phase;
 	unsigned int i;
 
 	might_sleep();
 	if (IS_ERR_OR_NULL(lab))
 		return;
-	debugfs_remove(lab->debugfs);	/* waits for readers */
+	labyrinth_debugfs_remove(lab);	/* waits for readers */
+	mutex_lock(&labyrinth_list_lock);
+	list_del(&lab->list);
+	mutex_unlock(&labyrinth_list_lock);
+	irq_work_sync(&lab->kick);
 	cancel_delayed_work_sync(&lab->refill_work);
+	labyrinth_free_spare(lab);
 	for (i = 0; i < lab->nr_rooms; i++) {
 		room = &lab->rooms[i];
-		if (room->state != LAB_ROOM_OWNED)
-			continue;
-		pr_warn("%s: destroyed with room %u owned by %p (claimed at %pS, held %u ms); its pages are left to the owner\n",
-			lab->name, i, room->owner, (void *)room->claim_ip,
-			jiffies_to_msecs(jiffies - room->claimed_at));
-		labyrinth_put_pages(lab, room->page, false);
-		room->page = NULL;
+		phase = labyrinth_phase(room->ticket);
+		if (phase == LAB_OWNED) {
+			pr_warn("%s: destroyed with room %u owned by %p (claimed at %pS, held %u ms); its pages are left to the owner\n",
+				lab->name, i, room->owner, (void *)room->claim_ip,
+				jiffies_to_msecs(jiffies - room->claimed_at));
+			labyrinth_account(lab, LAB_PAGES_GIVEN);
+		}
+		if (phase != LAB_FREE)		/* the owner's pages */
+			room->page = NULL;
 	}
 	labyrinth_free_rooms(lab, lab->nr_rooms);
 	labyrinth_end_balance(lab);
-	free_percpu(lab->pcpu);
-	kvfree(lab);
+	labyrinth_free_parts(lab);
 }
 EXPORT_SYMBOL_GPL(labyrinth_destroy);
 
-#if IS_ENABLED(CONFIG_KUNIT)
+#ifdef LABYRINTH_KUNIT
 /* Delay of the deferred refill after a detach or failed fill. */
 void labyrinth_set_refill_delay(struct labyrinth *lab, unsigned long delay)
 {
 	lab->refill_delay = delay;
+	lab->refill_held = delay > HZ;	/* no refill at once either */
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_set_refill_delay);
 
 bool labyrinth_refill_pending(struct labyrinth *lab)
 {
+	irq_work_sync(&lab->kick);
 	return delayed_work_pending(&lab->refill_work);
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_refill_pending);
@@ -1312,7 +1419,11 @@ EXPORT_SYMBOL_IF_KUNIT(labyrinth_refill_pending);
 /* Run the deferred refill now and wait for it. */
 void labyrinth_flush_refill(struct labyrinth *lab)
 {
-	flush_delayed_work(&lab->refill_work);
+	irq_work_sync(&lab->kick);
+	if (!flush_delayed_work(&lab->refill_work)) {
+		queue_delayed_work(system_dfl_wq, &lab->refill_work, 0);
+		flush_delayed_work(&lab->refill_work);
+	}
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_flush_refill);
 
@@ -1322,44 +1433,76 @@ raw_spinlock_t *labyrinth_room_lock(struct labyrinth *lab, unsigned int idx)
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_lock);
 
-/* Index of the room @cpu enters at. */
+/* Index of the room @cpu's next claim enters at. */
 unsigned int labyrinth_entrance(struct labyrinth *lab, unsigned int cpu)
 {
-	return per_cpu_ptr(lab->pcpu, cpu)->entry;
+	return per_cpu_ptr(lab->pcpu, cpu)->next;
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_entrance);
 
 /* Index of the room whose memory is at @addr, or UINT_MAX. */
 unsigned int labyrinth_room_index(struct labyrinth *lab, const void *addr)
 {
-	struct labyrinth_room *room;
-	struct page *page;
+	struct labyrinth_room *room = labyrinth_lookup(lab, addr);
 
-	room = labyrinth_lookup(lab, addr, &page);
-	/* Tests ask about rooms nobody else is changing. */
-	return room && data_race(room->page) == page ?
-	       labyrinth_room_idx(lab, room) : UINT_MAX;
+	return room ? labyrinth_room_idx(lab, room) : UINT_MAX;
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_index);
 
+/* Start @cpu's next claim at room @idx. */
+void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,
+			    unsigned int idx)
+{
+	per_cpu_ptr(lab->pcpu, cpu)->next = idx;
+}
+EXPORT_SYMBOL_IF_KUNIT(labyrinth_set_entrance);
+
+/* Replace alloc_pages_nolock() for @lab (NULL: the real one again). */
+void labyrinth_set_nolock_hook(struct labyrinth *lab,
+			       struct page *(*hook)(struct labyrinth *lab, int nid))
+{
+	WRITE_ONCE(lab->nolock_hook, hook);
+}
+EXPORT_SYMBOL_IF_KUNIT(labyrinth_set_nolock_hook);
+
+/*
+ * Pages every labyrinth holds: taken and neither freed nor given away, by
+ * those alive and those ended. The suite's leak check.
+ */
 long labyrinth_pages_held(void)
 {
-	return atomic_long_read(&labyrinth_pages);
+	struct labyrinth_totals *t = &labyrinth_totals;
+	struct labyrinth *lab;
+	long held;
+
+	mutex_lock(&labyrinth_list_lock);
+	held = atomic64_read(&t->taken) - atomic64_read(&t->freed) -
+	       atomic64_read(&t->given);
+	list_for_each_entry(lab, &labyrinth_list, list)
+		held += labyrinth_sum(lab, LAB_PAGES_TAKEN) -
+			labyrinth_sum(lab, LAB_PAGES_FREED) -
+			labyrinth_sum(lab, LAB_PAGES_GIVEN);
+	mutex_unlock(&labyrinth_list_lock);
+	return held;
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_pages_held);
+
+/* The node room @idx's pages were allocated for (that of its wing). */
+int labyrinth_room_nid(struct labyrinth *lab, unsigned int idx)
+{
+	return labyrinth_room_node(lab, idx);
+}
+EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_nid);
 #endif
 
 static int __init labyrinth_init(void)
 {
-	labyrinth_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("pages", 0400, labyrinth_debugfs_root, NULL,
-			    &labyrinth_pages_fops);
-	return 0;
+	return labyrinth_debugfs_init();
 }
 
 static void __exit labyrinth_exit(void)
 {
-	debugfs_remove(labyrinth_debugfs_root);
+	labyrinth_debugfs_exit();
 }
 
 module_init(labyrinth_init);

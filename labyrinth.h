@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * labyrinth: page-backed rooms that a driver claims exclusively from any
- * context except NMI - task, softirq, hard interrupt, or under its own raw
- * spinlock with interrupts off - without sleeping and with a bounded walk.
+ * context - task, softirq, hard interrupt, NMI, or under its own raw
+ * spinlock with interrupts off - without sleeping, without waiting for a
+ * lock and with a bounded walk.
  *
  * Copyright (C) 2026 The labyrinth authors
  */
@@ -10,6 +11,8 @@
 #define _LABYRINTH_H
 
 #include <linux/bits.h>
+#include <linux/gfp_types.h>
+#include <linux/numa.h>
 #include <linux/types.h>
 
 struct page;
@@ -19,29 +22,40 @@ struct labyrinth;
  * DOC: labyrinth overview
  *
  * A labyrinth is a graph of rooms. Each room owns ``PAGE_SIZE << order``
- * bytes of page memory, allocated when the labyrinth is created. A claim
- * enters the graph at a room chosen by the CPU it runs on and walks through
- * the rooms' doors, trylocking each room it visits, until it finds a free
- * one; it never spins, never sleeps and visits at most ``max_probe`` rooms.
- * The room then belongs to the claim's owner token until that owner
- * releases it (the room goes back to the labyrinth) or detaches it (the
- * owner keeps the pages for good and the room is refilled later).
+ * bytes of page memory, allocated on a NUMA node when the labyrinth is
+ * created. A claim enters the graph at a room of the CPU it runs on and
+ * walks through the rooms' doors, trylocking each room it visits, until it
+ * finds a free one; it never spins, never sleeps and visits at most
+ * ``max_probe`` rooms. The room then belongs to the claim's owner token
+ * until that owner releases it (the room goes back to the labyrinth) or
+ * detaches it (the owner keeps the pages for good and the room is refilled
+ * later). Release and detach never take a lock: one cmpxchg checks the
+ * owner and hands the room back.
  *
- * Context table:
+ * Context table ("raw lock": under the caller's raw spinlock with
+ * interrupts disabled):
  *
- * ===================== ======= ======= ======== ================
- * call                  task    softirq hardirq  raw lock, irqs off
- * ===================== ======= ======= ======== ================
- * labyrinth_create      yes     no      no       no
- * labyrinth_destroy     yes     no      no       no
- * labyrinth_claim       yes     yes     yes      yes
- * labyrinth_release     yes     yes     yes      yes
- * labyrinth_detach      yes     yes     yes      yes
- * labyrinth_owner       yes     yes     yes      yes
- * labyrinth_get_stats   yes     yes     yes      yes
- * ===================== ======= ======= ======== ================
+ * ===================== ======= ======= ======= ======= ========= =========
+ * call                  task    softirq hardirq NMI     raw lock  may sleep
+ * ===================== ======= ======= ======= ======= ========= =========
+ * labyrinth_create      yes     no      no      no      no        yes
+ * labyrinth_destroy     yes     no      no      no      no        yes
+ * labyrinth_claim       yes     yes     yes     yes     yes       no
+ * labyrinth_claim_gfp   gfp     gfp     gfp     gfp     gfp       gfp
+ * labyrinth_release     yes     yes     yes     yes     yes       no
+ * labyrinth_detach      yes     yes     yes     yes     yes       no
+ * labyrinth_owner       yes     yes     yes     yes     yes       no
+ * labyrinth_get_stats   yes     yes     yes     yes     yes       no
+ * ===================== ======= ======= ======= ======= ========= =========
  *
- * No call is safe in NMI context.
+ * "gfp": wherever its gfp is valid; with 0, as labyrinth_claim().
+ *
+ * A void room met by a claim is filled on the spot: with alloc_pages_nolock()
+ * in every context on kernels that have it (6.18 and later; on PREEMPT_RT
+ * not in hard irq or NMI), and with the caller's gfp where
+ * labyrinth_claim_gfp() allows it; otherwise by the deferred refill, a
+ * work item. In NMI, labyrinth relies on cmpxchg and this_cpu operations
+ * being NMI-safe (ARCH_HAVE_NMI_SAFE_CMPXCHG, as on x86 and arm64).
  */
 
 /* Room memory is zeroed before a claim hands it out. */
@@ -51,17 +65,22 @@ struct labyrinth;
 
 /* Most doors a room may have; see labyrinth.c for what a door is. */
 #define LABYRINTH_MAX_DOORS	16
+/* Most rooms a labyrinth may have. */
+#define LABYRINTH_MAX_ROOMS	((1U << 20) - 1)
 
 /**
  * struct labyrinth_config - how to build a labyrinth
  * @name: shown in debug output; copied (truncated to 31 characters)
- * @nr_rooms: number of rooms, at least 1
+ * @nr_rooms: number of rooms, 1 to %LABYRINTH_MAX_ROOMS
  * @order: page order of each room's memory, at most MAX_PAGE_ORDER
  * @doors: doors per room, 1 to min(@nr_rooms, %LABYRINTH_MAX_DOORS);
  *	0 picks a default from the number of CPUs
  * @max_probe: most rooms one claim may visit, at most @nr_rooms; 0 means
  *	every room
  * @flags: %LABYRINTH_ZERO, %LABYRINTH_POISON
+ * @node: the NUMA node of the rooms' pages, or %NUMA_NO_NODE to spread
+ *	them over the nodes with memory, each node's CPUs entering the rooms
+ *	of their own node (like page_pool's nid, 0 is node 0)
  */
 struct labyrinth_config {
 	const char *name;
@@ -70,6 +89,7 @@ struct labyrinth_config {
 	unsigned int doors;
 	unsigned int max_probe;
 	unsigned int flags;
+	int node;
 };
 
 /**
@@ -80,9 +100,11 @@ struct labyrinth_config {
  * @collisions: rooms a claim visited and skipped (owned, void or locked)
  * @fail_full: claims that returned NULL having met no busy lock
  * @fail_contended: claims that returned NULL having met a busy lock
- * @refills: void rooms filled after create, by a claim (GFP_ATOMIC) or by
- *	the deferred refill (GFP_KERNEL)
- * @refill_failures: such fills that failed
+ * @refills: void rooms filled after create: the sum of the next three
+ * @refills_gfp: filled by a claim with the caller's gfp
+ * @refills_nolock: filled by a claim with alloc_pages_nolock()
+ * @refills_deferred: filled by the deferred refill (GFP_KERNEL)
+ * @refill_failures: fills that failed
  * @bad_calls: calls refused: bad arguments, wrong owner, double release, ...
  * @poison_errors: with %LABYRINTH_POISON, rooms found written after release
  * @nr_rooms: rooms in the labyrinth
@@ -100,6 +122,9 @@ struct labyrinth_stats {
 	u64 fail_full;
 	u64 fail_contended;
 	u64 refills;
+	u64 refills_gfp;
+	u64 refills_nolock;
+	u64 refills_deferred;
 	u64 refill_failures;
 	u64 bad_calls;
 	u64 poison_errors;
@@ -109,6 +134,7 @@ struct labyrinth_stats {
 struct labyrinth *labyrinth_create(const struct labyrinth_config *cfg);
 void labyrinth_destroy(struct labyrinth *lab);
 void *labyrinth_claim(struct labyrinth *lab, const void *owner);
+void *labyrinth_claim_gfp(struct labyrinth *lab, const void *owner, gfp_t gfp);
 int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner);
 struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 			      const void *owner);

@@ -79,24 +79,31 @@ static struct labyrinth_stats lt_stats(struct labyrinth *lab)
 
 /*
  * Claim every room of @lab for @owner, in claim order, into @addrs, then
- * check that one more claim fails. Interrupts stay off so that every claim
- * starts at the same CPU's entrance and the walks are repeatable.
+ * check that one more claim fails, having seen every room once. Interrupts
+ * stay off so that every claim runs on one CPU and the walks are
+ * repeatable. Returns the collisions of the claims that succeeded.
  */
-static void lt_claim_all(struct kunit *test, struct labyrinth *lab,
-			 unsigned int n, const void *owner, void **addrs)
+static noinline u64 lt_claim_all(struct kunit *test, struct labyrinth *lab,
+				 unsigned int n, const void *owner, void **addrs)
 {
+	struct labyrinth_stats s0, s1, s2;
 	unsigned long flags;
 	unsigned int i;
 	void *extra;
 
 	local_irq_save(flags);
+	labyrinth_get_stats(lab, &s0);
 	for (i = 0; i < n; i++)
 		addrs[i] = labyrinth_claim(lab, owner);
+	labyrinth_get_stats(lab, &s1);
 	extra = labyrinth_claim(lab, owner);
+	labyrinth_get_stats(lab, &s2);
 	local_irq_restore(flags);
 	for (i = 0; i < n; i++)
 		KUNIT_ASSERT_NOT_NULL(test, addrs[i]);
 	KUNIT_ASSERT_NULL(test, extra);
+	KUNIT_EXPECT_EQ(test, s2.collisions - s1.collisions, n);
+	return s1.collisions - s0.collisions;
 }
 
 static void lt_release_all(struct kunit *test, struct labyrinth *lab,
@@ -140,6 +147,7 @@ struct lt_run {
 	void *addr, *addr2, *foreign, *vaddr;
 	struct page *page;
 	const void *owner, *owner_after;
+	gfp_t gfp;
 	struct labyrinth_stats before, after;
 	long codes[32];
 	unsigned int nr_codes;
@@ -375,9 +383,10 @@ static void stats_in_context(struct kunit *test)
 	const enum lt_ctx *ctx = test->param_value;
 	struct lt_run *run = lt_new_run(test, lt_stats_fn);
 	void *addrs[4];
+	u64 walked;
 
 	run->lab = lt_create(test, 4, 0, 2, 0, 0);
-	lt_claim_all(test, run->lab, 4, OWNER_A, addrs);
+	walked = lt_claim_all(test, run->lab, 4, OWNER_A, addrs);
 	KUNIT_ASSERT_EQ(test, labyrinth_release(run->lab, addrs[2], OWNER_A), 0);
 	KUNIT_ASSERT_EQ(test, labyrinth_release(run->lab, addrs[2], OWNER_A),
 			-ENOENT);
@@ -390,8 +399,8 @@ static void stats_in_context(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, run->after.detaches, 1);
 	KUNIT_EXPECT_EQ(test, run->after.fail_full, 1);
 	KUNIT_EXPECT_EQ(test, run->after.fail_contended, 0);
-	/* claims 2..4 met 1+2+3 owned rooms, the failed one all 4 */
-	KUNIT_EXPECT_EQ(test, run->after.collisions, 1 + 2 + 3 + 4);
+	/* the claims' own collisions, and the failed one saw all 4 rooms */
+	KUNIT_EXPECT_EQ(test, run->after.collisions, walked + 4);
 	KUNIT_EXPECT_EQ(test, run->after.bad_calls, 1);
 	KUNIT_EXPECT_EQ(test, run->after.rooms_owned, 2);
 	KUNIT_EXPECT_EQ(test, run->after.rooms_void, 1);
@@ -441,8 +450,6 @@ static void claim_when_full_stops_at_max_probe(struct kunit *test)
 	s1 = lt_stats(lab);
 	KUNIT_EXPECT_EQ(test, s1.collisions - s0.collisions, 3);
 	KUNIT_EXPECT_EQ(test, s1.fail_full - s0.fail_full, 1);
-	/* max_probe 3 on 16 rooms: some claims above found nothing */
-	KUNIT_EXPECT_LT(test, s1.claims, 16);
 	for (i = 0; i < 16; i++)
 		if (addrs[i])
 			labyrinth_release(lab, addrs[i], OWNER_A);
@@ -519,6 +526,8 @@ static void claim_takes_near_door_after_owned_room(struct kunit *test)
 	local_irq_save(flags);		/* stay on this CPU */
 	e = labyrinth_entrance(lab, smp_processor_id());
 	first = labyrinth_claim(lab, OWNER_A);
+	/* a claim moves the entrance on: bring it back to the owned room */
+	labyrinth_set_entrance(lab, smp_processor_id(), e);
 	next = labyrinth_claim(lab, OWNER_A);
 	local_irq_restore(flags);
 	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, first), e);
@@ -688,7 +697,8 @@ static void release_after_detach_then_refill(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_A), -ENOENT);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_detach(lab, addr, OWNER_A)),
 			-ENOENT);
-	again = labyrinth_claim(lab, OWNER_A);	/* refills on the spot */
+	/* a caller that may sleep lets the claim refill on the spot */
+	again = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, again);
 	KUNIT_EXPECT_PTR_NE(test, again, addr);
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_A), -EINVAL);
@@ -705,6 +715,9 @@ static const struct labyrinth_config lt_bad_configs[] = {
 	{ .nr_rooms = 64, .doors = LABYRINTH_MAX_DOORS + 1 },
 	{ .nr_rooms = 4, .max_probe = 5 },
 	{ .nr_rooms = 4, .flags = 1U << 7 },
+	{ .nr_rooms = LABYRINTH_MAX_ROOMS + 1 },
+	{ .nr_rooms = 4, .node = MAX_NUMNODES },
+	{ .nr_rooms = 4, .node = -2 },
 };
 
 static void create_rejects_bad_config(struct kunit *test)
@@ -728,6 +741,7 @@ static const struct labyrinth_config lt_edge_configs[] = {
 	{ .name = "all_doors", .nr_rooms = LABYRINTH_MAX_DOORS,
 	  .doors = LABYRINTH_MAX_DOORS, .max_probe = LABYRINTH_MAX_DOORS },
 	{ .nr_rooms = 3, .flags = LABYRINTH_ZERO | LABYRINTH_POISON },
+	{ .name = "spread", .nr_rooms = 3, .node = NUMA_NO_NODE },
 };
 
 static void create_accepts_edge_configs(struct kunit *test)
@@ -791,14 +805,15 @@ static struct labyrinth_pcpu __percpu *lt_alloc_pcpu_stub(void)
 	return p;
 }
 
-static struct page *lt_alloc_room_stub(struct labyrinth *lab, gfp_t gfp)
+static struct page *lt_alloc_room_stub(struct labyrinth *lab, int nid,
+				       gfp_t gfp)
 {
 	struct page *page;
 
 	if (lt_fault_now())
 		return NULL;
 	kunit_deactivate_static_stub(lt_fault.test, labyrinth_alloc_room);
-	page = labyrinth_alloc_room(lab, gfp);
+	page = labyrinth_alloc_room(lab, nid, gfp);
 	kunit_activate_static_stub(lt_fault.test, labyrinth_alloc_room,
 				   lt_alloc_room_stub);
 	return page;
@@ -814,6 +829,9 @@ static void lt_inject_faults(struct kunit *test, unsigned int fail_at)
 	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_room_stub);
 }
 
+/* create's allocations before the rooms' pages: struct, per-CPU, rooms, table, doors */
+#define LT_CREATE_PARTS		5
+
 /* Each allocation of create fails in turn: -ENOMEM, every page back. */
 static void create_fails_at_each_allocation(struct kunit *test)
 {
@@ -822,7 +840,7 @@ static void create_fails_at_each_allocation(struct kunit *test)
 	struct labyrinth *lab;
 	unsigned int n;
 
-	for (n = 1; n <= 2 + cfg.nr_rooms; n++) {
+	for (n = 1; n <= LT_CREATE_PARTS + cfg.nr_rooms; n++) {
 		lt_inject_faults(test, n);
 		lab = labyrinth_create(&cfg);
 		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(lab), -ENOMEM, "failing %u", n);
@@ -835,22 +853,33 @@ static void create_fails_at_each_allocation(struct kunit *test)
 	lt_inject_faults(test, n);
 	lab = labyrinth_create(&cfg);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, lab);
-	KUNIT_EXPECT_EQ(test, lt_fault.calls, 2 + cfg.nr_rooms);
+	KUNIT_EXPECT_EQ(test, lt_fault.calls, LT_CREATE_PARTS + cfg.nr_rooms);
 	KUNIT_EXPECT_EQ(test, labyrinth_pages_held(), pages + 5 * 2);
 	labyrinth_destroy(lab);
 	KUNIT_EXPECT_EQ(test, labyrinth_pages_held(), pages);
 }
 
-static struct page *lt_alloc_fail_stub(struct labyrinth *lab, gfp_t gfp)
+static struct page *lt_alloc_fail_stub(struct labyrinth *lab, int nid,
+				       gfp_t gfp)
 {
 	return NULL;
 }
 
-/* A failed refill leaves the room void, the claim moves on; it recovers. */
+static struct page *lt_nolock_fail_hook(struct labyrinth *lab, int nid)
+{
+	return NULL;
+}
+
+/*
+ * A failed refill leaves the room void, the claim moves on; it recovers.
+ * The claims may sleep (GFP_KERNEL), so they fill on the spot; both
+ * allocators fail.
+ */
 static void claim_refill_failure_leaves_room_void(struct kunit *test)
 {
 	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, 0);
 	struct labyrinth_stats s;
+	unsigned int cpu, ia;
 	void *a, *b, *c;
 	struct page *page;
 
@@ -858,24 +887,29 @@ static void claim_refill_failure_leaves_room_void(struct kunit *test)
 	a = labyrinth_claim(lab, OWNER_A);
 	b = labyrinth_claim(lab, OWNER_A);
 	KUNIT_ASSERT_NOT_NULL(test, b);
+	ia = labyrinth_room_index(lab, a);
 	page = labyrinth_detach(lab, a, OWNER_A);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
 	KUNIT_ASSERT_EQ(test, labyrinth_release(lab, b, OWNER_A), 0);
 
 	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_fail_stub);
-	c = labyrinth_claim(lab, OWNER_A);	/* void room fails, b is taken */
+	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
+	for_each_possible_cpu(cpu)		/* meet the void room first */
+		labyrinth_set_entrance(lab, cpu, ia);
+	c = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL); /* void fails, b taken */
 	KUNIT_EXPECT_PTR_EQ(test, c, b);
 	s = lt_stats(lab);
 	KUNIT_EXPECT_EQ(test, s.refill_failures, 1);
 	KUNIT_EXPECT_EQ(test, s.rooms_void, 1);
 	KUNIT_EXPECT_TRUE(test, labyrinth_refill_pending(lab));	/* it will retry */
-	KUNIT_EXPECT_NULL(test, labyrinth_claim(lab, OWNER_A));
+	KUNIT_EXPECT_NULL(test, labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL));
 	s = lt_stats(lab);
 	KUNIT_EXPECT_EQ(test, s.refill_failures, 2);
 	KUNIT_EXPECT_EQ(test, s.fail_full, 1);
 
 	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
-	a = labyrinth_claim(lab, OWNER_A);
+	labyrinth_set_nolock_hook(lab, NULL);
+	a = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
 	KUNIT_EXPECT_NOT_NULL(test, a);
 	s = lt_stats(lab);
 	KUNIT_EXPECT_EQ(test, s.refills, 1);
@@ -886,29 +920,64 @@ static void claim_refill_failure_leaves_room_void(struct kunit *test)
 }
 
 /*
- * A void room: task and softirq claims fill it on the spot; in hard
- * interrupt context or under a raw lock with interrupts off a claim may not
- * allocate, so it skips the room and the deferred refill fills it.
+ * Whether labyrinth_claim() fills a void room on the spot in @ctx: where
+ * the kernel has alloc_pages_nolock(), except in hard irq on PREEMPT_RT.
  */
-static void claim_meets_void_room_in_context(struct kunit *test)
+static bool lt_nolock_fills(enum lt_ctx ctx)
 {
-	const enum lt_ctx *ctx = test->param_value;
-	struct lt_run *run = lt_new_run(test, lt_claim_fn);
-	bool on_the_spot = *ctx == LT_TASK || *ctx == LT_SOFTIRQ;
+#ifdef LABYRINTH_HAVE_ALLOC_PAGES_NOLOCK
+	return !(IS_ENABLED(CONFIG_PREEMPT_RT) && ctx == LT_HARDIRQ);
+#else
+	return false;
+#endif
+}
+
+/* What a driver passes to labyrinth_claim_gfp() in @ctx. */
+static gfp_t lt_ctx_gfp(enum lt_ctx ctx)
+{
+	switch (ctx) {
+	case LT_TASK:
+		return GFP_KERNEL;
+	case LT_SOFTIRQ:
+		return GFP_ATOMIC;
+	default:
+		return 0;	/* hard irq, raw lock: no allocator that spins */
+	}
+}
+
+static void lt_claim_gfp_fn(struct lt_run *run)
+{
+	labyrinth_get_stats(run->lab, &run->before);
+	run->addr = labyrinth_claim_gfp(run->lab, OWNER_B, run->gfp);
+	labyrinth_get_stats(run->lab, &run->after);
+}
+
+/*
+ * A void room, met by labyrinth_claim() (@gfp 0) or labyrinth_claim_gfp():
+ * filled on the spot with the caller's gfp where it allows an allocation,
+ * else with alloc_pages_nolock() where that works (lt_nolock_fills());
+ * elsewhere the claim skips it and the deferred refill fills it.
+ */
+static void lt_void_room_case(struct kunit *test, enum lt_ctx ctx, gfp_t gfp)
+{
+	struct lt_run *run = lt_new_run(test, lt_claim_gfp_fn);
+	bool by_gfp = gfp & __GFP_RECLAIM, spot = by_gfp || lt_nolock_fills(ctx);
 	struct labyrinth_stats s;
 	void *addr;
 
 	run->lab = lt_create(test, 1, 0, 1, 0, 0);
+	run->gfp = gfp;
 	lt_hold_refill(run->lab);	/* no refill before the claim below */
 	addr = labyrinth_claim(run->lab, OWNER_A);
 	KUNIT_ASSERT_NOT_NULL(test, addr);
 	run->page = labyrinth_detach(run->lab, addr, OWNER_A);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, run->page);
 
-	lt_run_in(test, run, *ctx);
-	if (on_the_spot) {
+	lt_run_in(test, run, ctx);
+	if (spot) {
 		KUNIT_EXPECT_NOT_NULL(test, run->addr);
-		KUNIT_EXPECT_EQ(test, run->after.refills, 1);
+		KUNIT_EXPECT_EQ(test, run->after.refills_gfp, by_gfp);
+		KUNIT_EXPECT_EQ(test, run->after.refills_nolock, !by_gfp);
 		KUNIT_EXPECT_EQ(test, run->after.collisions, 0);
 	} else {
 		KUNIT_EXPECT_NULL(test, run->addr);
@@ -922,10 +991,23 @@ static void claim_meets_void_room_in_context(struct kunit *test)
 	s = lt_stats(run->lab);
 	KUNIT_EXPECT_EQ(test, s.rooms_void, 0);
 	KUNIT_EXPECT_EQ(test, s.refills, 1);
+	KUNIT_EXPECT_EQ(test, s.refills_deferred, !spot);
 	if (run->addr)
 		KUNIT_EXPECT_EQ(test, labyrinth_release(run->lab, run->addr,
 							OWNER_B), 0);
 	__free_pages(run->page, 0);
+}
+
+static void claim_meets_void_room_in_context(struct kunit *test)
+{
+	lt_void_room_case(test, *(const enum lt_ctx *)test->param_value, 0);
+}
+
+static void claim_gfp_fills_void_room_in_context(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+
+	lt_void_room_case(test, *ctx, lt_ctx_gfp(*ctx));
 }
 
 /* ---- Helpers of the stress cases ---- */
@@ -975,8 +1057,16 @@ module_param(pressure_ms, uint, 0444);
 MODULE_PARM_DESC(pressure_ms, "how long each memory-pressure case runs (default 200)");
 
 #define LT_PRESSURE_ROOMS	6
+#define LT_PRESSURE_RESERVE	64
 #define LT_PRESSURE_PERIOD_NS	(200 * NSEC_PER_USEC)
 
+/*
+ * A pressure case: its labyrinth, the hard-irq timer that claims from it,
+ * and the allocator its claims fill void rooms with: a reserve of pages
+ * handed out under a raw lock from any context (as alloc_pages_nolock()
+ * would, on every kernel), failing fail_pct of every 100 fills. Detached
+ * pages go back to the reserve.
+ */
 struct lt_pressure {
 	struct labyrinth *lab;
 	struct hrtimer timer;
@@ -985,24 +1075,52 @@ struct lt_pressure {
 	bool stop;
 	/* hard irq */
 	unsigned long hard_claims, hard_fails, detaches, violations;
-	/* the stub, called by the test's task alone */
+	/* the allocator, under its lock */
+	raw_spinlock_t lock;
+	struct page *reserve[LT_PRESSURE_RESERVE];
+	unsigned int nr_reserve;
 	unsigned long fills, fill_failures;
 };
 
-/* The allocation stub reaches its case through this. */
+/* The allocation hook reaches its case through this. */
 static struct lt_pressure *lt_pressure;
 
 /* Fail exactly fail_pct of every 100 fills, spread evenly. */
-static struct page *lt_pressure_alloc_stub(struct labyrinth *lab, gfp_t gfp)
+static struct page *lt_pressure_alloc(struct labyrinth *lab, int nid)
 {
 	struct lt_pressure *p = lt_pressure;
-	unsigned long n = ++p->fills;
+	struct page *page = NULL;
+	unsigned long flags, n;
 
-	if (n * p->fail_pct / 100 != (n - 1) * p->fail_pct / 100) {
+	raw_spin_lock_irqsave(&p->lock, flags);
+	n = ++p->fills;
+	if (n * p->fail_pct / 100 != (n - 1) * p->fail_pct / 100 ||
+	    !p->nr_reserve)
 		p->fill_failures++;
-		return NULL;
+	else
+		page = p->reserve[--p->nr_reserve];
+	raw_spin_unlock_irqrestore(&p->lock, flags);
+	return page;
+}
+
+/* Detached pages back to the reserve; the rest freed. Task context. */
+static void lt_pressure_recycle(struct lt_pressure *p)
+{
+	struct llist_node *node, *next;
+	struct page *page;
+	unsigned long flags;
+
+	llist_for_each_safe(node, next, llist_del_all(&p->detached)) {
+		page = virt_to_page(node);
+		raw_spin_lock_irqsave(&p->lock, flags);
+		if (p->nr_reserve < LT_PRESSURE_RESERVE) {
+			p->reserve[p->nr_reserve++] = page;
+			page = NULL;
+		}
+		raw_spin_unlock_irqrestore(&p->lock, flags);
+		if (page)
+			__free_pages(page, 0);
 	}
-	return alloc_pages(gfp, 0);		/* the case's rooms are order 0 */
 }
 
 /* Claim, check the canary, and release or (every third claim) detach. */
@@ -1044,36 +1162,89 @@ static void lt_fail_pct_desc(const unsigned int *pct, char *desc)
 
 KUNIT_ARRAY_PARAM(lt_fail_pct, lt_fail_pcts, lt_fail_pct_desc);
 
-/*
- * Memory pressure: a hard-irq timer claims, detaches every third room and
- * releases the rest, while the task's claims refill the void rooms and the
- * allocator fails fail_pct of the fills. Claims fail cleanly (NULL,
- * counted), rooms stay void, every count is exact; once allocation
- * recovers the deferred refill fills every room again.
- */
-static void refill_failures_under_hardirq_claims(struct kunit *test)
+/* Set up a pressure case: labyrinth, reserve, allocation hook, timer. */
+static struct lt_pressure *lt_pressure_start(struct kunit *test)
 {
-	const unsigned int n = LT_PRESSURE_ROOMS;
-	unsigned long task_claims = 0, task_fails = 0, deadline;
-	long pages = labyrinth_pages_held();
-	struct lt_pressure *p;
-	struct labyrinth_stats s;
-	void *addr, *addrs[LT_PRESSURE_ROOMS];
+	struct lt_pressure *p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
 
-	p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	p->fail_pct = *(const unsigned int *)test->param_value;
-	p->lab = lt_create(test, n, 0, 0, 0, 0);
+	p->lab = lt_create(test, LT_PRESSURE_ROOMS, 0, 0, 0, 0);
 	init_llist_head(&p->detached);
-	lt_hold_refill(p->lab);		/* only the task refills, via the stub */
+	raw_spin_lock_init(&p->lock);
+	for (p->nr_reserve = 0; p->nr_reserve < LT_PRESSURE_RESERVE; p->nr_reserve++) {
+		p->reserve[p->nr_reserve] = alloc_page(GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p->reserve[p->nr_reserve]);
+	}
+	lt_hold_refill(p->lab);		/* only claims refill, via the hook */
 	lt_pressure = p;
-	kunit_activate_static_stub(test, labyrinth_alloc_room,
-				   lt_pressure_alloc_stub);
-
+	labyrinth_set_nolock_hook(p->lab, lt_pressure_alloc);
 	hrtimer_setup(&p->timer, lt_pressure_timer, CLOCK_MONOTONIC,
 		      HRTIMER_MODE_REL_PINNED_HARD);
 	hrtimer_start(&p->timer, ns_to_ktime(LT_PRESSURE_PERIOD_NS),
 		      HRTIMER_MODE_REL_PINNED_HARD);
+	return p;
+}
+
+/* Stop the timer and the hook; give the reserve back. */
+static void lt_pressure_stop(struct lt_pressure *p)
+{
+	WRITE_ONCE(p->stop, true);
+	hrtimer_cancel(&p->timer);
+	labyrinth_set_nolock_hook(p->lab, NULL);
+	lt_pressure_recycle(p);
+	while (p->nr_reserve)
+		__free_pages(p->reserve[--p->nr_reserve], 0);
+	lt_pressure = NULL;
+}
+
+/* Every claim got a room or failed cleanly; fills failed as injected. */
+static void lt_pressure_check(struct kunit *test, struct lt_pressure *p,
+			      unsigned long task_claims, unsigned long task_fails)
+{
+	struct labyrinth_stats s = lt_stats(p->lab);
+
+	KUNIT_EXPECT_EQ(test, p->violations, 0);
+	KUNIT_EXPECT_GT(test, p->hard_claims, 0);
+	KUNIT_EXPECT_GT(test, p->detaches, 0);
+	KUNIT_EXPECT_EQ(test, s.claims, p->hard_claims + task_claims);
+	KUNIT_EXPECT_EQ(test, s.fail_full + s.fail_contended,
+			p->hard_fails + task_fails);
+	KUNIT_EXPECT_EQ(test, s.detaches, p->detaches);
+	KUNIT_EXPECT_EQ(test, s.bad_calls, 0);
+	KUNIT_EXPECT_EQ(test, s.refill_failures, p->fill_failures);
+	KUNIT_EXPECT_EQ(test, s.refills, p->fills - p->fill_failures);
+	KUNIT_EXPECT_EQ(test, s.refills_nolock, s.refills);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, s.detaches - s.refills);
+	KUNIT_EXPECT_GT(test, p->fill_failures, 0);
+	if (p->fail_pct == 100) {
+		KUNIT_EXPECT_EQ(test, s.refills, 0);
+		KUNIT_EXPECT_EQ(test, s.rooms_void, LT_PRESSURE_ROOMS);
+		KUNIT_EXPECT_GT(test, p->hard_fails, 0);
+	} else {
+		KUNIT_EXPECT_GT(test, s.refills, 0);
+	}
+	kunit_info(test, "refills failing %u%%, %u ms: hardirq claims %lu (%lu detached) failed %lu; task claims %lu failed %lu; fills %lu failed %lu; void at the end %u\n",
+		   p->fail_pct, pressure_ms, p->hard_claims, p->detaches,
+		   p->hard_fails, task_claims, task_fails, p->fills,
+		   p->fill_failures, s.rooms_void);
+}
+
+/*
+ * Memory pressure: a hard-irq timer claims, detaches every third room and
+ * releases the rest, while the task claims too; the claims of both refill
+ * void rooms on the spot and the allocator fails fail_pct of the fills.
+ * Claims fail cleanly (NULL, counted), rooms stay void, every count is
+ * exact; once allocation recovers the deferred refill fills every room.
+ */
+static void refill_failures_under_hardirq_claims(struct kunit *test)
+{
+	unsigned long task_claims = 0, task_fails = 0, deadline;
+	long pages = labyrinth_pages_held();
+	void *addr, *addrs[LT_PRESSURE_ROOMS];
+	struct lt_pressure *p;
+
+	p = lt_pressure_start(test);
 	deadline = jiffies + msecs_to_jiffies(pressure_ms);
 	while (time_before(jiffies, deadline)) {
 		addr = labyrinth_claim(p->lab, OWNER_A);
@@ -1084,49 +1255,123 @@ static void refill_failures_under_hardirq_claims(struct kunit *test)
 		} else {
 			task_fails++;
 		}
-		lt_free_detached(&p->detached);
+		lt_pressure_recycle(p);
 		usleep_range(100, 200);
 	}
-	WRITE_ONCE(p->stop, true);
-	hrtimer_cancel(&p->timer);
-	lt_free_detached(&p->detached);
-	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
-	lt_pressure = NULL;
-
-	s = lt_stats(p->lab);
-	KUNIT_EXPECT_EQ(test, p->violations, 0);
-	KUNIT_EXPECT_GT(test, p->hard_claims, 0);
-	KUNIT_EXPECT_GT(test, p->detaches, 0);
-	/* every claim either got a room or failed cleanly, and was counted */
-	KUNIT_EXPECT_EQ(test, s.claims, p->hard_claims + task_claims);
-	KUNIT_EXPECT_EQ(test, s.fail_full + s.fail_contended,
-			p->hard_fails + task_fails);
-	KUNIT_EXPECT_EQ(test, s.detaches, p->detaches);
-	KUNIT_EXPECT_EQ(test, s.bad_calls, 0);
-	/* fills failed as injected, and left their rooms void */
-	KUNIT_EXPECT_EQ(test, s.refill_failures, p->fill_failures);
-	KUNIT_EXPECT_EQ(test, s.refills, p->fills - p->fill_failures);
-	KUNIT_EXPECT_EQ(test, s.rooms_void, s.detaches - s.refills);
-	KUNIT_EXPECT_GT(test, p->fill_failures, 0);
-	if (p->fail_pct == 100) {
-		KUNIT_EXPECT_EQ(test, s.refills, 0);
-		KUNIT_EXPECT_EQ(test, s.rooms_void, n);	/* all detached */
-		KUNIT_EXPECT_GT(test, p->hard_fails, 0);
-	} else {
-		KUNIT_EXPECT_GT(test, s.refills, 0);
-	}
-	kunit_info(test, "refills failing %u%%, %u ms: hardirq claims %lu (%lu detached) failed %lu; task claims %lu failed %lu; fills %lu failed %lu; void at the end %u\n",
-		   p->fail_pct, pressure_ms, p->hard_claims, p->detaches,
-		   p->hard_fails, task_claims, task_fails, p->fills,
-		   p->fill_failures, s.rooms_void);
+	lt_pressure_stop(p);
+	lt_pressure_check(test, p, task_claims, task_fails);
 
 	/* allocation recovers: the deferred refill fills every room */
 	labyrinth_flush_refill(p->lab);
-	s = lt_stats(p->lab);
-	KUNIT_EXPECT_EQ(test, s.rooms_void, 0);
-	KUNIT_EXPECT_EQ(test, labyrinth_pages_held() - pages, n);
-	lt_claim_all(test, p->lab, n, OWNER_A, addrs);
-	lt_release_all(test, p->lab, n, OWNER_A, addrs);
+	KUNIT_EXPECT_EQ(test, lt_stats(p->lab).rooms_void, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_pages_held() - pages, LT_PRESSURE_ROOMS);
+	lt_claim_all(test, p->lab, LT_PRESSURE_ROOMS, OWNER_A, addrs);
+	lt_release_all(test, p->lab, LT_PRESSURE_ROOMS, OWNER_A, addrs);
+}
+
+/* ---- Entrances and the owner's struct page ---- */
+
+static void lt_claim_keep_fn(struct lt_run *run)
+{
+	labyrinth_get_stats(run->lab, &run->before);
+	run->addr2 = labyrinth_claim(run->lab, run);
+	labyrinth_get_stats(run->lab, &run->after);
+}
+
+/*
+ * One CPU: a task holds its room while a hard irq and then a softirq claim
+ * there, each keeping its room. Every claim enters a free room of its own:
+ * three rooms, no collision.
+ */
+static void claims_from_each_context_enter_different_rooms(struct kunit *test)
+{
+	struct lt_run *hard = lt_new_run(test, lt_claim_keep_fn);
+	struct lt_run *soft = lt_new_run(test, lt_claim_keep_fn);
+	struct labyrinth *lab;
+	void *task;
+
+	lab = lt_create(test, 4 * num_possible_cpus(), 0, 0, 0, 0);
+	hard->lab = lab;
+	soft->lab = lab;
+	migrate_disable();		/* the three claims on one CPU */
+	task = labyrinth_claim(lab, OWNER_A);
+	lt_run_in(test, hard, LT_HARDIRQ);
+	lt_run_in(test, soft, LT_SOFTIRQ);
+	migrate_enable();
+	KUNIT_ASSERT_NOT_NULL(test, task);
+	KUNIT_ASSERT_NOT_NULL(test, hard->addr2);
+	KUNIT_ASSERT_NOT_NULL(test, soft->addr2);
+	KUNIT_EXPECT_PTR_NE(test, hard->addr2, task);
+	KUNIT_EXPECT_PTR_NE(test, soft->addr2, task);
+	KUNIT_EXPECT_PTR_NE(test, soft->addr2, hard->addr2);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).collisions, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, task, OWNER_A), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, hard->addr2, hard), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, soft->addr2, soft), 0);
+}
+
+/* A claim released on its CPU is where that CPU's next claim starts. */
+static void claim_after_release_reuses_the_room(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 8, 0, 0, 0, 0);
+	unsigned long flags;
+	void *a, *b, *c;
+
+	local_irq_save(flags);		/* stay on this CPU */
+	a = labyrinth_claim(lab, OWNER_A);
+	b = labyrinth_claim(lab, OWNER_A);
+	labyrinth_release(lab, a, OWNER_A);
+	c = labyrinth_claim(lab, OWNER_A);
+	local_irq_restore(flags);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_PTR_NE(test, a, b);
+	KUNIT_EXPECT_PTR_EQ(test, c, a);	/* warm: the room just released */
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).collisions, 0);
+	lt_release_all(test, lab, 1, OWNER_A, &b);
+	lt_release_all(test, lab, 1, OWNER_A, &c);
+}
+
+/*
+ * The owner's struct page is the owner's: a driver that keeps data in
+ * page->private and chains its room's page on page->lru still releases
+ * and detaches it. And a foreign page whose private holds a room's index
+ * is still refused.
+ */
+static void owner_writes_its_struct_page_and_lets_go(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 2, 0, 0, 0, 0);
+	struct page *page, *foreign;
+	LIST_HEAD(mine);
+	void *addr;
+
+	addr = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	page = virt_to_page(addr);
+	set_page_private(page, 0xdeadbeef);
+	list_add(&page->lru, &mine);
+	KUNIT_EXPECT_PTR_EQ(test, labyrinth_owner(lab, addr), OWNER_A);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_B), -EPERM);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_A), 0);
+	KUNIT_EXPECT_EQ(test, page_private(page), 0xdeadbeef);	/* untouched */
+	KUNIT_EXPECT_PTR_EQ(test, mine.next, &page->lru);
+	list_del(&page->lru);
+	set_page_private(page, 0);
+
+	foreign = alloc_page(GFP_KERNEL);	/* never one of our rooms */
+	KUNIT_ASSERT_NOT_NULL(test, foreign);
+	addr = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	page = virt_to_page(addr);
+	set_page_private(page, 1);		/* another room's index, once */
+	KUNIT_EXPECT_PTR_EQ(test, labyrinth_detach(lab, addr, OWNER_A), page);
+	set_page_private(page, 0);
+	__free_pages(page, 0);
+
+	set_page_private(foreign, 0);		/* room 0's index, once */
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, page_address(foreign),
+						OWNER_A), -EINVAL);
+	KUNIT_EXPECT_NULL(test, labyrinth_owner(lab, page_address(foreign)));
+	__free_page(foreign);
 }
 
 /* ---- Flags and destroy ---- */
@@ -1353,6 +1598,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE_PARAM(claim_skips_busy_lock_in_context, lt_ctx_gen_params),
 	KUNIT_CASE_PARAM(bad_input_in_context, lt_ctx_gen_params),
 	KUNIT_CASE_PARAM(claim_meets_void_room_in_context, lt_ctx_gen_params),
+	KUNIT_CASE_PARAM(claim_gfp_fills_void_room_in_context, lt_ctx_gen_params),
 	KUNIT_CASE(claim_when_full_stops_at_max_probe),
 	KUNIT_CASE(claim_takes_near_door_after_owned_room),
 	KUNIT_CASE(claim_takes_far_door_after_busy_lock),
@@ -1364,6 +1610,9 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(claim_refill_failure_leaves_room_void),
 	KUNIT_CASE_PARAM_ATTR(refill_failures_under_hardirq_claims,
 			      lt_fail_pct_gen_params, { .speed = KUNIT_SPEED_SLOW }),
+	KUNIT_CASE(claims_from_each_context_enter_different_rooms),
+	KUNIT_CASE(claim_after_release_reuses_the_room),
+	KUNIT_CASE(owner_writes_its_struct_page_and_lets_go),
 	KUNIT_CASE(zero_flag_hides_previous_owners_bytes),
 	KUNIT_CASE(poison_flag_catches_write_after_release),
 	KUNIT_CASE(destroy_with_owned_room_leaves_pages_to_owner),
@@ -1409,6 +1658,56 @@ static u64 lt_field(struct kunit *test, const char *text, const char *key)
 	return v;
 }
 
+static unsigned int lt_count(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	while ((text = strstr(text, what))) {
+		n++;
+		text += strlen(what);
+	}
+	return n;
+}
+
+/* The heat of every door of @lab's map, summed; each door's target checked. */
+static unsigned int lt_map_hits(struct kunit *test, struct labyrinth *lab)
+{
+	char *text = lt_render(test, lab, labyrinth_map_show), *line;
+	unsigned int i, d, to, hits, sum = 0;
+
+	while ((line = strsep(&text, "\n"))) {
+		if (sscanf(line, "door %u %u %u %u", &i, &d, &to, &hits) != 4)
+			continue;
+		KUNIT_EXPECT_EQ(test, to, labyrinth_door_target(lab, i, d));
+		sum += hits;
+	}
+	return sum;
+}
+
+/* The sum of the probes_per_claim histogram of a stats file. */
+static u64 lt_hist_sum(struct kunit *test, char *text)
+{
+	char *at = strstr(text, "\nprobes_per_claim"), *end, *tok, *colon;
+	u64 sum = 0, v;
+
+	KUNIT_ASSERT_NOT_NULL(test, at);
+	at += strlen("\nprobes_per_claim");
+	end = strchr(at, '\n');
+	if (end)
+		*end = '\0';
+	while ((tok = strsep(&at, " "))) {
+		colon = strchr(tok, ':');	/* "1-1:5" */
+		if (!colon)
+			continue;
+		KUNIT_EXPECT_EQ(test, kstrtoull(colon + 1, 10, &v), 0);
+		sum += v;
+	}
+	if (end)
+		*end = '\n';
+	return sum;
+}
+
+/* The file says what labyrinth_get_stats() says; collecting adds its part. */
 static void stats_file_matches_get_stats(struct kunit *test)
 {
 	struct labyrinth *lab = lt_create(test, 5, 0, 2, 0, 0);
@@ -1416,7 +1715,9 @@ static void stats_file_matches_get_stats(struct kunit *test)
 	void *addrs[5];
 	char *text;
 
+	labyrinth_set_collect(true);
 	lt_claim_all(test, lab, 5, OWNER_A, addrs);
+	labyrinth_set_collect(false);
 	labyrinth_release(lab, addrs[1], OWNER_B);	/* bad call */
 	labyrinth_release(lab, addrs[1], OWNER_A);
 	labyrinth_release(lab, addrs[2], OWNER_A);
@@ -1427,16 +1728,34 @@ static void stats_file_matches_get_stats(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, lt_field(test, text, "collisions"), s.collisions);
 	KUNIT_EXPECT_EQ(test, lt_field(test, text, "fail_full"), s.fail_full);
 	KUNIT_EXPECT_EQ(test, lt_field(test, text, "bad_calls"), s.bad_calls);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "refills"), s.refills);
 	KUNIT_EXPECT_EQ(test, lt_field(test, text, "rooms_owned"), s.rooms_owned);
 	KUNIT_EXPECT_EQ(test, lt_field(test, text, "rooms_void"), s.rooms_void);
 	KUNIT_EXPECT_EQ(test, lt_field(test, text, "nr_rooms"), 5);
 	KUNIT_EXPECT_EQ(test, s.claims, 5);
 	KUNIT_EXPECT_EQ(test, s.bad_calls, 1);
-	/* claims 1..5 visited 1..5 rooms: buckets 1, 2-3 (2), 4-7 (2) */
-	KUNIT_EXPECT_NOT_NULL(test, strstr(text, "probes_per_claim 1-1:1 2-3:2 4-7:2\n"));
+	/* collected while on: every claim's probes, and the 5 rooms owned */
+	KUNIT_EXPECT_EQ(test, lt_hist_sum(test, text), 5);
 	KUNIT_EXPECT_EQ(test, lt_field(test, text, "owned_high_water"), 5);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "collecting"), 0);
 	lt_release_all(test, lab, 1, OWNER_A, addrs);
 	lt_release_all(test, lab, 2, OWNER_A, addrs + 3);
+}
+
+/* Not collecting, claims count no probe lengths, heat or high water. */
+static void collecting_off_costs_claims_nothing(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 4, 0, 2, 0, 0);
+	void *addrs[4];
+	char *text;
+
+	labyrinth_set_collect(false);
+	lt_claim_all(test, lab, 4, OWNER_A, addrs);
+	text = lt_render(test, lab, labyrinth_stats_show);
+	KUNIT_EXPECT_EQ(test, lt_hist_sum(test, text), 0);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "owned_high_water"), 0);
+	KUNIT_EXPECT_EQ(test, lt_map_hits(test, lab), 0);
+	lt_release_all(test, lab, 4, OWNER_A, addrs);
 }
 
 static void rooms_file_lists_owners(struct kunit *test)
@@ -1474,46 +1793,38 @@ static void rooms_file_lists_owners(struct kunit *test)
 	labyrinth_release(lab, b, OWNER_B);
 }
 
-static unsigned int lt_count(const char *text, const char *what)
-{
-	unsigned int n = 0;
-
-	while ((text = strstr(text, what))) {
-		n++;
-		text += strlen(what);
-	}
-	return n;
-}
-
-/* The map is DOT: braces balance, a node per room, an edge per door. */
-static void map_is_well_formed_dot(struct kunit *test)
+/*
+ * The map is a fact a line: the labyrinth, a line per wing, per room and
+ * per door; doors carry the collisions that crossed them while collecting.
+ */
+static void map_lists_every_room_and_door(struct kunit *test)
 {
 	struct labyrinth *lab = lt_create(test, 7, 0, 3, 0, 0);
-	char *text, want[32];
-	unsigned int i;
-	void *a;
+	struct labyrinth_stats s0, s1;
+	char *text, want[96];
+	void *addrs[7];
+	unsigned int ia;
 
-	a = labyrinth_claim(lab, OWNER_A);
-	KUNIT_ASSERT_NOT_NULL(test, a);
+	labyrinth_set_collect(true);
+	s0 = lt_stats(lab);
+	lt_claim_all(test, lab, 7, OWNER_A, addrs);
+	s1 = lt_stats(lab);
+	labyrinth_set_collect(false);
+	ia = labyrinth_room_index(lab, addrs[0]);
 	text = lt_render(test, lab, labyrinth_map_show);
-	KUNIT_EXPECT_EQ(test, strncmp(text, "digraph ", 8), 0);
-	/* the graph and a cluster per wing, each closed */
-	KUNIT_EXPECT_EQ(test, lt_count(text, "{"), 1 + 3);
-	KUNIT_EXPECT_EQ(test, lt_count(text, "}"), 1 + 3);
-	KUNIT_EXPECT_EQ(test, lt_count(text, "subgraph cluster_"), 3);
-	KUNIT_EXPECT_EQ(test, strcmp(text + strlen(text) - 3, "\n}\n"), 0);
-	/* the graph's own label, a node per room, an edge per door */
-	KUNIT_EXPECT_EQ(test, lt_count(text, " [label="), 1 + 7 + 7 * 3);
-	KUNIT_EXPECT_EQ(test, lt_count(text, " -> "), 7 * 3);
-	KUNIT_EXPECT_EQ(test, lt_count(text, "fillcolor=tomato"), 1);
-	KUNIT_EXPECT_EQ(test, lt_count(text, "fillcolor=palegreen"), 6);
-	for (i = 0; i < 7; i++) {
-		snprintf(want, sizeof(want), "\n\t\tr%u [label=\"%u", i, i);
-		KUNIT_EXPECT_EQ(test, lt_count(text, want), 1);
-		snprintf(want, sizeof(want), "\tr%u -> ", i);
-		KUNIT_EXPECT_EQ(test, lt_count(text, want), 3);
-	}
-	labyrinth_release(lab, a, OWNER_A);
+	snprintf(want, sizeof(want), "labyrinth %s rooms 7 wings 3 collecting 0\n",
+		 test->name);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(text, want));
+	KUNIT_EXPECT_EQ(test, lt_count(text, "\nwing "), 3);
+	KUNIT_EXPECT_EQ(test, lt_count(text, "\nroom "), 7);
+	KUNIT_EXPECT_EQ(test, lt_count(text, "\ndoor "), 7 * 3);
+	KUNIT_EXPECT_EQ(test, lt_count(text, " owned lt_claim_all"), 7);
+	snprintf(want, sizeof(want), "\nroom %u owned lt_claim_all", ia);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(text, want));
+	/* each collision but the failed claim's last left its room by a door */
+	KUNIT_EXPECT_EQ(test, lt_map_hits(test, lab),
+			s1.collisions - s0.collisions - 1);
+	lt_release_all(test, lab, 7, OWNER_A, addrs);
 }
 
 /* Two labyrinths of one name get two directories; destroy removes them. */
@@ -1598,7 +1909,8 @@ static void debugfs_dirs_are_unique_and_removed(struct kunit *test)
 static struct kunit_case labyrinth_debugfs_cases[] = {
 	KUNIT_CASE(stats_file_matches_get_stats),
 	KUNIT_CASE(rooms_file_lists_owners),
-	KUNIT_CASE(map_is_well_formed_dot),
+	KUNIT_CASE(map_lists_every_room_and_door),
+	KUNIT_CASE(collecting_off_costs_claims_nothing),
 	KUNIT_CASE(debugfs_dirs_are_unique_and_removed),
 	KUNIT_CASE(destroy_balances_page_counts),
 	{}
@@ -1609,7 +1921,124 @@ static struct kunit_suite labyrinth_debugfs_suite = {
 	.test_cases = labyrinth_debugfs_cases,
 };
 
-kunit_test_suites(&labyrinth_suite, &labyrinth_debugfs_suite);
+/* ---- NUMA: rooms on their wings' nodes, CPUs on their own node ---- */
+
+static void lt_need_numa(struct kunit *test)
+{
+	if (num_node_state(N_MEMORY) < 2)
+		kunit_skip(test, "needs two NUMA nodes with memory (the qemu numa flavour)");
+}
+
+static struct labyrinth *lt_create_spread(struct kunit *test, unsigned int n)
+{
+	struct labyrinth_config cfg = {
+		.name = test->name, .nr_rooms = n, .node = NUMA_NO_NODE,
+	};
+	struct labyrinth *lab = labyrinth_create(&cfg);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, lab);
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, lt_destroy_action, lab));
+	return lab;
+}
+
+/* Spread over the nodes: every room's pages are on its wing's node. */
+static void rooms_live_on_their_wings_node(struct kunit *test)
+{
+	struct labyrinth *lab;
+	unsigned int i, idx, on[2] = {};
+	void *addrs[16];
+	int nid;
+
+	lt_need_numa(test);
+	lab = lt_create_spread(test, 16);
+	lt_claim_all(test, lab, 16, OWNER_A, addrs);
+	for (i = 0; i < 16; i++) {
+		idx = labyrinth_room_index(lab, addrs[i]);
+		nid = page_to_nid(virt_to_page(addrs[i]));
+		KUNIT_EXPECT_EQ_MSG(test, nid, labyrinth_room_nid(lab, idx),
+				    "room %u", idx);
+		if (nid < 2)
+			on[nid]++;
+	}
+	KUNIT_EXPECT_GT(test, on[0], 0);
+	KUNIT_EXPECT_GT(test, on[1], 0);
+	lt_release_all(test, lab, 16, OWNER_A, addrs);
+}
+
+struct lt_numa_run {
+	struct labyrinth *lab;
+	unsigned int own, claimed, spilled_to_own;
+	int node;
+	void *addrs[16];
+	unsigned int nr;
+};
+
+/* On one CPU: claim every room of its node, then one more (a spill). */
+static long lt_numa_claims(void *arg)
+{
+	struct lt_numa_run *r = arg;
+	unsigned int i;
+	void *addr;
+
+	r->node = cpu_to_node(raw_smp_processor_id());
+	for (i = 0; i < 16; i++)
+		if (labyrinth_room_nid(r->lab, i) == r->node)
+			r->own++;
+	for (i = 0; i < r->own + 1; i++) {
+		addr = labyrinth_claim(r->lab, r);
+		if (!addr)
+			break;
+		r->addrs[r->nr++] = addr;
+		if (i < r->own)
+			r->claimed += page_to_nid(virt_to_page(addr)) == r->node;
+		else
+			r->spilled_to_own = page_to_nid(virt_to_page(addr)) == r->node;
+	}
+	for (i = 0; i < r->nr; i++)
+		labyrinth_release(r->lab, r->addrs[i], r);
+	return 0;
+}
+
+/*
+ * Each CPU gets its own node's memory while its node has a free room,
+ * then the far doors lead to the other node.
+ */
+static void claims_stay_on_their_node_then_spill(struct kunit *test)
+{
+	struct lt_numa_run *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	struct labyrinth *lab;
+	unsigned int cpu;
+
+	lt_need_numa(test);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	lab = lt_create_spread(test, 16);
+	for_each_online_cpu(cpu) {
+		memset(r, 0, sizeof(*r));
+		r->lab = lab;
+		work_on_cpu(cpu, lt_numa_claims, r);
+		KUNIT_EXPECT_GT_MSG(test, r->own, 0, "cpu %u", cpu);
+		KUNIT_EXPECT_EQ_MSG(test, r->nr, r->own + 1, "cpu %u", cpu);
+		KUNIT_EXPECT_EQ_MSG(test, r->claimed, r->own, "cpu %u", cpu);
+		KUNIT_EXPECT_FALSE_MSG(test, r->spilled_to_own, "cpu %u", cpu);
+		kunit_info(test, "cpu %u (node %d): %u rooms of its node, then one of another\n",
+			   cpu, r->node, r->claimed);
+	}
+}
+
+static struct kunit_case labyrinth_numa_cases[] = {
+	KUNIT_CASE(rooms_live_on_their_wings_node),
+	KUNIT_CASE(claims_stay_on_their_node_then_spill),
+	{}
+};
+
+static struct kunit_suite labyrinth_numa_suite = {
+	.name = "labyrinth_numa",
+	.test_cases = labyrinth_numa_cases,
+};
+
+kunit_test_suites(&labyrinth_suite, &labyrinth_debugfs_suite,
+		  &labyrinth_numa_suite);
 
 MODULE_DESCRIPTION("KUnit tests for labyrinth");
 MODULE_AUTHOR("The labyrinth authors");

@@ -131,7 +131,7 @@ static struct labyrinth *bench_lab;
 static int lab_init(void)
 {
 	struct labyrinth_config cfg = {
-		.name = "bench", .nr_rooms = BENCH_POOL_PAGES,
+		.name = "bench", .nr_rooms = BENCH_POOL_PAGES, .node = NUMA_NO_NODE,
 	};
 
 	bench_lab = labyrinth_create(&cfg);
@@ -809,6 +809,7 @@ static void bench_scarce_run(void)
 {
 	struct labyrinth_config cfg = {
 		.name = "bench_scarce", .nr_rooms = 3, .max_probe = 3,
+		.node = NUMA_NO_NODE,
 	};
 	struct labyrinth_stats st;
 

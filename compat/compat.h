@@ -118,15 +118,9 @@ static inline void labyrinth_bh_cancel_sync(struct labyrinth_bh *bh)
 }
 #endif
 
-/* KUnit's static stubs (6.4) and symbol visibility helpers (6.3). */
-#if IS_ENABLED(CONFIG_KUNIT) && defined(LABYRINTH_HAVE_KUNIT_STATIC_STUB)
-#include <kunit/static_stub.h>
-#include <kunit/visibility.h>
-#else
-#define VISIBLE_IF_KUNIT static
-#define LABYRINTH_NOT_EXPORTED(symbol) static_assert(1, #symbol)
-#define EXPORT_SYMBOL_IF_KUNIT LABYRINTH_NOT_EXPORTED
-#define KUNIT_STATIC_STUB_REDIRECT(real_fn_name, args...) ((void)(real_fn_name))
-#endif
+/*
+ * alloc_pages_nolock(gfp, nid, order), valid in any context (6.18): used
+ * where LABYRINTH_HAVE_ALLOC_PAGES_NOLOCK is defined, by labyrinth.c alone.
+ */
 
 #endif /* _LABYRINTH_COMPAT_H */

@@ -1,24 +1,220 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Internals of labyrinth.c that its KUnit suite reaches: the allocation
- * functions the suite replaces with static stubs, and accessors for state
- * a test must set up or inspect.  Not API: drivers use labyrinth.h only.
+ * Internals of labyrinth.ko shared by its core (labyrinth.c) and its
+ * debugfs files (debugfs/labyrinth_debugfs.c), and the hooks its KUnit
+ * suite reaches in test builds. Not API: drivers use labyrinth.h only.
  *
  * Copyright (C) 2026 The labyrinth authors
  */
 #ifndef _LABYRINTH_INTERNAL_H
 #define _LABYRINTH_INTERNAL_H
 
-#include <linux/gfp.h>
+#include <linux/atomic.h>
+#include <linux/irq_work.h>
+#include <linux/jump_label.h>
+#include <linux/llist.h>
 #include <linux/spinlock_types.h>
+#include <linux/workqueue.h>
+
 #include "../labyrinth.h"
 
-#if IS_ENABLED(CONFIG_KUNIT)
-struct labyrinth_pcpu;
+#define LABYRINTH_NAME_LEN	32
 
+/*
+ * Test builds (Kbuild defines LABYRINTH_KUNIT with the KUnit suite) let the
+ * suite replace the allocation functions and reach a few internals;
+ * elsewhere those are plain static functions and nothing is exported.
+ */
+#ifdef LABYRINTH_KUNIT
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+#define LAB_VISIBLE
+#define LAB_STUB(fn, args...)		KUNIT_STATIC_STUB_REDIRECT(fn, ##args)
+#else
+#define LAB_VISIBLE static
+#define LABYRINTH_NOT_EXPORTED(symbol)	static_assert(1, #symbol)
+#undef EXPORT_SYMBOL_IF_KUNIT
+#define EXPORT_SYMBOL_IF_KUNIT		LABYRINTH_NOT_EXPORTED
+#define LAB_STUB(fn, args...)		((void)(fn))
+#endif
+
+/* What a room holds, under its lock. */
+enum labyrinth_room_state {
+	LAB_ROOM_READY,		/* has its pages */
+	LAB_ROOM_VOID,		/* no pages: detached, or a fill failed */
+	LAB_ROOM_BUSY,		/* being filled with the lock dropped */
+};
+
+/*
+ * A room's ticket: its claim generation times 4 plus its phase. A claim
+ * (under the room lock) moves FREE to OWNED; a release moves OWNED to the
+ * next generation's FREE, a detach OWNED to GONE, both by cmpxchg without
+ * the lock; the next holder of the lock turns a GONE room VOID.
+ */
+#define LAB_PHASE_MASK		3UL
+enum labyrinth_phase {
+	LAB_FREE,
+	LAB_OWNED,
+	LAB_GONE,
+};
+
+/*
+ * A room: its lock and everything a claim, a release and a detach touch,
+ * on one cache line of its own, so that claims on different CPUs do not
+ * share lines.
+ */
+struct labyrinth_room {
+	raw_spinlock_t lock;	/* guards state, page, addr; FREE -> OWNED */
+	u8 state;		/* enum labyrinth_room_state */
+	bool poisoned;		/* LABYRINTH_POISON: check at the next claim */
+	unsigned long ticket;	/* see LAB_PHASE_MASK */
+	const void *owner;	/* valid while the phase is OWNED */
+	void *addr;		/* page_address(page); kept while VOID */
+	struct page *page;	/* NULL while VOID or BUSY */
+	unsigned long claim_ip;	/* caller of the owner's claim */
+	unsigned long claimed_at;	/* jiffies */
+	u32 slot;		/* the entry of addr in the address table */
+} ____cacheline_aligned_in_smp;
+
+/* Per-CPU event counters. */
+enum labyrinth_counter {
+	LAB_CLAIMS,
+	LAB_RELEASES,
+	LAB_DETACHES,
+	LAB_COLLISIONS,
+	LAB_FAIL_FULL,
+	LAB_FAIL_CONTENDED,
+	LAB_REFILLS_GFP,	/* on the spot, with the caller's gfp */
+	LAB_REFILLS_NOLOCK,	/* on the spot, with alloc_pages_nolock() */
+	LAB_REFILLS_DEFERRED,	/* by the deferred refill, GFP_KERNEL */
+	LAB_REFILL_FAILURES,
+	LAB_BAD_CALLS,
+	LAB_POISON_ERRORS,
+	LAB_PAGES_TAKEN,	/* from the page allocator */
+	LAB_PAGES_FREED,	/* back to the page allocator */
+	LAB_PAGES_GIVEN,	/* to an owner, by detach or destroy */
+	LAB_NR_COUNTERS
+};
+
+/* Probe-length histogram: bucket b counts claims visiting 2^b..2^(b+1)-1 rooms. */
+#define LAB_HIST_BUCKETS	16
+
+/*
+ * Per CPU: its counters, and where its claims start. Written by its own
+ * CPU only (counters by this_cpu operations), so never a shared line.
+ */
+struct labyrinth_pcpu {
+	u64 count[LAB_NR_COUNTERS];
+	unsigned int next;	/* where this CPU's next claim enters */
+	unsigned int first;	/* this CPU's rooms: [first, end) */
+	unsigned int end;
+	u64 hist[LAB_HIST_BUCKETS];	/* only while collecting */
+};
+
+/*
+ * The address table: from a room's address to the room, without touching
+ * the owner's struct page. Buckets of 16 u32 entries, one cache line
+ * each; an entry holds the room index + 1 and 12 bits of the address's
+ * hash (LAB_FP_SHIFT), 0 if empty. Entries are set and cleared by cmpxchg,
+ * by the one holder of a room's fill, and read without a lock.
+ */
+#define LAB_BUCKET_SLOTS	16
+#define LAB_FP_SHIFT		20
+#define LAB_IDX_MASK		((1U << LAB_FP_SHIFT) - 1)
+
+/*
+ * struct labyrinth - read-mostly after create; the claim path reads the
+ * first cache line only.
+ */
+struct labyrinth {
+	struct labyrinth_room *rooms;
+	struct labyrinth_pcpu __percpu *pcpu;
+	u32 *table;			/* the address table */
+	unsigned int table_bits;	/* log2 of its buckets */
+	unsigned int nr_rooms;
+	unsigned int order;
+	unsigned int flags;
+	unsigned int limit;		/* max_probe, or nr_rooms */
+	unsigned int doors;		/* = number of wings, W */
+	unsigned int wing_rooms;	/* nr_rooms / W */
+	unsigned int wing_extra;	/* nr_rooms % W: wings with one more room */
+	u8 *door_to;			/* [W][W]: the wing door d of wing w opens onto */
+	int *wing_node;			/* [W]: the NUMA node of each wing's pages */
+
+	unsigned long refill_delay;	/* jiffies */
+	struct irq_work kick;		/* schedules refill_work from any context */
+	bool kick_now;			/* ... without refill_delay */
+	struct delayed_work refill_work;
+	struct llist_head spare;	/* pages to give back in process context */
+
+	/* Only while collecting (labyrinth_collect): heat map, high water. */
+	unsigned int *hits;		/* [nr_rooms][W], NULL if too large */
+	atomic_t owned;
+	unsigned int owned_hwm;
+
+	struct list_head list;		/* labyrinth_list */
+	struct dentry *debugfs;
+	char name[LABYRINTH_NAME_LEN];
+#ifdef LABYRINTH_KUNIT
+	/* test builds: replaces alloc_pages_nolock() */
+	struct page *(*nolock_hook)(struct labyrinth *lab, int nid);
+	bool refill_held;	/* only after refill_delay, even when skipped */
+#endif
+};
+
+/* Switched on by debugfs labyrinth/collect: the heat map and high water. */
+DECLARE_STATIC_KEY_FALSE(labyrinth_collect);
+
+/* Every labyrinth, for debugfs; under labyrinth_list_lock. */
+extern struct list_head labyrinth_list;
+extern struct mutex labyrinth_list_lock;
+
+/* Module totals of every labyrinth ended: debugfs labyrinth/pages. */
+struct labyrinth_totals {
+	atomic64_t started, ended, taken, freed, given, unbalanced;
+};
+
+extern struct labyrinth_totals labyrinth_totals;
+
+/* labyrinth.c, for debugfs */
+u64 labyrinth_sum(struct labyrinth *lab, enum labyrinth_counter c);
+void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
+			u64 *hist);
+unsigned int labyrinth_wing_of(const struct labyrinth *lab, unsigned int i);
+unsigned int labyrinth_door_target(const struct labyrinth *lab, unsigned int i,
+				   unsigned int door);
+unsigned int labyrinth_count_owned(struct labyrinth *lab);
+
+/* What a reader sees of a room, copied under its lock. */
+struct labyrinth_room_view {
+	u8 state;
+	u8 phase;
+	const void *owner;
+	unsigned long ip;
+	unsigned int held_ms;
+	int nid;
+};
+
+void labyrinth_view(struct labyrinth *lab, unsigned int i,
+		    struct labyrinth_room_view *v);
+
+/* debugfs/labyrinth_debugfs.c */
+int labyrinth_debugfs_init(void);
+void labyrinth_debugfs_exit(void);
+void labyrinth_debugfs_add(struct labyrinth *lab);
+void labyrinth_debugfs_remove(struct labyrinth *lab);
+
+#ifdef LABYRINTH_KUNIT
+/* Hooks of test builds (Kbuild defines LABYRINTH_KUNIT with the suite). */
 void *labyrinth_alloc_lab(size_t size);
 struct labyrinth_pcpu __percpu *labyrinth_alloc_pcpu(void);
-struct page *labyrinth_alloc_room(struct labyrinth *lab, gfp_t gfp);
+struct page *labyrinth_alloc_room(struct labyrinth *lab, int nid, gfp_t gfp);
+void labyrinth_set_nolock_hook(struct labyrinth *lab,
+			       struct page *(*hook)(struct labyrinth *lab, int nid));
+void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,
+			    unsigned int idx);
+long labyrinth_pages_held(void);
+void labyrinth_set_collect(bool on);
 
 void labyrinth_set_refill_delay(struct labyrinth *lab, unsigned long delay);
 bool labyrinth_refill_pending(struct labyrinth *lab);
@@ -26,7 +222,7 @@ void labyrinth_flush_refill(struct labyrinth *lab);
 raw_spinlock_t *labyrinth_room_lock(struct labyrinth *lab, unsigned int idx);
 unsigned int labyrinth_entrance(struct labyrinth *lab, unsigned int cpu);
 unsigned int labyrinth_room_index(struct labyrinth *lab, const void *addr);
-long labyrinth_pages_held(void);
+int labyrinth_room_nid(struct labyrinth *lab, unsigned int idx);
 
 struct seq_file;
 int labyrinth_stats_show(struct seq_file *m, void *v);

@@ -84,15 +84,20 @@ static bool demo_stop;
 
 #define DEMO_PERIOD_NS	(100 * NSEC_PER_USEC)
 
-/* Claim a room, fill it with our canary, check it, give it back. */
-static void demo_use_room(struct demo_claimant *me)
+/*
+ * Claim a room, fill it with our canary, check it, give it back. @gfp is
+ * what the context allows the claim to refill a void room with: the kthread
+ * may sleep (GFP_KERNEL), the softirq may allocate (GFP_ATOMIC), the hard
+ * irq passes 0 (only alloc_pages_nolock(), where the kernel has it).
+ */
+static void demo_use_room(struct demo_claimant *me, gfp_t gfp)
 {
 	size_t i, words = (PAGE_SIZE << order) / sizeof(unsigned long);
 	unsigned long canary = (unsigned long)me ^ me->ops;
 	unsigned long *buf;
 	struct page *page;
 
-	buf = labyrinth_claim(demo_lab, me);
+	buf = labyrinth_claim_gfp(demo_lab, me, gfp);
 	if (!buf)
 		return;		/* counted by labyrinth as full or contended */
 	me->ops++;
@@ -134,7 +139,7 @@ static void demo_bh_fn(struct labyrinth_bh *bh)
 {
 	struct demo_cpu *dc = container_of(bh, struct demo_cpu, bh);
 
-	demo_use_room(&dc->who[DEMO_SOFTIRQ]);
+	demo_use_room(&dc->who[DEMO_SOFTIRQ], GFP_ATOMIC);
 }
 
 static enum hrtimer_restart demo_timer_fn(struct hrtimer *timer)
@@ -143,7 +148,7 @@ static enum hrtimer_restart demo_timer_fn(struct hrtimer *timer)
 
 	if (READ_ONCE(demo_stop))
 		return HRTIMER_NORESTART;
-	demo_use_room(&dc->who[DEMO_HARDIRQ]);
+	demo_use_room(&dc->who[DEMO_HARDIRQ], 0);
 	labyrinth_bh_queue(&dc->bh);
 	hrtimer_forward_now(timer, ns_to_ktime(DEMO_PERIOD_NS));
 	return HRTIMER_RESTART;
@@ -157,7 +162,7 @@ static int demo_thread_fn(void *data)
 	hrtimer_start(&dc->timer, ns_to_ktime(DEMO_PERIOD_NS),
 		      HRTIMER_MODE_REL_PINNED_HARD);
 	while (!kthread_should_stop() && time_before(jiffies, demo_deadline)) {
-		demo_use_room(&dc->who[DEMO_TASK]);
+		demo_use_room(&dc->who[DEMO_TASK], GFP_KERNEL);
 		demo_free_detached();
 		cond_resched();
 	}
@@ -259,12 +264,13 @@ static int demo_report(void)
 	}
 	labyrinth_get_stats(demo_lab, &st);
 	lost = demo_count_lost();
-	pr_info("%u CPUs, %u rooms, %u ms: claims task %lu softirq %lu hardirq %lu; detached %lu; labyrinth stats: claims %llu releases %llu detaches %llu collisions %llu; failed claims %llu full %llu contended; refills %llu, %llu failed; canary violations %lu; owner mismatches %lu; rooms lost %u\n",
+	pr_info("%u CPUs, %u rooms, %u ms: claims task %lu softirq %lu hardirq %lu; detached %lu; labyrinth stats: claims %llu releases %llu detaches %llu collisions %llu; failed claims %llu full %llu contended; refills %llu, %llu failed (gfp %llu nolock %llu deferred %llu); canary violations %lu; owner mismatches %lu; rooms lost %u\n",
 		num_online_cpus(), st.nr_rooms, run_ms, ops[DEMO_TASK],
 		ops[DEMO_SOFTIRQ], ops[DEMO_HARDIRQ], detached, st.claims,
 		st.releases, st.detaches, st.collisions, st.fail_full,
-		st.fail_contended, st.refills, st.refill_failures, violations,
-		mismatches, lost);
+		st.fail_contended, st.refills, st.refill_failures,
+		st.refills_gfp, st.refills_nolock, st.refills_deferred,
+		violations, mismatches, lost);
 	if (violations || mismatches || lost || st.claims != total ||
 	    st.releases != total - detached || st.detaches != detached)
 		return -EIO;
@@ -288,6 +294,7 @@ static int __init demo_init(void)
 	struct labyrinth_config cfg = {
 		.name = KBUILD_MODNAME,
 		.nr_rooms = rooms,
+		.node = NUMA_NO_NODE,	/* rooms on every node, CPUs on their own */
 		.order = order,
 		.doors = doors,
 	};

@@ -48,10 +48,12 @@ check_fragment() {
 
 # link_sources DIR FILE...: per-file symlinks to the repository's FILEs (a
 # directory's files one by one), so builds leave the work tree clean and
-# never pick up another build's objects.
+# never pick up another build's objects; dangling links are removed.
 link_sources() {
 	local dir=$1 f g
 	shift
+	# links to files the repository no longer has
+	[ -d "$dir" ] && find "$dir" -xtype l -delete
 	for f in "$@"; do
 		if [ -d "$REPO/$f" ]; then
 			mkdir -p "$dir/$f"

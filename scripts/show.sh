@@ -3,7 +3,8 @@
 #
 # `make run`'s report, read from a run boot's serial log in OUTDIR: what
 # the sample did, its labyrinth's debugfs stats and rooms, a trace excerpt,
-# and pictures of its map while running and after.
+# and pictures of its map while running and after (scripts/draw_map.py
+# draws the plain debugfs map file).
 # Usage: show.sh OUTDIR
 
 . "$(dirname "$0")/lib.sh"
@@ -38,12 +39,12 @@ fi
 need_pkgs graphviz
 echo
 for snap in running final; do
-	extract "$snap.dot" "$out/labyrinth-$snap.dot"
-	if [ -s "$out/labyrinth-$snap.dot" ] &&
-	   dot -Tpng -o "$out/labyrinth-$snap.png" "$out/labyrinth-$snap.dot"; then
+	extract "$snap.map" "$out/labyrinth-$snap.map"
+	if python3 "$REPO/scripts/draw_map.py" "$out/labyrinth-$snap.map" \
+		"$out/labyrinth-$snap.dot" "$out/labyrinth-$snap.png"; then
 		echo "picture ($snap): $out/labyrinth-$snap.png"
 	else
-		echo "picture ($snap): not rendered (see $out/labyrinth-$snap.dot)"
+		echo "picture ($snap): not drawn (see $out/labyrinth-$snap.map)"
 	fi
 done
 echo

@@ -34,8 +34,8 @@ from ktap import DIAG, documents, parse, splats, strip  # noqa: E402
 DEMO = re.compile(
     r"labyrinth_demo: (\d+) CPUs, (\d+) rooms, (\d+) ms: claims task (\d+) "
     r"softirq (\d+) hardirq (\d+); detached (\d+);.*refills (\d+), (\d+) "
-    r"failed; canary violations (\d+); owner mismatches (\d+); rooms lost "
-    r"(\d+)")
+    r"failed[^;]*; canary violations (\d+); owner mismatches (\d+); rooms "
+    r"lost (\d+)")
 KPRESSURE = re.compile(
     r"refills failing (\d+)%, (\d+) ms: hardirq claims (\d+) \((\d+) "
     r"detached\) failed (\d+); task claims (\d+) failed (\d+); fills (\d+) "

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Tracepoints of labyrinth: claim (result, rooms visited), release, detach,
- * refill and refused calls. Disabled, each costs a static branch.
+ * refill (by which allocator) and refused calls. Disabled, each costs a
+ * static branch; enabled, each is valid in any context, NMI included.
  *
  * Copyright (C) 2026 The labyrinth authors
  */
@@ -64,18 +65,19 @@ DEFINE_EVENT(labyrinth_room_event, labyrinth_detach,
 	     TP_ARGS(name, owner, addr, room));
 
 TRACE_EVENT(labyrinth_refill,
-	    TP_PROTO(const char *name, unsigned int room, bool ok, bool atomic),
-	    TP_ARGS(name, room, ok, atomic),
+	    TP_PROTO(const char *name, unsigned int room, bool ok, int how),
+	    TP_ARGS(name, room, ok, how),
 	    TP_STRUCT__entry(__array(char, name, LABYRINTH_TRACE_NAME_LEN)
 			     __field(unsigned int, room)
 			     __field(bool, ok)
-			     __field(bool, atomic)),
+			     __field(int, how)),
 	    TP_fast_assign(strscpy(__entry->name, name, LABYRINTH_TRACE_NAME_LEN);
 			   __entry->room = room;
 			   __entry->ok = ok;
-			   __entry->atomic = atomic;),
+			   __entry->how = how;),
 	    TP_printk("%s room=%u %s %s", __entry->name, __entry->room,
-		      __entry->atomic ? "GFP_ATOMIC" : "GFP_KERNEL",
+		      __print_symbolic(__entry->how, { 0, "gfp" },
+				       { 1, "nolock" }, { 2, "deferred" }),
 		      __entry->ok ? "filled" : "failed")
 );
 
