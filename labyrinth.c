@@ -124,14 +124,14 @@ struct labyrinth_totals labyrinth_totals;
 
 enum labyrinth_probe {
 	LAB_PROBE_CLAIMED,
-	LAB_PROBE_TAKEN,	/* owned, GONE or BUSY */
-	LAB_PROBE_VOID,		/* void and not filled */
+	LAB_PROBE_TAKEN,	/* owned, GONE, BUSY, or void and not filled */
 	LAB_PROBE_LOCKED,	/* the lock was busy */
 };
 
 /* What a claim may do with a void room. */
 struct labyrinth_fill {
 	gfp_t gfp;		/* the caller's */
+	bool can_fill;		/* an allocator may be tried here */
 	bool failed;		/* an allocation failed: skip void rooms */
 	bool skipped;		/* a void room was left to the deferred refill */
 };
@@ -204,9 +204,13 @@ static size_t labyrinth_room_bytes(const struct labyrinth *lab)
 	return PAGE_SIZE << lab->order;
 }
 
-static unsigned long labyrinth_phase(unsigned long ticket)
+/* Set what the locked @room holds; its phase is FREE, so nobody else writes. */
+static void labyrinth_set_state(struct labyrinth_room *room,
+				enum labyrinth_room_state state)
+	__must_hold(&room->lock)
 {
-	return ticket & LAB_PHASE_MASK;
+	WRITE_ONCE(room->ticket, (room->ticket & ~LAB_STATE_MASK) |
+				 (unsigned long)state << LAB_STATE_SHIFT);
 }
 
 /* ---- Allocation: the only places pages and memory come from ---- */
@@ -254,6 +258,20 @@ static struct page *labyrinth_alloc_room_nolock(struct labyrinth *lab, int nid)
 		return alloc_pages_nolock(0, nid, lab->order);
 #endif
 	return ERR_PTR(-EOPNOTSUPP);
+}
+
+/* Whether a claim may fill a void room with alloc_pages_nolock() here. */
+static bool labyrinth_has_nolock(const struct labyrinth *lab)
+{
+#ifdef LABYRINTH_KUNIT
+	if (READ_ONCE(lab->nolock_hook))
+		return true;
+#endif
+#ifdef LABYRINTH_HAVE_ALLOC_PAGES_NOLOCK
+	return lab->order <= PAGE_ALLOC_COSTLY_ORDER;
+#else
+	return false;
+#endif
 }
 
 /* Count a room's pages in or out: LAB_PAGES_{TAKEN,FREED,GIVEN}. */
@@ -333,8 +351,10 @@ static u32 *labyrinth_bucket(const struct labyrinth *lab, const void *addr,
 /* A room with pages of its own, not a detached room's memory of them. */
 static bool labyrinth_room_live(const struct labyrinth_room *room)
 {
-	return READ_ONCE(room->state) == LAB_ROOM_READY &&
-	       labyrinth_phase(READ_ONCE(room->ticket)) != LAB_GONE;
+	unsigned long t = READ_ONCE(room->ticket);
+
+	return labyrinth_state(t) == LAB_ROOM_READY &&
+	       labyrinth_phase(t) != LAB_GONE;
 }
 
 /*
@@ -401,7 +421,7 @@ static bool labyrinth_install(struct labyrinth *lab,
 	WRITE_ONCE(room->page, page);
 	WRITE_ONCE(room->addr, addr);
 	room->poisoned = false;
-	WRITE_ONCE(room->state, LAB_ROOM_READY);
+	labyrinth_set_state(room, LAB_ROOM_READY);
 	return true;
 }
 
@@ -414,8 +434,8 @@ static unsigned long labyrinth_clear_gone(struct labyrinth_room *room,
 {
 	lockdep_assert_held(&room->lock);
 	WRITE_ONCE(room->page, NULL);
-	WRITE_ONCE(room->state, LAB_ROOM_VOID);
-	t += LAB_GONE;			/* to the next generation's FREE */
+	/* the next generation's FREE, and VOID */
+	t = t - LAB_GONE + LAB_GEN + (LAB_ROOM_VOID << LAB_STATE_SHIFT);
 	WRITE_ONCE(room->ticket, t);
 	return t;
 }
@@ -440,11 +460,11 @@ static struct page *labyrinth_draw(struct labyrinth *lab,
 	unsigned int idx = labyrinth_room_idx(lab, room);
 	struct page *page;
 
-	WRITE_ONCE(room->state, LAB_ROOM_BUSY);
+	labyrinth_set_state(room, LAB_ROOM_BUSY);
 	raw_spin_unlock_irqrestore(&room->lock, *flags);
 	page = labyrinth_alloc_room(lab, labyrinth_room_node(lab, idx), gfp);
 	raw_spin_lock_irqsave(&room->lock, *flags);
-	WRITE_ONCE(room->state, LAB_ROOM_VOID);
+	labyrinth_set_state(room, LAB_ROOM_VOID);
 	if (page)
 		labyrinth_account(lab, LAB_PAGES_TAKEN);
 	return page;
@@ -496,6 +516,39 @@ static bool labyrinth_fill_spot(struct labyrinth *lab,
 
 /* ---- Claiming ---- */
 
+/* @room, locked and free: it is @owner's now. */
+static __always_inline void labyrinth_take(struct labyrinth_room *room,
+					   unsigned long t, const void *owner,
+					   unsigned long ip)
+	__must_hold(&room->lock)
+{
+	WRITE_ONCE(room->owner, owner);
+	room->claim_ip = ip;
+	room->claimed_at = jiffies;
+	/* the owner is seen by whoever sees the phase OWNED */
+	smp_store_release(&room->ticket, t + LAB_OWNED);
+}
+
+/*
+ * Whether a claim may pass @room by without its lock: owned, being
+ * filled, or void when this claim cannot fill it (it says so, for the
+ * deferred refill). Racy reads; the lock decides whatever is left.
+ */
+static bool labyrinth_passable(const struct labyrinth_room *room,
+			       struct labyrinth_fill *fill)
+{
+	unsigned long t = READ_ONCE(room->ticket);
+	unsigned long state = labyrinth_state(t);
+
+	if (labyrinth_phase(t) == LAB_OWNED || state == LAB_ROOM_BUSY)
+		return true;
+	if (state == LAB_ROOM_VOID && (fill->failed || !fill->can_fill)) {
+		fill->skipped |= !fill->failed;
+		return true;
+	}
+	return false;
+}
+
 /* Visit one room: take it if it is free; fill it first if it is void. */
 static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 					       struct labyrinth_room *room,
@@ -506,23 +559,24 @@ static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 	enum labyrinth_probe res = LAB_PROBE_TAKEN;
 	unsigned long flags, t;
 
+	/*
+	 * A look before the lock: an owned room, or a void one this claim
+	 * cannot fill, is passed by without a locked operation, so a claim
+	 * in a full labyrinth costs loads, not trylocks.
+	 */
+	if (labyrinth_passable(room, fill))
+		return LAB_PROBE_TAKEN;
 	if (!raw_spin_trylock_irqsave(&room->lock, flags))
 		return LAB_PROBE_LOCKED;
 	/* pairs with the cmpxchg of release and detach */
 	t = smp_load_acquire(&room->ticket);
 	if (unlikely(labyrinth_phase(t) == LAB_GONE))
 		t = labyrinth_clear_gone(room, t);
-	if (unlikely(room->state != LAB_ROOM_READY)) {
-		res = LAB_PROBE_VOID;
-		if (room->state == LAB_ROOM_VOID)
-			labyrinth_fill_spot(lab, room, fill, &flags);
-	}
-	if (room->state == LAB_ROOM_READY && labyrinth_phase(t) == LAB_FREE) {
-		WRITE_ONCE(room->owner, owner);
-		room->claim_ip = ip;
-		room->claimed_at = jiffies;
-		/* the owner is seen by whoever sees the phase OWNED */
-		smp_store_release(&room->ticket, t + LAB_OWNED);
+	if (unlikely(labyrinth_state(t) == LAB_ROOM_VOID) &&
+	    labyrinth_fill_spot(lab, room, fill, &flags))
+		t = room->ticket;
+	if (!(t & (LAB_PHASE_MASK | LAB_STATE_MASK))) {	/* FREE, READY */
+		labyrinth_take(room, t, owner, ip);
 		res = LAB_PROBE_CLAIMED;
 	}
 	raw_spin_unlock_irqrestore(&room->lock, flags);
@@ -637,18 +691,30 @@ static void labyrinth_prepare(struct labyrinth *lab,
 		memset(addr, 0, size);
 }
 
-/* Where this CPU's next claim enters: after @idx, in its own rooms. */
-static void labyrinth_move_entrance(struct labyrinth *lab, unsigned int idx,
-				    bool claimed)
+/*
+ * A claim of @room, one of this CPU's rooms: its release looks there first
+ * and the next claim enters at the room after it. (The rooms of its
+ * entrance are, always: "next" points into them alone.)
+ */
+static __always_inline void labyrinth_move_entrance(struct labyrinth *lab,
+						    struct labyrinth_room *room)
 {
-	unsigned int first = this_cpu_read(lab->pcpu->first);
-	unsigned int end = this_cpu_read(lab->pcpu->end);
+	this_cpu_write(lab->pcpu->last, room);
+	this_cpu_write(lab->pcpu->next, &lab->rooms[room->after]);
+}
 
-	if (idx - first >= end - first)
-		return;			/* not one of this CPU's rooms */
-	if (claimed)
-		idx = idx + 1 < end ? idx + 1 : first;
-	this_cpu_write(lab->pcpu->next, idx);
+/*
+ * A released room is where its home CPU (whose rooms it is among) claims
+ * next: the same room again for a task that claims and releases, and for
+ * a driver that releases on another CPU (a completion) the room its
+ * claiming CPU finds free at once. A plain store, a hint: a lost one costs
+ * a probe.
+ */
+static void labyrinth_hint_home(struct labyrinth *lab,
+				struct labyrinth_room *room)
+{
+	if (room->home != LAB_NO_HOME)
+		WRITE_ONCE(per_cpu_ptr(lab->pcpu, room->home)->next, room);
 }
 
 /* Only while collecting: probe lengths and the high water of owned rooms. */
@@ -664,15 +730,69 @@ static noinline void labyrinth_collect_claim(struct labyrinth *lab,
 		WRITE_ONCE(lab->owned_hwm, owned);
 }
 
-static void *labyrinth_do_claim(struct labyrinth *lab, const void *owner,
-				gfp_t gfp, unsigned long ip)
+/* After a claim of @room in @probes visits: counts, entrance, trace, flags. */
+static __always_inline void *labyrinth_claimed(struct labyrinth *lab,
+					       struct labyrinth_room *room,
+					       const void *owner,
+					       unsigned int probes)
 {
-	struct labyrinth_fill fill = { .gfp = gfp };
-	struct labyrinth_room *room;
+	void *addr = room->addr;
+
+	labyrinth_count(lab, LAB_CLAIMS);
+	if (static_branch_unlikely(&labyrinth_collect))
+		labyrinth_collect_claim(lab, probes);
+	trace_labyrinth_claim(lab->name, owner, addr, probes, false);
+	if (unlikely(lab->flags & (LABYRINTH_ZERO | LABYRINTH_POISON)))
+		labyrinth_prepare(lab, room, addr);
+	return addr;
+}
+
+/*
+ * The claim of anything but a free entrance: the walk, void rooms,
+ * failures. Out of line, so that the common claim is small.
+ */
+static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
+					   const void *owner, gfp_t gfp,
+					   unsigned long ip)
+{
+	struct labyrinth_fill fill = {
+		.gfp = gfp,
+		.can_fill = (gfp & __GFP_RECLAIM) || labyrinth_has_nolock(lab),
+	};
+	struct labyrinth_room *room = this_cpu_read(lab->pcpu->next);
+	unsigned int probes = 1, idx = labyrinth_room_idx(lab, room);
 	bool contended = false;
 	enum labyrinth_probe res;
-	unsigned int probes = 1;
-	unsigned int idx;
+
+	res = labyrinth_try_room(lab, room, owner, ip, &fill);
+	if (res != LAB_PROBE_CLAIMED)
+		room = labyrinth_walk_on(lab, owner, ip, idx, res, &probes,
+					 &contended, &fill);
+	if (fill.skipped || fill.failed)
+		labyrinth_kick(lab, !fill.failed);
+	if (probes > 1 || !room)
+		labyrinth_count_n(lab, LAB_COLLISIONS, probes - !!room);
+	if (room && room->home == raw_smp_processor_id())
+		labyrinth_move_entrance(lab, room);
+	if (room)
+		return labyrinth_claimed(lab, room, owner, probes);
+	labyrinth_count(lab, contended ? LAB_FAIL_CONTENDED : LAB_FAIL_FULL);
+	trace_labyrinth_claim(lab->name, owner, NULL, probes, contended);
+	return NULL;
+}
+
+/*
+ * A claim: this CPU's entrance if a look says it is free and its lock is
+ * free, else the walk. The common case is a load, a trylock with
+ * interrupts saved, a few stores and an unlock.
+ */
+static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
+						const void *owner, gfp_t gfp,
+						unsigned long ip)
+{
+	struct labyrinth_room *room;
+	unsigned long flags, t;
+	bool taken = false;
 
 	if (IS_ERR_OR_NULL(lab))
 		return NULL;
@@ -680,30 +800,23 @@ static void *labyrinth_do_claim(struct labyrinth *lab, const void *owner,
 		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL, ip);
 		return NULL;
 	}
-	might_sleep_if(gfpflags_allow_blocking(gfp));
-	idx = this_cpu_read(lab->pcpu->next);
-	room = &lab->rooms[idx];
-	res = labyrinth_try_room(lab, room, owner, ip, &fill);
-	if (unlikely(res != LAB_PROBE_CLAIMED))
-		room = labyrinth_walk_on(lab, owner, ip, idx, res, &probes,
-					 &contended, &fill);
-	if (unlikely(fill.skipped || fill.failed))
-		labyrinth_kick(lab, !fill.failed);
-	if (unlikely(probes > 1 || !room))
-		labyrinth_count_n(lab, LAB_COLLISIONS, probes - !!room);
-	if (unlikely(!room)) {
-		labyrinth_count(lab, contended ? LAB_FAIL_CONTENDED : LAB_FAIL_FULL);
-		trace_labyrinth_claim(lab->name, owner, NULL, probes, contended);
-		return NULL;
+	room = this_cpu_read(lab->pcpu->next);
+	/* free and ready (a look first: no trylock on a taken room) */
+	if (likely(!(READ_ONCE(room->ticket) & (LAB_PHASE_MASK | LAB_STATE_MASK)) &&
+		   raw_spin_trylock_irqsave(&room->lock, flags))) {
+		/* pairs with the cmpxchg of release and detach */
+		t = smp_load_acquire(&room->ticket);
+		if (likely(!(t & (LAB_PHASE_MASK | LAB_STATE_MASK)))) {
+			labyrinth_take(room, t, owner, ip);
+			taken = true;
+		}
+		raw_spin_unlock_irqrestore(&room->lock, flags);
 	}
-	labyrinth_count(lab, LAB_CLAIMS);
-	labyrinth_move_entrance(lab, labyrinth_room_idx(lab, room), true);
-	if (static_branch_unlikely(&labyrinth_collect))
-		labyrinth_collect_claim(lab, probes);
-	trace_labyrinth_claim(lab->name, owner, room->addr, probes, contended);
-	if (lab->flags & (LABYRINTH_ZERO | LABYRINTH_POISON))
-		labyrinth_prepare(lab, room, room->addr);
-	return room->addr;
+	if (likely(taken)) {
+		labyrinth_move_entrance(lab, room);
+		return labyrinth_claimed(lab, room, owner, 1);
+	}
+	return labyrinth_claim_walk(lab, owner, gfp, ip);
 }
 
 /**
@@ -747,6 +860,7 @@ EXPORT_SYMBOL_GPL(labyrinth_claim);
  */
 void *labyrinth_claim_gfp(struct labyrinth *lab, const void *owner, gfp_t gfp)
 {
+	might_sleep_if(gfpflags_allow_blocking(gfp));
 	return labyrinth_do_claim(lab, owner, gfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_claim_gfp);
@@ -762,38 +876,81 @@ static void labyrinth_poison(struct labyrinth *lab, struct labyrinth_room *room,
 }
 
 /*
- * Release (@detach false) or detach the room at @addr that @owner owns:
- * check the phase, address and owner read after the ticket, and move the
- * ticket on by cmpxchg, which fails if anything moved in between. Stores
- * the room's pages in *@page for a detach. 0 or the documented error.
+ * The room at @addr that @owner would let go: the room this CPU claimed
+ * last if it is that one and owned (the common release, on the claiming
+ * CPU), else the address table's answer. NULL if @addr is no room's.
  */
-static int labyrinth_let_go(struct labyrinth *lab, void *addr,
-			    const void *owner, bool detach,
-			    struct labyrinth_room **roomp, struct page **page)
+static __always_inline struct labyrinth_room *
+labyrinth_find(struct labyrinth *lab, const void *addr)
 {
-	struct labyrinth_room *room;
+	struct labyrinth_room *room = this_cpu_read(lab->pcpu->last);
+
+	if (likely(READ_ONCE(room->addr) == addr &&
+		   labyrinth_phase(READ_ONCE(room->ticket)) == LAB_OWNED))
+		return room;
+	return labyrinth_lookup(lab, addr);
+}
+
+/*
+ * Release (@detach false) or detach @room, found at @addr, that @owner
+ * owns: check the phase, address and owner read after the ticket, and
+ * move the ticket on by cmpxchg, which fails if anything moved in between.
+ * 0 or the documented error.
+ */
+static __always_inline int labyrinth_let_go(struct labyrinth *lab,
+					    struct labyrinth_room *room,
+					    void *addr, const void *owner,
+					    bool detach, struct page **page)
+{
 	unsigned long t;
 
-	room = owner ? labyrinth_lookup(lab, addr) : NULL;
-	if (!room)
+	if (unlikely(!room || !owner))
 		return -EINVAL;
-	*roomp = room;
 	do {
 		/* pairs with the claim's store-release: the owner is current */
 		t = smp_load_acquire(&room->ticket);
-		if (labyrinth_phase(t) != LAB_OWNED)
+		if (unlikely(labyrinth_phase(t) != LAB_OWNED))
 			return -ENOENT;
-		if (READ_ONCE(room->addr) != addr)
+		if (unlikely(READ_ONCE(room->addr) != addr))
 			return -EINVAL;		/* refilled since the lookup */
-		if (READ_ONCE(room->owner) != owner)
+		if (unlikely(READ_ONCE(room->owner) != owner))
 			return -EPERM;
-		if (detach)
+		if (detach)	/* read before the room may go void */
 			*page = READ_ONCE(room->page);
-		else if (lab->flags & LABYRINTH_POISON)
+		else if (unlikely(lab->flags & LABYRINTH_POISON))
 			labyrinth_poison(lab, room, addr);
-	} while (!try_cmpxchg_release(&room->ticket, &t,
-				      t - LAB_OWNED + (detach ? LAB_GONE :
-						       LAB_PHASE_MASK + 1)));
+	} while (unlikely(!try_cmpxchg_release(&room->ticket, &t,
+					       t - LAB_OWNED +
+					       (detach ? LAB_GONE :
+							 LAB_GEN))));
+	return 0;
+}
+
+/* A release of @room done: what only debugfs and tracing need. */
+static __always_inline void labyrinth_released(struct labyrinth *lab,
+					       struct labyrinth_room *room,
+					       void *addr, const void *owner)
+{
+	if (static_branch_unlikely(&labyrinth_collect))
+		atomic_dec(&lab->owned);
+	trace_labyrinth_release(lab->name, owner, addr,
+				labyrinth_room_idx(lab, room));
+}
+
+/* Any other release: found through the address table, or refused. */
+static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
+					   const void *owner, unsigned long ip)
+{
+	struct labyrinth_room *room = labyrinth_lookup(lab, addr);
+	int err = labyrinth_let_go(lab, room, addr, owner, false, NULL);
+
+	if (err) {
+		labyrinth_bad_call(lab, LAB_OP_RELEASE, owner, addr, err, ip);
+		return err;
+	}
+	labyrinth_count(lab, LAB_RELEASES);
+	labyrinth_hint_home(lab, room);
+	labyrinth_released(lab, room, addr, owner);
 	return 0;
 }
 
@@ -817,23 +974,28 @@ static int labyrinth_let_go(struct labyrinth *lab, void *addr,
  */
 int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner)
 {
-	struct labyrinth_room *room = NULL;
-	int err;
+	struct labyrinth_room *room;
+	unsigned long t;
 
 	if (IS_ERR_OR_NULL(lab))
 		return -EINVAL;
-	err = labyrinth_let_go(lab, addr, owner, false, &room, NULL);
-	if (unlikely(err)) {
-		labyrinth_bad_call(lab, LAB_OP_RELEASE, owner, addr, err, _RET_IP_);
-		return err;
+	/* the common release: of the room this CPU claimed last */
+	room = this_cpu_read(lab->pcpu->last);
+	/* pairs with the claim's store-release: the owner is current */
+	t = smp_load_acquire(&room->ticket);
+	if (likely(labyrinth_phase(t) == LAB_OWNED &&
+		   READ_ONCE(room->addr) == addr &&
+		   READ_ONCE(room->owner) == owner &&
+		   !(lab->flags & LABYRINTH_POISON) &&
+		   try_cmpxchg_release(&room->ticket, &t,
+				       t - LAB_OWNED + LAB_GEN))) {
+		labyrinth_count(lab, LAB_RELEASES);
+		/* a room of this CPU's: the next claim here takes it again */
+		this_cpu_write(lab->pcpu->next, room);
+		labyrinth_released(lab, room, addr, owner);
+		return 0;
 	}
-	labyrinth_count(lab, LAB_RELEASES);
-	labyrinth_move_entrance(lab, labyrinth_room_idx(lab, room), false);
-	if (static_branch_unlikely(&labyrinth_collect))
-		atomic_dec(&lab->owned);
-	trace_labyrinth_release(lab->name, owner, addr,
-				labyrinth_room_idx(lab, room));
-	return 0;
+	return labyrinth_release_slow(lab, addr, owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_release);
 
@@ -855,13 +1017,14 @@ EXPORT_SYMBOL_GPL(labyrinth_release);
 struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 			      const void *owner)
 {
-	struct labyrinth_room *room = NULL;
-	struct page *page = NULL;
+	struct labyrinth_room *room;
+	struct page *page;
 	int err;
 
 	if (IS_ERR_OR_NULL(lab))
 		return ERR_PTR(-EINVAL);
-	err = labyrinth_let_go(lab, addr, owner, true, &room, &page);
+	room = labyrinth_find(lab, addr);
+	err = labyrinth_let_go(lab, room, addr, owner, true, &page);
 	if (unlikely(err)) {
 		labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, err, _RET_IP_);
 		return ERR_PTR(err);
@@ -977,7 +1140,7 @@ void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
 		t = READ_ONCE(lab->rooms[i].ticket);
 		stats->rooms_owned += labyrinth_phase(t) == LAB_OWNED;
 		stats->rooms_void += labyrinth_phase(t) == LAB_GONE ||
-				     READ_ONCE(lab->rooms[i].state) == LAB_ROOM_VOID;
+				     labyrinth_state(t) == LAB_ROOM_VOID;
 	}
 }
 
@@ -1007,8 +1170,9 @@ void labyrinth_view(struct labyrinth *lab, unsigned int i,
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&room->lock, flags);
-	v->phase = labyrinth_phase(READ_ONCE(room->ticket));
-	v->state = v->phase == LAB_GONE ? LAB_ROOM_VOID : room->state;
+	v->phase = labyrinth_phase(room->ticket);
+	v->state = v->phase == LAB_GONE ? LAB_ROOM_VOID :
+		   labyrinth_state(room->ticket);
 	v->owner = room->owner;
 	v->ip = room->claim_ip;
 	v->held_ms = jiffies_to_msecs(jiffies - room->claimed_at);
@@ -1042,21 +1206,22 @@ static void labyrinth_refill_fn(struct work_struct *work)
 	struct labyrinth *lab = container_of(to_delayed_work(work),
 					     struct labyrinth, refill_work);
 	struct labyrinth_room *room;
+	unsigned long flags, t;
 	bool failed = false;
-	unsigned long flags;
 	unsigned int i;
 
 	labyrinth_free_spare(lab);
 	for (i = 0; i < lab->nr_rooms; i++) {
 		room = &lab->rooms[i];
-		/* unlocked peeks; checked again under the lock */
-		if (READ_ONCE(room->state) != LAB_ROOM_VOID &&
-		    labyrinth_phase(READ_ONCE(room->ticket)) != LAB_GONE)
+		/* an unlocked peek; checked again under the lock */
+		t = READ_ONCE(room->ticket);
+		if (labyrinth_state(t) != LAB_ROOM_VOID &&
+		    labyrinth_phase(t) != LAB_GONE)
 			continue;
 		raw_spin_lock_irqsave(&room->lock, flags);
 		if (labyrinth_phase(room->ticket) == LAB_GONE)
 			labyrinth_clear_gone(room, room->ticket);
-		if (room->state == LAB_ROOM_VOID &&
+		if (labyrinth_state(room->ticket) == LAB_ROOM_VOID &&
 		    !labyrinth_fill_deferred(lab, room, &flags))
 			failed = true;
 		raw_spin_unlock_irqrestore(&room->lock, flags);
@@ -1180,8 +1345,10 @@ static void labyrinth_place_entrances(struct labyrinth *lab)
 {
 	unsigned int ncpus[LABYRINTH_MAX_DOORS] = {};
 	unsigned int rank[LABYRINTH_MAX_DOORS] = {};
-	unsigned int cpu, w, lw, r0, len, k, first, end;
+	unsigned int cpu, w, lw, r0, len, k, first, end, r;
 
+	for (r = 0; r < lab->nr_rooms; r++)
+		lab->rooms[r].home = LAB_NO_HOME;
 	for_each_possible_cpu(cpu)
 		ncpus[labyrinth_home_wing(lab, cpu_to_node(cpu))]++;
 	for_each_possible_cpu(cpu) {
@@ -1196,9 +1363,15 @@ static void labyrinth_place_entrances(struct labyrinth *lab)
 		k = rank[w]++;
 		first = r0 + div_u64((u64)k * len, ncpus[w]);
 		end = r0 + div_u64((u64)(k + 1) * len, ncpus[w]);
-		p->first = first;
-		p->end = max(end, first + 1);
-		p->next = first;
+		end = max(end, first + 1);
+		p->next = &lab->rooms[first];
+		p->last = &lab->rooms[first];
+		for (r = first; r < end; r++) {
+			if (lab->rooms[r].home != LAB_NO_HOME)
+				continue;	/* shared: the first CPU's */
+			lab->rooms[r].home = cpu;
+			lab->rooms[r].after = r + 1 < end ? r + 1 : first;
+		}
 	}
 }
 
@@ -1276,7 +1449,7 @@ static int labyrinth_fill_new(struct labyrinth *lab, unsigned int i)
 	int err = -ENOMEM;
 
 	raw_spin_lock_init(&room->lock);
-	room->state = LAB_ROOM_VOID;
+	room->ticket = LAB_ROOM_VOID << LAB_STATE_SHIFT;
 	for (tries = 0; tries < LABYRINTH_INSTALL_TRIES; tries++) {
 		page = labyrinth_alloc_room(lab, labyrinth_room_node(lab, i),
 					    GFP_KERNEL);
@@ -1436,7 +1609,7 @@ EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_lock);
 /* Index of the room @cpu's next claim enters at. */
 unsigned int labyrinth_entrance(struct labyrinth *lab, unsigned int cpu)
 {
-	return per_cpu_ptr(lab->pcpu, cpu)->next;
+	return labyrinth_room_idx(lab, per_cpu_ptr(lab->pcpu, cpu)->next);
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_entrance);
 
@@ -1453,7 +1626,7 @@ EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_index);
 void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,
 			    unsigned int idx)
 {
-	per_cpu_ptr(lab->pcpu, cpu)->next = idx;
+	per_cpu_ptr(lab->pcpu, cpu)->next = &lab->rooms[idx];
 }
 EXPORT_SYMBOL_IF_KUNIT(labyrinth_set_entrance);
 

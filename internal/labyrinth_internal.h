@@ -38,25 +38,43 @@
 #define LAB_STUB(fn, args...)		((void)(fn))
 #endif
 
-/* What a room holds, under its lock. */
-enum labyrinth_room_state {
-	LAB_ROOM_READY,		/* has its pages */
-	LAB_ROOM_VOID,		/* no pages: detached, or a fill failed */
-	LAB_ROOM_BUSY,		/* being filled with the lock dropped */
-};
-
 /*
- * A room's ticket: its claim generation times 4 plus its phase. A claim
- * (under the room lock) moves FREE to OWNED; a release moves OWNED to the
- * next generation's FREE, a detach OWNED to GONE, both by cmpxchg without
- * the lock; the next holder of the lock turns a GONE room VOID.
+ * A room's ticket: all a claim, a release and a detach decide on, in one
+ * word. Bits 0-1, the phase: a claim (under the room lock) moves FREE to
+ * OWNED; a release moves OWNED to the next generation's FREE, a detach
+ * OWNED to GONE, both by cmpxchg without the lock; the next holder of the
+ * lock turns a GONE room VOID. Bits 2-3, what the room holds, changed
+ * under the lock while the phase is FREE: READY (its pages), VOID (none:
+ * detached, or a fill failed), BUSY (a fill runs with the lock dropped).
+ * Above, the claim generation: a cmpxchg on a ticket read before a room
+ * changed hands fails.
  */
-#define LAB_PHASE_MASK		3UL
 enum labyrinth_phase {
 	LAB_FREE,
 	LAB_OWNED,
 	LAB_GONE,
 };
+
+enum labyrinth_room_state {
+	LAB_ROOM_READY,
+	LAB_ROOM_VOID,
+	LAB_ROOM_BUSY,
+};
+
+#define LAB_PHASE_MASK		3UL
+#define LAB_STATE_SHIFT		2
+#define LAB_STATE_MASK		(3UL << LAB_STATE_SHIFT)
+#define LAB_GEN			BIT(4)		/* one claim generation */
+
+static inline unsigned long labyrinth_phase(unsigned long ticket)
+{
+	return ticket & LAB_PHASE_MASK;
+}
+
+static inline unsigned long labyrinth_state(unsigned long ticket)
+{
+	return (ticket & LAB_STATE_MASK) >> LAB_STATE_SHIFT;
+}
 
 /*
  * A room: its lock and everything a claim, a release and a detach touch,
@@ -64,17 +82,20 @@ enum labyrinth_phase {
  * share lines.
  */
 struct labyrinth_room {
-	raw_spinlock_t lock;	/* guards state, page, addr; FREE -> OWNED */
-	u8 state;		/* enum labyrinth_room_state */
+	raw_spinlock_t lock;	/* guards the state, page, addr; FREE -> OWNED */
 	bool poisoned;		/* LABYRINTH_POISON: check at the next claim */
-	unsigned long ticket;	/* see LAB_PHASE_MASK */
+	u16 home;		/* the CPU whose rooms it is among, or LAB_NO_HOME */
+	unsigned long ticket;	/* phase, state, generation: see above */
 	const void *owner;	/* valid while the phase is OWNED */
 	void *addr;		/* page_address(page); kept while VOID */
 	struct page *page;	/* NULL while VOID or BUSY */
 	unsigned long claim_ip;	/* caller of the owner's claim */
 	unsigned long claimed_at;	/* jiffies */
 	u32 slot;		/* the entry of addr in the address table */
+	u32 after;		/* the next room of its home CPU's, wrapping */
 } ____cacheline_aligned_in_smp;
+
+#define LAB_NO_HOME		U16_MAX
 
 /* Per-CPU event counters. */
 enum labyrinth_counter {
@@ -100,14 +121,16 @@ enum labyrinth_counter {
 #define LAB_HIST_BUCKETS	16
 
 /*
- * Per CPU: its counters, and where its claims start. Written by its own
- * CPU only (counters by this_cpu operations), so never a shared line.
+ * Per CPU: its counters, written by this CPU alone (this_cpu operations),
+ * and where its claims start, on a line of its own: a release on another
+ * CPU hints there which room came free (labyrinth_hint_home()).
  */
 struct labyrinth_pcpu {
 	u64 count[LAB_NR_COUNTERS];
-	unsigned int next;	/* where this CPU's next claim enters */
-	unsigned int first;	/* this CPU's rooms: [first, end) */
-	unsigned int end;
+	/* where this CPU's next claim enters: one of its own rooms */
+	struct labyrinth_room *next ____cacheline_aligned_in_smp;
+	/* the room of its own this CPU claimed last */
+	struct labyrinth_room *last;
 	u64 hist[LAB_HIST_BUCKETS];	/* only while collecting */
 };
 
