@@ -36,6 +36,12 @@
 #include "labyrinth.h"
 #include "internal/labyrinth_internal.h"
 
+#if defined(CONFIG_X86_LOCAL_APIC) && defined(LABYRINTH_HAVE_APIC_SEND_IPI_MASK)
+#include <asm/apic.h>
+#include <asm/nmi.h>
+#define LT_HAVE_NMI 1
+#endif
+
 static const int owner_a, owner_b;
 #define OWNER_A ((const void *)&owner_a)
 #define OWNER_B ((const void *)&owner_b)
@@ -117,15 +123,15 @@ static void lt_release_all(struct kunit *test, struct labyrinth *lab,
 
 /* ---- Running a function in a given context ---- */
 
-enum lt_ctx { LT_TASK, LT_IRQS_OFF, LT_SOFTIRQ, LT_HARDIRQ };
+enum lt_ctx { LT_TASK, LT_IRQS_OFF, LT_SOFTIRQ, LT_HARDIRQ, LT_NMI };
 
 static const enum lt_ctx lt_ctxs[] = {
-	LT_TASK, LT_IRQS_OFF, LT_SOFTIRQ, LT_HARDIRQ
+	LT_TASK, LT_IRQS_OFF, LT_SOFTIRQ, LT_HARDIRQ, LT_NMI
 };
 
 static const char *const lt_ctx_names[] = {
 	[LT_TASK] = "task", [LT_IRQS_OFF] = "raw_lock_irqs_off",
-	[LT_SOFTIRQ] = "softirq", [LT_HARDIRQ] = "hardirq",
+	[LT_SOFTIRQ] = "softirq", [LT_HARDIRQ] = "hardirq", [LT_NMI] = "nmi",
 };
 
 static void lt_ctx_desc(const enum lt_ctx *ctx, char *desc)
@@ -142,6 +148,8 @@ struct lt_run {
 	struct completion done;
 	struct hrtimer timer;
 	struct labyrinth_bh bh;
+	unsigned int nmi_cpu;
+	bool nmi_done;
 	/* the case's own data */
 	struct labyrinth *lab;
 	void *addr, *addr2, *foreign, *vaddr;
@@ -166,7 +174,9 @@ static bool lt_in_ctx(enum lt_ctx ctx)
 	case LT_SOFTIRQ:
 		return in_serving_softirq() && !in_hardirq();
 	case LT_HARDIRQ:
-		return in_hardirq();
+		return in_hardirq() && !in_nmi();
+	case LT_NMI:
+		return in_nmi();
 	}
 	return false;
 }
@@ -192,6 +202,60 @@ static void lt_bh_fn(struct labyrinth_bh *bh)
 
 	lt_call(run);
 	complete(&run->done);
+}
+
+#ifdef LT_HAVE_NMI
+/* The run the next NMI on its CPU carries out (one at a time). */
+static struct lt_run *lt_nmi_run;
+
+static int lt_nmi_handler(unsigned int type, struct pt_regs *regs)
+{
+	struct lt_run *run = READ_ONCE(lt_nmi_run);
+
+	if (!run || run->nmi_cpu != smp_processor_id())
+		return NMI_DONE;		/* not ours */
+	WRITE_ONCE(lt_nmi_run, NULL);
+	lt_call(run);
+	/* pairs with the acquire in lt_run_in_nmi(): the run's results */
+	smp_store_release(&run->nmi_done, true);
+	return NMI_HANDLED;
+}
+
+/* Run @run->fn in an NMI this CPU sends itself; it arrives at once. */
+static void lt_run_in_nmi(struct lt_run *run)
+{
+	u64 deadline = ktime_get_mono_fast_ns() + NSEC_PER_SEC;
+
+	preempt_disable();
+	run->nmi_cpu = smp_processor_id();
+	run->nmi_done = false;
+	WRITE_ONCE(lt_nmi_run, run);
+	__apic_send_IPI_mask(cpumask_of(run->nmi_cpu), NMI_VECTOR);
+	/* pairs with the release in lt_nmi_handler() */
+	while (!smp_load_acquire(&run->nmi_done) &&
+	       ktime_get_mono_fast_ns() < deadline)	/* interrupts may be off */
+		cpu_relax();
+	WRITE_ONCE(lt_nmi_run, NULL);
+	preempt_enable();
+}
+#endif
+
+/* Skip a case in NMI where the kernel cannot send one from a module. */
+static void lt_need_nmi(struct kunit *test)
+{
+#ifndef LT_HAVE_NMI
+	kunit_skip(test, "no NMI to send here (UML has none; x86 sends them)");
+#endif
+}
+
+/* A case's context parameter; NMI cases skip where no NMI can be sent. */
+static const enum lt_ctx *lt_ctx_of(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+
+	if (*ctx == LT_NMI)
+		lt_need_nmi(test);
+	return ctx;
 }
 
 /* Run @run->fn once in @ctx and check that it ran there. */
@@ -224,6 +288,12 @@ static void lt_run_in(struct kunit *test, struct lt_run *run, enum lt_ctx ctx)
 			      HRTIMER_MODE_REL_PINNED_HARD);
 		if (!wait_for_completion_timeout(&run->done, 10 * HZ))
 			hrtimer_cancel(&run->timer);
+		break;
+	case LT_NMI:
+		lt_need_nmi(test);
+#ifdef LT_HAVE_NMI
+		lt_run_in_nmi(run);
+#endif
 		break;
 	}
 	KUNIT_ASSERT_TRUE_MSG(test, run->in_ctx, "did not run in %s context",
@@ -273,7 +343,7 @@ static void lt_claim_release_fn(struct lt_run *run)
 
 static void claim_and_release_in_context(struct kunit *test)
 {
-	const enum lt_ctx *ctx = test->param_value;
+	const enum lt_ctx *ctx = lt_ctx_of(test);
 	struct lt_run *run = lt_new_run(test, lt_claim_release_fn);
 
 	run->lab = lt_create(test, 4, 1, 0, 0, 0);
@@ -309,7 +379,7 @@ static void lt_detach_fn(struct lt_run *run)
  */
 static void detach_in_context(struct kunit *test)
 {
-	const enum lt_ctx *ctx = test->param_value;
+	const enum lt_ctx *ctx = lt_ctx_of(test);
 	struct lt_run *run = lt_new_run(test, lt_detach_fn);
 	struct labyrinth_stats s;
 
@@ -353,7 +423,7 @@ static void lt_owner_fn(struct lt_run *run)
 /* Owner is reported and kept: the wrong owner cannot release. */
 static void owner_in_context(struct kunit *test)
 {
-	const enum lt_ctx *ctx = test->param_value;
+	const enum lt_ctx *ctx = lt_ctx_of(test);
 	struct lt_run *run = lt_new_run(test, lt_owner_fn);
 
 	run->lab = lt_create(test, 3, 0, 0, 0, 0);
@@ -380,7 +450,7 @@ static void lt_stats_fn(struct lt_run *run)
 
 static void stats_in_context(struct kunit *test)
 {
-	const enum lt_ctx *ctx = test->param_value;
+	const enum lt_ctx *ctx = lt_ctx_of(test);
 	struct lt_run *run = lt_new_run(test, lt_stats_fn);
 	void *addrs[4];
 	u64 walked;
@@ -421,7 +491,7 @@ static void lt_claim_fn(struct lt_run *run)
 /* A full labyrinth fails at once, having seen each room exactly once. */
 static void claim_when_full_in_context(struct kunit *test)
 {
-	const enum lt_ctx *ctx = test->param_value;
+	const enum lt_ctx *ctx = lt_ctx_of(test);
 	struct lt_run *run = lt_new_run(test, lt_claim_fn);
 	void *addrs[7];
 
@@ -487,15 +557,47 @@ static void lt_locked_entrance_fn(struct lt_run *run)
 		lt_code(run, labyrinth_room_index(run->lab, run->addr));
 }
 
+/*
+ * In NMI the lock is held by the context the NMI interrupts: the task
+ * holds its entrance's lock with interrupts off and sends itself the NMI
+ * whose claim meets it. (A spinning lock taken in NMI is what labyrinth
+ * never does.)
+ */
+static void lt_run_locked(struct kunit *test, struct lt_run *run,
+			  enum lt_ctx ctx)
+{
+	raw_spinlock_t *lock;
+	unsigned long flags;
+	unsigned int e;
+
+	if (ctx != LT_NMI) {
+		run->fn = lt_locked_entrance_fn;
+		lt_run_in(test, run, ctx);
+		return;
+	}
+	lt_need_nmi(test);
+	run->fn = lt_claim_fn;
+	local_irq_save(flags);
+	e = labyrinth_entrance(run->lab, smp_processor_id());
+	lock = labyrinth_room_lock(run->lab, e);
+	raw_spin_lock(lock);
+	lt_code(run, e);
+	lt_run_in(test, run, LT_NMI);
+	raw_spin_unlock(lock);
+	local_irq_restore(flags);
+	if (run->addr)
+		lt_code(run, labyrinth_room_index(run->lab, run->addr));
+}
+
 /* A busy lock is a collision, and a claim that fails on one is contended. */
 static void claim_skips_busy_lock_in_context(struct kunit *test)
 {
-	const enum lt_ctx *ctx = test->param_value;
+	const enum lt_ctx *ctx = lt_ctx_of(test);
 	struct lt_run *run = lt_new_run(test, lt_locked_entrance_fn);
 
 	lt_need_trylock_failures(test);
 	run->lab = lt_create(test, 3, 0, 1, 0, 0);
-	lt_run_in(test, run, *ctx);
+	lt_run_locked(test, run, *ctx);
 	KUNIT_ASSERT_NOT_NULL(test, run->addr);
 	KUNIT_ASSERT_EQ(test, run->nr_codes, 2);
 	KUNIT_EXPECT_NE(test, run->codes[1], run->codes[0]);
@@ -505,7 +607,7 @@ static void claim_skips_busy_lock_in_context(struct kunit *test)
 	/* The only room is locked: the claim fails, contended, not full. */
 	run->lab = lt_create(test, 1, 0, 1, 0, 0);
 	run->nr_codes = 0;
-	lt_run_in(test, run, *ctx);
+	lt_run_locked(test, run, *ctx);
 	KUNIT_EXPECT_NULL(test, run->addr);
 	KUNIT_EXPECT_EQ(test, run->after.fail_contended, 1);
 	KUNIT_EXPECT_EQ(test, run->after.fail_full, 0);
@@ -644,7 +746,7 @@ static const long lt_bad_input_codes[] = {
 /* Every misuse gets its documented code and is counted; nothing breaks. */
 static void bad_input_in_context(struct kunit *test)
 {
-	const enum lt_ctx *ctx = test->param_value;
+	const enum lt_ctx *ctx = lt_ctx_of(test);
 	struct lt_run *run = lt_new_run(test, lt_bad_input_fn);
 	struct labyrinth *lab2 = lt_create(test, 2, 1, 0, 0, 0);
 	struct page *page;
@@ -926,7 +1028,8 @@ static void claim_refill_failure_leaves_room_void(struct kunit *test)
 static bool lt_nolock_fills(enum lt_ctx ctx)
 {
 #ifdef LABYRINTH_HAVE_ALLOC_PAGES_NOLOCK
-	return !(IS_ENABLED(CONFIG_PREEMPT_RT) && ctx == LT_HARDIRQ);
+	return !(IS_ENABLED(CONFIG_PREEMPT_RT) &&
+		 (ctx == LT_HARDIRQ || ctx == LT_NMI));
 #else
 	return false;
 #endif
@@ -941,7 +1044,7 @@ static gfp_t lt_ctx_gfp(enum lt_ctx ctx)
 	case LT_SOFTIRQ:
 		return GFP_ATOMIC;
 	default:
-		return 0;	/* hard irq, raw lock: no allocator that spins */
+		return 0;	/* hard irq, NMI, raw lock: nothing that spins */
 	}
 }
 
@@ -1000,12 +1103,12 @@ static void lt_void_room_case(struct kunit *test, enum lt_ctx ctx, gfp_t gfp)
 
 static void claim_meets_void_room_in_context(struct kunit *test)
 {
-	lt_void_room_case(test, *(const enum lt_ctx *)test->param_value, 0);
+	lt_void_room_case(test, *lt_ctx_of(test), 0);
 }
 
 static void claim_gfp_fills_void_room_in_context(struct kunit *test)
 {
-	const enum lt_ctx *ctx = test->param_value;
+	const enum lt_ctx *ctx = lt_ctx_of(test);
 
 	lt_void_room_case(test, *ctx, lt_ctx_gfp(*ctx));
 }
@@ -1519,27 +1622,11 @@ static int lt_stress_thread(void *data)
 	return 0;
 }
 
-/*
- * A kthread and a hard-irq timer per online CPU, fewer rooms than
- * claimants, some rooms detached: nobody ever sees another's canary or
- * owner, and at the end every room is free again, none lost.
- */
-static void claim_is_exclusive_under_concurrency(struct kunit *test)
+/* A kthread and a pinned hard-irq timer per online CPU; run them. */
+static void lt_stress_run(struct kunit *test, struct lt_stress *st)
 {
-	unsigned int cpus = num_online_cpus(), cpu, i = 0;
-	unsigned long claims = 0, detaches = 0;
-	long pages = labyrinth_pages_held();
-	struct labyrinth_stats s;
-	struct lt_stress *st;
-	void **addrs;
+	unsigned int cpu, i = 0;
 
-	st = kunit_kzalloc(test, struct_size(st, c, 2 * cpus), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, st);
-	st->nr = 2 * cpus;
-	st->lab = lt_create(test, st->nr - 1, 0, 0, 0, 0);
-	init_llist_head(&st->detached);
-	addrs = kunit_kcalloc(test, st->nr, sizeof(*addrs), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, addrs);
 	st->deadline = jiffies + msecs_to_jiffies(LT_STRESS_MS);
 	for_each_online_cpu(cpu) {
 		struct lt_claimant *k = &st->c[i++], *t = &st->c[i++];
@@ -1559,7 +1646,30 @@ static void claim_is_exclusive_under_concurrency(struct kunit *test)
 	msleep(LT_STRESS_MS + 100);
 	for (i = 0; i < st->nr; i += 2)
 		kthread_stop(st->c[i].task);
+}
 
+/*
+ * A kthread and a hard-irq timer per online CPU, fewer rooms than
+ * claimants, some rooms detached: nobody ever sees another's canary or
+ * owner, and at the end every room is free again, none lost.
+ */
+static void claim_is_exclusive_under_concurrency(struct kunit *test)
+{
+	unsigned long claims = 0, detaches = 0;
+	long pages = labyrinth_pages_held();
+	unsigned int cpus = num_online_cpus(), i;
+	struct labyrinth_stats s;
+	struct lt_stress *st;
+	void **addrs;
+
+	st = kunit_kzalloc(test, struct_size(st, c, 2 * cpus), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	st->nr = 2 * cpus;
+	st->lab = lt_create(test, st->nr - 1, 0, 0, 0, 0);
+	init_llist_head(&st->detached);
+	addrs = kunit_kcalloc(test, st->nr, sizeof(*addrs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, addrs);
+	lt_stress_run(test, st);
 	for (i = 0; i < st->nr; i++) {
 		struct lt_claimant *c = &st->c[i];
 
@@ -1620,8 +1730,27 @@ static struct kunit_case labyrinth_cases[] = {
 	{}
 };
 
+/* The suite's NMI handler, where NMIs can be sent (lt_run_in_nmi()). */
+static int lt_suite_init(struct kunit_suite *suite)
+{
+#ifdef LT_HAVE_NMI
+	return register_nmi_handler(NMI_LOCAL, lt_nmi_handler, 0, "labyrinth_test");
+#else
+	return 0;
+#endif
+}
+
+static void lt_suite_exit(struct kunit_suite *suite)
+{
+#ifdef LT_HAVE_NMI
+	unregister_nmi_handler(NMI_LOCAL, "labyrinth_test");
+#endif
+}
+
 static struct kunit_suite labyrinth_suite = {
 	.name = "labyrinth",
+	.suite_init = lt_suite_init,
+	.suite_exit = lt_suite_exit,
 	.test_cases = labyrinth_cases,
 };
 
@@ -1921,6 +2050,247 @@ static struct kunit_suite labyrinth_debugfs_suite = {
 	.test_cases = labyrinth_debugfs_cases,
 };
 
+/* ---- NMI: the hammer ---- */
+
+static unsigned int nmi_ms = 1000;
+module_param(nmi_ms, uint, 0444);
+MODULE_PARM_DESC(nmi_ms, "how long the NMI hammer runs (default 1000)");
+
+#ifdef LT_HAVE_NMI
+#define LT_HAMMER_ROOMS		4
+
+/*
+ * The hammer: on the target CPU a kthread and a hard-irq timer claim, write
+ * and check a canary, and release or detach; the kthread also hands rooms
+ * it claimed to the NMI, which releases them on its behalf. Another CPU
+ * sends the target NMIs as fast as it can; each NMI releases the room
+ * handed to it and claims, checks and releases or detaches a room of its
+ * own. Every valid call must succeed, no canary may change, no room may be
+ * lost; nothing may hang.
+ */
+struct lt_hammer {
+	struct labyrinth *lab;
+	unsigned int target;
+	u64 deadline;			/* ktime_get_mono_fast_ns() */
+	bool stop;
+	void *handoff;			/* a room of the task's, for the NMI */
+	struct llist_head detached;	/* pages to free in task context */
+	bool in_claim;			/* the target is inside a claim */
+	/* counted where they happen; read when everything stopped */
+	unsigned long task_claims, task_handoffs, hard_claims, detaches;
+	unsigned long nmis, nmi_claims, nmi_releases, nmi_detaches;
+	unsigned long nmi_handoff_releases, nmi_lock_held, nmi_in_claim;
+	unsigned long refused, violations;
+	atomic_long_t sent;
+	struct hrtimer timer;
+};
+
+static struct lt_hammer *lt_hammer;
+
+/* Claim, canary, then release or detach; @who owns. False: nothing free. */
+static bool lt_hammer_use(struct lt_hammer *h, const void *who,
+			  unsigned long seq, bool detach, unsigned long *claims)
+{
+	unsigned long *words;
+
+	WRITE_ONCE(h->in_claim, true);
+	words = labyrinth_claim(h->lab, who);
+	WRITE_ONCE(h->in_claim, false);
+	if (!words)
+		return false;
+	(*claims)++;
+	if (!lt_canary_ok(words, (unsigned long)who ^ seq) ||
+	    labyrinth_owner(h->lab, words) != who)
+		h->violations++;
+	if (!lt_give_back(h->lab, words, who, detach, &h->detached))
+		h->refused++;
+	return true;
+}
+
+/* In NMI on the target: release the task's room, use one of its own. */
+static int lt_hammer_nmi(unsigned int type, struct pt_regs *regs)
+{
+	struct lt_hammer *h = READ_ONCE(lt_hammer);
+	unsigned int idx;
+	void *room;
+
+	if (!h || smp_processor_id() != h->target)
+		return NMI_DONE;
+	h->nmis++;
+	h->nmi_in_claim += READ_ONCE(h->in_claim);
+	room = xchg(&h->handoff, NULL);
+	if (room) {
+		idx = labyrinth_room_index(h->lab, room);
+		/* the lock may be held: by a claim here or on another CPU */
+		h->nmi_lock_held += idx != UINT_MAX &&
+			raw_spin_is_locked(labyrinth_room_lock(h->lab, idx));
+		if (labyrinth_release(h->lab, room, &h->task_claims))
+			h->refused++;
+		else
+			h->nmi_handoff_releases++;
+	}
+	if (lt_hammer_use(h, &h->nmis, h->nmis, !(h->nmis % 8), &h->nmi_claims))
+		h->nmi_detaches += !(h->nmis % 8);
+	return NMI_HANDLED;
+}
+
+static enum hrtimer_restart lt_hammer_timer(struct hrtimer *timer)
+{
+	struct lt_hammer *h = container_of(timer, struct lt_hammer, timer);
+	unsigned long seq = h->hard_claims + 1;
+
+	if (READ_ONCE(h->stop))
+		return HRTIMER_NORESTART;
+	if (lt_hammer_use(h, &h->hard_claims, seq, !(seq % 16), &h->hard_claims))
+		h->detaches += !(seq % 16);
+	hrtimer_forward_now(timer, ns_to_ktime(100 * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
+/* The task on the target: claims, hands every 4th room to the NMI. */
+static int lt_hammer_task(void *data)
+{
+	struct lt_hammer *h = data;
+	unsigned long seq = 0;
+	void *words;
+
+	hrtimer_start(&h->timer, ns_to_ktime(100 * NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	while (ktime_get_mono_fast_ns() < h->deadline) {
+		seq++;
+		if (seq % 4) {
+			lt_hammer_use(h, &h->task_claims, seq, !(seq % 32),
+				      &h->task_claims);
+		} else if (!READ_ONCE(h->handoff)) {
+			WRITE_ONCE(h->in_claim, true);
+			words = labyrinth_claim(h->lab, &h->task_claims);
+			WRITE_ONCE(h->in_claim, false);
+			if (words) {
+				h->task_claims++;
+				h->task_handoffs++;
+				/* the NMI releases it for us from now on */
+				if (cmpxchg(&h->handoff, NULL, words))
+					labyrinth_release(h->lab, words, &h->task_claims);
+			}
+		}
+		lt_free_detached(&h->detached);
+		cond_resched();
+	}
+	WRITE_ONCE(h->stop, true);
+	hrtimer_cancel(&h->timer);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/* Another CPU: NMIs at the target, as fast as they go, until the end. */
+static int lt_hammer_sender(void *data)
+{
+	struct lt_hammer *h = data;
+
+	while (ktime_get_mono_fast_ns() < h->deadline) {
+		__apic_send_IPI_mask(cpumask_of(h->target), NMI_VECTOR);
+		atomic_long_inc(&h->sent);
+		cond_resched();
+	}
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/* Start the task and the sender; wait for the end; stop them. */
+static void lt_hammer_run(struct kunit *test, struct lt_hammer *h,
+			  unsigned int sender_cpu)
+{
+	struct task_struct *task, *sender;
+
+	h->deadline = ktime_get_mono_fast_ns() + (u64)nmi_ms * NSEC_PER_MSEC;
+	task = kthread_create_on_cpu(lt_hammer_task, h, h->target, "lt_hammer/%u");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	sender = kthread_create_on_cpu(lt_hammer_sender, h, sender_cpu, "lt_nmi/%u");
+	if (IS_ERR(sender)) {
+		kthread_stop(task);
+		KUNIT_FAIL(test, "no sender thread");
+		return;
+	}
+	WRITE_ONCE(lt_hammer, h);
+	wake_up_process(task);
+	wake_up_process(sender);
+	msleep(nmi_ms + 100);
+	kthread_stop(sender);
+	kthread_stop(task);
+	WRITE_ONCE(lt_hammer, NULL);
+	synchronize_rcu();		/* no NMI handler runs on h any more */
+}
+
+/* Whatever is left: the handed-off room, detached pages; none lost. */
+static void lt_hammer_check(struct kunit *test, struct lt_hammer *h)
+{
+	void *addrs[LT_HAMMER_ROOMS];
+	struct labyrinth_stats s;
+
+	if (h->handoff)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(h->lab, h->handoff,
+							&h->task_claims), 0);
+	lt_free_detached(&h->detached);
+	s = lt_stats(h->lab);
+	KUNIT_EXPECT_EQ(test, h->violations, 0);
+	KUNIT_EXPECT_EQ(test, h->refused, 0);
+	KUNIT_EXPECT_EQ(test, s.bad_calls, 0);
+	KUNIT_EXPECT_GT(test, h->nmi_claims, 0);
+	KUNIT_EXPECT_GT(test, h->nmi_handoff_releases, 0);
+	KUNIT_EXPECT_EQ(test, s.claims, h->task_claims + h->hard_claims +
+			h->nmi_claims);
+	KUNIT_EXPECT_EQ(test, s.releases + s.detaches, s.claims);
+	KUNIT_EXPECT_EQ(test, s.rooms_owned, 0);
+	kunit_info(test, "NMI hammer, %u ms: %ld NMIs sent, %lu taken: %lu NMI claims (%lu detached), %lu NMI releases of the task's rooms (%lu found the room lock held, %lu NMIs landed inside a claim), all lock-free; task %lu claims, hardirq %lu; refills %llu (nolock %llu, deferred %llu)\n",
+		   nmi_ms, atomic_long_read(&h->sent), h->nmis, h->nmi_claims,
+		   h->nmi_detaches, h->nmi_handoff_releases, h->nmi_lock_held,
+		   h->nmi_in_claim, h->task_claims, h->hard_claims, s.refills,
+		   s.refills_nolock, s.refills_deferred);
+	labyrinth_flush_refill(h->lab);		/* no room lost */
+	lt_claim_all(test, h->lab, LT_HAMMER_ROOMS, OWNER_A, addrs);
+	lt_release_all(test, h->lab, LT_HAMMER_ROOMS, OWNER_A, addrs);
+}
+
+static void nmi_hammer_on_a_small_labyrinth(struct kunit *test)
+{
+	struct lt_hammer *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	unsigned int sender;
+	int err;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: one sends the NMIs");
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	h->lab = lt_create(test, LT_HAMMER_ROOMS, 0, 0, 0, 0);
+	h->target = cpumask_first(cpu_online_mask);
+	sender = cpumask_next(h->target, cpu_online_mask);
+	init_llist_head(&h->detached);
+	hrtimer_setup(&h->timer, lt_hammer_timer, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	err = register_nmi_handler(NMI_LOCAL, lt_hammer_nmi, 0, "labyrinth_hammer");
+	KUNIT_ASSERT_EQ(test, err, 0);
+	lt_hammer_run(test, h, sender);
+	unregister_nmi_handler(NMI_LOCAL, "labyrinth_hammer");
+	lt_hammer_check(test, h);
+}
+#else
+static void nmi_hammer_on_a_small_labyrinth(struct kunit *test)
+{
+	lt_need_nmi(test);
+}
+#endif
+
+static struct kunit_case labyrinth_nmi_cases[] = {
+	KUNIT_CASE_SLOW(nmi_hammer_on_a_small_labyrinth),
+	{}
+};
+
+static struct kunit_suite labyrinth_nmi_suite = {
+	.name = "labyrinth_nmi",
+	.test_cases = labyrinth_nmi_cases,
+};
+
 /* ---- NUMA: rooms on their wings' nodes, CPUs on their own node ---- */
 
 static void lt_need_numa(struct kunit *test)
@@ -2038,7 +2408,7 @@ static struct kunit_suite labyrinth_numa_suite = {
 };
 
 kunit_test_suites(&labyrinth_suite, &labyrinth_debugfs_suite,
-		  &labyrinth_numa_suite);
+		  &labyrinth_nmi_suite, &labyrinth_numa_suite);
 
 MODULE_DESCRIPTION("KUnit tests for labyrinth");
 MODULE_AUTHOR("The labyrinth authors");
