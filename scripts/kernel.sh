@@ -71,9 +71,14 @@ link_sources() {
 # sample and the benchmark too) against KDIR, in $REPO/build/NAME. Prints
 # the build dir.
 build_modules() {
-	local name=$1 kdir=$2 dir=$REPO/build/$1
+	local name=$1 kdir=$2 dir=$REPO/build/$1 stamp
 	shift 2
+	# objects of an earlier kernel config (kbuild does not always see it
+	# change from an external module's directory, e.g. .mod.o): start over
+	stamp=$(cat "$kdir/.config" 2>/dev/null | sha256sum | cut -c1-16)
+	[ "$(cat "$dir/.labyrinth-kernel" 2>/dev/null)" = "$stamp" ] || rm -rf "$dir"
 	mkdir -p "$dir"
+	echo "$stamp" >"$dir/.labyrinth-kernel"
 	link_sources "$dir" "${MODULE_FILES[@]}" "${EXTRA_FILES[@]}"
 	log "building modules against $kdir"
 	make -s -C "$kdir" M="$dir" "$@" modules >&2 || return 1

@@ -15,6 +15,15 @@
 #          detaching every 8th room                           campaign 1
 #   rt     PREEMPT_RT + lockdep + KASAN: the suite, the sample for 5 s,
 #          20 load/unload cycles and the fail_page_alloc runs campaign 5
+#   numa   the debug kernel with ACPI NUMA, two nodes of one CPU each:
+#          the suite's NUMA cases (rooms on their nodes, spill) campaign 6
+#   smp8   the debug kernel on 8 vCPUs (emulated on this machine's
+#          cores): the suite and the sample with 24 claimants on 12
+#          rooms for 5 s                                      campaign 1
+#
+# The debug boot runs the NMI hammer for NMI_MS (10000) ms: a CPU sending
+# NMIs at another whose task and hard irq claim; the NMIs claim, release
+# and detach rooms and release rooms the task claimed        campaign 7
 #
 # Every boot also runs the whole KUnit suite and is judged by
 # scripts/ktap.py like any test boot: a failed case or check, a checker
@@ -29,6 +38,7 @@ export RESULTS=$out/results
 stress_s=${STRESS_S:-30}
 pressure_ms=${PRESSURE_MS:-5000}
 cycles=${CYCLES:-100}
+nmi_ms=${NMI_MS:-10000}
 export KVER=${KVER:-stable}
 rm -rf "$out"
 mkdir -p "$RESULTS"
@@ -45,12 +55,15 @@ boot() {	# NAME VAR=VALUE...
 	logs+=("$name=$out/$name/serial.log")
 }
 
-boot debug FLAVOUR=debug TEST_ARGS="pressure_ms=$pressure_ms" \
+boot debug FLAVOUR=debug TEST_ARGS="pressure_ms=$pressure_ms nmi_ms=$nmi_ms" \
 	DEMO_ARGS="rooms=4 detach_every=8 run_ms=5000" CYCLES="$cycles" \
 	PRESSURE="10 50 100" PRESSURE_RUN_MS=8000
 boot kcsan FLAVOUR=kcsan DEMO_ARGS="rooms=3 detach_every=8 run_ms=$((stress_s * 1000))" \
 	CYCLES=0 PRESSURE=""
 boot rt FLAVOUR=rt DEMO_ARGS="rooms=4 detach_every=8 run_ms=5000" CYCLES=20
+boot numa FLAVOUR=numa CYCLES=0 PRESSURE=""
+boot smp8 FLAVOUR=debug SMP=8 DEMO_ARGS="rooms=12 detach_every=8 run_ms=5000" \
+	CYCLES=0 PRESSURE="" QEMU_TIMEOUT=1800
 
 echo
 echo "== labyrinth reliability campaigns ($((SECONDS - start)) s) =="

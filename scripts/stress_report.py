@@ -19,6 +19,8 @@ the suite and qemu/init print:
                   destroy with an owned room
   4 load/unload   qemu/init's cycles, with the MemFree trend
   5 PREEMPT_RT    the whole KUnit suite and the sample in the rt kernel
+  6 NUMA          the suite's NUMA cases in a two-node kernel
+  7 NMI           the NMI hammer: claims, releases and detaches in NMI
 
 Columns: operations; violations (failed cases of the campaign, canary or
 owner violations); leaks (rooms lost, unbalanced labyrinths, kmemleak
@@ -42,9 +44,14 @@ KPRESSURE = re.compile(
     r"failed (\d+)")
 BAD = re.compile(r"(\d+) calls with bad input in (\S+) context, (\d+) of "
                  r"them counted")
+NMI = re.compile(
+    r"NMI hammer, (\d+) ms: (\d+) NMIs sent, (\d+) taken: (\d+) NMI claims "
+    r"\((\d+) detached\), (\d+) NMI releases of the task's rooms \((\d+) found "
+    r"the room lock held, (\d+) NMIs landed inside a claim\)")
+NUMA = re.compile(r"cpu (\d+) \(node (\d+)\): (\d+) rooms of its node, then "
+                  r"one of another")
 CYCLES = re.compile(r"cycles=(\d+) .*failures=(\d+) unbalanced=(\d+) "
                     r"debugfs_left=(\d+) .*seconds=([\d.]+)-([\d.]+)")
-ALLOW = [re.compile(r"destroyed with room [0-9]+ owned by")]
 
 PRESSURE_CASES = ("refill_failures_under_hardirq_claims",
                   "create_fails_at_each_allocation",
@@ -63,7 +70,7 @@ class Boot:
         self.cases = []
         for doc in documents(self.lines):
             parse(doc, self.cases, "")
-        ours, _ = splats(self.lines, ALLOW)
+        ours, _ = splats(self.lines, [])
         self.kmemleak = sum("unreferenced object" in l for l in ours)
         self.reports = len(ours) - self.kmemleak
         self.diag = [(m.group(1), m.group(2)) for m in map(DIAG.match, self.lines)
@@ -154,6 +161,22 @@ def rows_for(b):
                      f"{len(mem) - len(mem) // 2}: {trend(mem):+.0f} kB/cycle",
                      fails + left + b.failed("load/unload"), unb + b.leaks(),
                      b.reports))
+    for m in b.grep(NMI):
+        ms, sent, taken, claims, det, rel, held, inside = map(int, m.groups())
+        rows.append(("7 NMI", b.kernel, f"{ms / 1000:g} s",
+                     f"{taken} NMIs ({sent} sent): {claims} claims ({det} "
+                     f"detached), {rel} releases of rooms the task claimed "
+                     f"({held} with the room lock held, {inside} NMIs inside "
+                     "a claim), all without waiting",
+                     b.failed("nmi_hammer", " nmi"), b.leaks(), b.reports))
+    numa = b.grep(NUMA)
+    if numa or b.kernel == "numa":
+        rows.append(("6 NUMA", b.kernel, "-",
+                     "; ".join(f"cpu {m.group(1)} (node {m.group(2)}): "
+                               f"{m.group(3)} rooms of its node, then another's"
+                               for m in numa) or "no NUMA case ran",
+                     b.failed("rooms_live_on", "claims_stay_on") + (not numa),
+                     b.leaks(), b.reports))
     if b.kernel == "rt":
         rows.append(("5 PREEMPT_RT", b.kernel, "-",
                      f"{len(b.cases)} cases (KUnit with params, module loads, "
