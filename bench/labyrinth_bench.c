@@ -36,6 +36,7 @@
 #include <linux/kthread.h>
 #include <linux/log2.h>
 #include <linux/mempool.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
@@ -65,6 +66,10 @@ MODULE_PARM_DESC(only, "run only the peers named here (comma-separated)");
 static unsigned int reps = 5;
 module_param(reps, uint, 0444);
 MODULE_PARM_DESC(reps, "repetitions per point; the median is reported (default 5)");
+
+static char *points = "all";
+module_param(points, charp, 0444);
+MODULE_PARM_DESC(points, "all (default); scale: labyrinth and objpool on every CPU, and the scarce cases; cross: their cross-CPU and every-CPU task points");
 
 enum bench_ctx { BENCH_TASK, BENCH_SOFTIRQ, BENCH_HARDIRQ, BENCH_NR_CTX };
 
@@ -186,7 +191,8 @@ static void op_put(void *obj)
 	objpool_push(obj, &bench_objpool);
 }
 
-static int op_fini(void)
+/* Free the pool; -EIO unless all @objects came back. */
+static int op_fini_n(unsigned int objects)
 {
 	unsigned int n = 0;
 	struct page **slot;
@@ -198,7 +204,12 @@ static int op_fini(void)
 		n++;
 	}
 	objpool_fini(&bench_objpool);
-	return n == BENCH_POOL_PAGES ? 0 : -EIO;
+	return n == objects ? 0 : -EIO;
+}
+
+static int op_fini(void)
+{
+	return op_fini_n(BENCH_POOL_PAGES);
 }
 #endif
 
@@ -577,8 +588,14 @@ static u64 bench_median_x10(struct bench_count *c)
 	return div_u64((u64)c->samples[c->nr_samples / 2] * 10, BENCH_BATCH);
 }
 
+/*
+ * One CSV line: the median ns per pair (and its spread) and pairs per
+ * second over the repetitions; misses (gets that found nothing), pairs
+ * done, and for labyrinth the rooms its claims skipped (collisions).
+ */
 static void bench_report(const char *peer, const char *ctx, unsigned int cpus,
-			 u64 *ns_x10, u64 *kps, unsigned int n, u64 misses)
+			 u64 *ns_x10, u64 *kps, unsigned int n, u64 misses,
+			 u64 pairs, u64 collisions)
 {
 	u64 med, spread;
 
@@ -589,17 +606,30 @@ static void bench_report(const char *peer, const char *ctx, unsigned int cpus,
 	pr_info("%-14s %-9s %u cpus %6llu.%llu ns/pair  spread %3llu%%  %8llu kpairs/s%s\n",
 		peer, ctx, cpus, med / 10, med % 10, spread, kps[n / 2],
 		misses ? "  (some gets failed)" : "");
-	pr_info("LABYRINTH-BENCH-CSV %s,%s,%u,%llu.%llu,%llu,%llu,%u,%llu\n",
-		peer, ctx, cpus, med / 10, med % 10, spread, kps[n / 2], n, misses);
+	pr_info("LABYRINTH-BENCH-CSV %s,%s,%u,%llu.%llu,%llu,%llu,%u,%llu,%llu,%llu\n",
+		peer, ctx, cpus, med / 10, med % 10, spread, kps[n / 2], n, misses,
+		pairs, collisions);
 }
 
 /* One point: peer x context x CPUs, `reps` times; median and spread. */
+/* The collisions of the peer's labyrinth so far; 0 for other peers. */
+static u64 bench_collisions(void)
+{
+	struct labyrinth_stats st;
+
+	if (bench_peer->get != lab_get)
+		return 0;
+	labyrinth_get_stats(bench_lab, &st);
+	return st.collisions;
+}
+
 static void bench_point(enum bench_ctx ctx, const struct cpumask *cpus)
 {
-	u64 ns_x10[16], kps[16], pairs, med, misses = 0;
+	u64 ns_x10[16], kps[16], pairs, med, misses = 0, all = 0, coll;
 	unsigned int r, cpu, n = clamp(reps, 1U, 16U), ncpu;
 
 	bench_mask = BIT(ctx);
+	coll = bench_collisions();
 	for (r = 0; r < n; r++) {
 		bench_run(cpus, ms);
 		pairs = 0;
@@ -623,9 +653,10 @@ static void bench_point(enum bench_ctx ctx, const struct cpumask *cpus)
 		ns_x10[r] = ncpu ? div_u64(med, ncpu) : 0;
 		if (!pairs)
 			atomic_inc(&bench_errors);
+		all += pairs;
 	}
 	bench_report(bench_peer->name, bench_ctx_names[ctx], cpumask_weight(cpus),
-		     ns_x10, kps, n, misses);
+		     ns_x10, kps, n, misses, all, bench_collisions() - coll);
 }
 
 /* ---- cross-CPU: get on one CPU, put on another ---- */
@@ -661,7 +692,7 @@ static bool bench_fifo_get(void **obj)
 	return data_race(kfifo_get(&bench_fifo, obj));
 }
 
-static u64 bench_moved, bench_cross_start, bench_cross_ns;
+static u64 bench_moved, bench_cross_start, bench_cross_ns, bench_cross_misses;
 static bool bench_produced;
 
 static int bench_producer(void *data)
@@ -680,6 +711,8 @@ static int bench_producer(void *data)
 		obj = bench_peer->get();
 		if (obj)
 			bench_fifo_put(obj);
+		else
+			bench_cross_misses++;
 	}
 	/* pairs with the acquire in bench_consumer(): every put is visible */
 	smp_store_release(&bench_produced, true);
@@ -714,10 +747,11 @@ static int bench_consumer(void *data)
 
 static void bench_cross_point(unsigned int from, unsigned int to)
 {
-	u64 ns_x10[16], kps[16], wall;
+	u64 ns_x10[16], kps[16], wall, moved = 0, coll = bench_collisions();
 	struct task_struct *p, *c;
 	unsigned int r, n = clamp(reps, 1U, 16U);
 
+	bench_cross_misses = 0;
 	for (r = 0; r < n; r++) {
 		INIT_KFIFO(bench_fifo);
 		bench_moved = 0;
@@ -745,8 +779,10 @@ static void bench_cross_point(unsigned int from, unsigned int to)
 		kps[r] = div64_u64(bench_moved * NSEC_PER_MSEC, wall);
 		if (!bench_moved)
 			atomic_inc(&bench_errors);
+		moved += bench_moved;
 	}
-	bench_report(bench_peer->name, "cross_cpu", 2, ns_x10, kps, n, 0);
+	bench_report(bench_peer->name, "cross_cpu", 2, ns_x10, kps, n,
+		     bench_cross_misses, moved, bench_collisions() - coll);
 }
 
 /* ---- the labyrinth-only extras ---- */
@@ -786,10 +822,11 @@ static void bench_claim_latency(void)
 }
 
 /*
- * Scarce: 3 rooms, max_probe 3, every context on every CPU claiming at
- * once. The labyrinth stays until unload so its debugfs stats (with the
- * probe-length histogram) can be read.
+ * Scarce: 3 rooms (or objects) for every context on every CPU at once,
+ * each held a little. The labyrinth stays until unload so its debugfs
+ * stats (probe lengths) can be read.
  */
+#define BENCH_SCARCE	3
 static struct labyrinth *bench_scarce;
 
 /* Hold the room a little, as a real user would, so that claims meet. */
@@ -800,37 +837,98 @@ static void lab_put_held(void *obj)
 	lab_put(obj);
 }
 
-static const struct bench_peer bench_scarce_peer = {
-	"labyrinth_scarce", BENCH_ALL_CTX, false, true, none_init, lab_get,
-	lab_put_held, none_fini,
-};
-
-static void bench_scarce_run(void)
+static int lab_scarce_init(void)
 {
 	struct labyrinth_config cfg = {
-		.name = "bench_scarce", .nr_rooms = 3, .max_probe = 3,
-		.node = NUMA_NO_NODE,
+		.name = "bench_scarce", .nr_rooms = BENCH_SCARCE,
+		.max_probe = BENCH_SCARCE, .node = NUMA_NO_NODE,
 	};
-	struct labyrinth_stats st;
 
 	bench_scarce = labyrinth_create(&cfg);
 	if (IS_ERR(bench_scarce)) {
-		atomic_inc(&bench_errors);
 		bench_scarce = NULL;
-		return;
+		return -ENOMEM;
 	}
 	bench_lab = bench_scarce;
-	bench_peer = &bench_scarce_peer;
-	bench_mask = BENCH_ALL_CTX;
-	bench_run(cpu_online_mask, ms * clamp(reps, 1U, 16U));
+	return 0;
+}
+
+/* Checked, not destroyed: the labyrinth stays for debugfs. */
+static int lab_scarce_fini(void)
+{
+	struct labyrinth_stats st;
+
 	labyrinth_get_stats(bench_scarce, &st);
-	pr_info("scarce (3 rooms, max_probe 3, %u claimants): claims %llu, failed %llu full + %llu contended, collisions %llu\n",
-		3 * num_online_cpus(), st.claims, st.fail_full,
-		st.fail_contended, st.collisions);
 	pr_info("LABYRINTH-BENCH-SCARCE %llu,%llu,%llu,%llu\n", st.claims,
 		st.fail_full, st.fail_contended, st.collisions);
-	if (st.rooms_owned || st.claims != st.releases)
+	return st.rooms_owned || st.claims != st.releases ? -EIO : 0;
+}
+
+#ifdef LABYRINTH_HAVE_OBJPOOL
+static void op_put_held(void *obj)
+{
+	/* the object is a slot holding a page: use the page's memory */
+	WRITE_ONCE(*(unsigned long *)page_address(*(struct page **)obj), 1);
+	ndelay(200);
+	op_put(obj);
+}
+
+static int op_scarce_init(void)
+{
+	return objpool_init(&bench_objpool, BENCH_SCARCE, sizeof(void *),
+			    GFP_KERNEL, NULL, objpool_obj_init, NULL);
+}
+
+static int op_scarce_fini(void)
+{
+	return op_fini_n(BENCH_SCARCE);
+}
+#endif
+
+static const struct bench_peer bench_scarce_peers[] = {
+	{ "labyrinth_scarce", BENCH_ALL_CTX, false, true, lab_scarce_init,
+	  lab_get, lab_put_held, lab_scarce_fini },
+#ifdef LABYRINTH_HAVE_OBJPOOL
+	{ "objpool_scarce", BENCH_ALL_CTX, false, true, op_scarce_init, op_get,
+	  op_put_held, op_scarce_fini },
+#endif
+};
+
+/* Every context on every online CPU at once, on 3 rooms or objects. */
+static void bench_scarce_point(const struct bench_peer *peer)
+{
+	u64 ns_x10[1] = { 0 }, kps[1] = { 0 }, pairs = 0, misses = 0, coll;
+	unsigned int cpu, c;
+
+	bench_peer = peer;
+	if (peer->init()) {
 		atomic_inc(&bench_errors);
+		return;
+	}
+	coll = bench_collisions();
+	bench_mask = BENCH_ALL_CTX;
+	bench_run(cpu_online_mask, ms * clamp(reps, 1U, 16U));
+	for_each_online_cpu(cpu) {
+		struct bench_cpu *bc = per_cpu_ptr(&bench_cpus, cpu);
+
+		for (c = 0; c < BENCH_NR_CTX; c++) {
+			pairs += bc->count[c].pairs;
+			misses += bc->count[c].misses;
+			if (bc->wall_ns)
+				kps[0] += div64_u64(bc->count[c].pairs * NSEC_PER_MSEC,
+						    bc->wall_ns);
+		}
+	}
+	bench_report(peer->name, "all", num_online_cpus(), ns_x10, kps, 1,
+		     misses, pairs, bench_collisions() - coll);
+	if (peer->fini())
+		atomic_inc(&bench_errors);
+}
+
+/* Which points: "all", "scale" or "cross" (see the parameter). */
+static bool bench_wants(const char *what)
+{
+	return !strcmp(points, "all") || !strcmp(points, what);
 }
 
 static int bench_peer_run(const struct bench_peer *peer)
@@ -847,6 +945,10 @@ static int bench_peer_run(const struct bench_peer *peer)
 	for (c = 0; c < BENCH_NR_CTX; c++) {
 		if (!(peer->ctx_mask & BIT(c)))
 			continue;
+		/* scale: task and hard irq on every CPU; cross: task */
+		if (!bench_wants("all") &&
+		    (c == BENCH_SOFTIRQ || (c == BENCH_HARDIRQ && !bench_wants("scale"))))
+			continue;
 		/*
 		 * spinlock_t in a hard hrtimer is invalid on PREEMPT_RT, and
 		 * lockdep says so when it checks RT nesting: skip, and say so.
@@ -857,13 +959,14 @@ static int bench_peer_run(const struct bench_peer *peer)
 				peer->name, bench_ctx_names[c]);
 			continue;
 		}
-		bench_point(c, cpumask_of(first));
+		if (bench_wants("all"))
+			bench_point(c, cpumask_of(first));
 		if (num_online_cpus() > 1)
 			bench_point(c, cpu_online_mask);
 	}
-	if (peer->cross && num_online_cpus() > 1)
+	if (peer->cross && num_online_cpus() > 1 && bench_wants("cross"))
 		bench_cross_point(first, cpumask_next(first, cpu_online_mask));
-	if (peer->init == lab_init)
+	if (peer->init == lab_init && bench_wants("all"))
 		bench_claim_latency();
 	err = peer->fini();
 	if (err)
@@ -912,13 +1015,20 @@ static int __init bench_init(void)
 		spin_lock_init(per_cpu_ptr(&bench_lock, cpu));
 	pr_info("%u CPUs, %u ms x %u per point; times under emulation are only comparable within this run\n",
 		num_online_cpus(), ms, reps);
-	pr_info("LABYRINTH-BENCH-CSV peer,context,cpus,ns_per_pair,spread_pct,kpairs_per_s,reps,misses\n");
+	pr_info("LABYRINTH-BENCH-CSV peer,context,cpus,ns_per_pair,spread_pct,kpairs_per_s,reps,misses,pairs,collisions\n");
 	err = bench_alloc_samples();
-	for (i = 0; i < ARRAY_SIZE(bench_peers) && !err; i++)
-		if (!only || strstr(only, bench_peers[i].name))
-			err = bench_peer_run(&bench_peers[i]);
-	if (!err)
-		bench_scarce_run();
+	for (i = 0; i < ARRAY_SIZE(bench_peers) && !err; i++) {
+		if (only && !strstr(only, bench_peers[i].name))
+			continue;
+		/* beyond "all": labyrinth and objpool alone */
+		if (!bench_wants("all") && strcmp(bench_peers[i].name, "labyrinth") &&
+		    strcmp(bench_peers[i].name, "objpool"))
+			continue;
+		err = bench_peer_run(&bench_peers[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(bench_scarce_peers) && !err; i++)
+		if (bench_wants("scale"))
+			bench_scarce_point(&bench_scarce_peers[i]);
 	if (!err && atomic_read(&bench_errors))
 		err = -EIO;
 	pr_info("LABYRINTH-BENCH-END %d\n", err);

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Turn labyrinth_bench's console output into a table, target ratios and a plot.
+"""Turn labyrinth_bench's console output into tables, target ratios and a plot.
 
-Usage: bench_report.py ICOUNT_LOG TCG_LOG RESULTS_DIR
-Costs per pair come from the -icount boot (instructions per pair, exact),
-throughput scaling and the scarce case from the TCG boot (wall time).
-Writes RESULTS_DIR/latest.png (gnuplot) and prints the report. Exit status 1
-if a log has no complete benchmark run.
+Usage: bench_report.py RESULTS_DIR MODE=SERIAL_LOG...
+
+MODE is the boot (scripts/bench.sh): icount (instructions per pair, exact,
+1-CPU points), tcg (wall time, 2 vCPUs), tcg4 and tcg8 (4 and 8 vCPUs),
+oversub (4 vCPUs while host processes take the cores). Every comparison
+is between peers of the same boot. Writes RESULTS_DIR/latest.png and
+prints the report. Exit status 1 if a boot has no complete benchmark run.
 """
 import csv
 import io
@@ -17,94 +19,170 @@ import sys
 
 PEERS = ["labyrinth", "objpool", "mempool", "alloc_pages", "page_pool",
          "empty", "spinlock_pair", "cmpxchg"]
-CTXS = ["task", "softirq", "hardirq", "cross_cpu"]
+CTXS = ["task", "softirq", "hardirq", "cross_cpu", "all"]
 
 
 def load(log):
     text = open(log, errors="replace").read()
     lines = [m.group(1) for m in re.finditer(r"LABYRINTH-BENCH-CSV (.*)", text)]
     if not lines or "LABYRINTH-BENCH-END 0" not in text:
-        print("bench: no complete run in", log)
-        return None, None
+        return text, None
     rows = {}
     for r in csv.DictReader(io.StringIO("\n".join(lines))):
         rows[(r["peer"], r["context"], int(r["cpus"]))] = r
     return text, rows
 
 
-def main():
-    ilog, tlog, res = sys.argv[1], sys.argv[2], sys.argv[3]
-    itext, irows = load(ilog)
-    text, rows = load(tlog)
-    if rows is None or irows is None:
-        return 1
-    ins = lambda p, c, n=1: float(irows[(p, c, n)]["ns_per_pair"]) if (p, c, n) in irows else None
-    ns = lambda p, c, n=1: float(rows[(p, c, n)]["ns_per_pair"]) if (p, c, n) in rows else None
-    kps = lambda p, c, n=1: float(rows[(p, c, n)]["kpairs_per_s"]) if (p, c, n) in rows else None
+class Boot:
+    def __init__(self, mode, log):
+        self.mode = mode
+        self.text, self.rows = load(log)
 
-    print("Instructions per get+put pair (qemu -icount, exact), 1 CPU:\n")
-    print(f"{'peer':14} {'task':>8} {'softirq':>8} {'hardirq':>8}")
-    for p in PEERS:
-        vals = [ins(p, c) for c in ("task", "softirq", "hardirq")]
-        if any(vals):
-            print(f"{p:14} " + " ".join(f"{v:8.0f}" if v else f"{'-':>8}" for v in vals))
+    def get(self, field, peer, ctx, cpus=None):
+        if not self.rows:
+            return None
+        for (p, c, n), r in self.rows.items():
+            if p == peer and c == ctx and (cpus is None or n == cpus):
+                return float(r[field])
+        return None
+
+    def ns(self, peer, ctx, cpus=1):
+        return self.get("ns_per_pair", peer, ctx, cpus)
+
+    def kps(self, peer, ctx, cpus=None):
+        return self.get("kpairs_per_s", peer, ctx, cpus)
+
+    def per_claim(self, field, peer, ctx, cpus=None):
+        v, pairs = self.get(field, peer, ctx, cpus), self.get("pairs", peer, ctx, cpus)
+        return v / pairs if v is not None and pairs else None
+
+    def cpus(self):
+        return max((n for _, _, n in self.rows), default=0) if self.rows else 0
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def fmt(v, spec="8.2f"):
+    return format(v, spec) if v is not None else format("-", ">" + spec.split(".")[0])
+
+
+def tables(boots):
+    ic, tcg = boots.get("icount"), boots.get("tcg")
+    if ic and ic.rows:
+        print("Instructions per get+put pair (qemu -icount, exact), 1 CPU:\n")
+        print(f"{'peer':14} {'task':>8} {'softirq':>8} {'hardirq':>8}")
+        for p in PEERS:
+            vals = [ic.ns(p, c) for c in ("task", "softirq", "hardirq")]
+            if any(vals):
+                print(f"{p:14} " + " ".join(fmt(v, "8.0f") for v in vals))
+        print()
+    if tcg and tcg.rows:
+        print("Wall time under multi-threaded TCG, 2 vCPUs (emulation: compare ratios only):\n")
+        print(f"{'peer':14} {'context':9} {'cpus':>4} {'ns/pair':>10} {'spread%':>8} {'kpairs/s':>10}")
+        order = lambda kv: (PEERS.index(kv[0][0]) if kv[0][0] in PEERS else 99,
+                            CTXS.index(kv[0][1]) if kv[0][1] in CTXS else 99, kv[0][2])
+        for (p, c, n), r in sorted(tcg.rows.items(), key=order):
+            print(f"{p:16} {c:9} {n:>4} {float(r['ns_per_pair']):>10.1f} "
+                  f"{r['spread_pct']:>8} {r['kpairs_per_s']:>10}")
+        print()
+
+
+def many_cpus(boots):
+    print("Every CPU claiming at once (TCG; more vCPUs than this machine's cores are emulated):\n")
+    print(f"{'boot':8} {'cpus':>4} {'context':9} {'labyrinth kp/s':>15} {'objpool kp/s':>13} "
+          f"{'ratio':>6} {'lab coll/claim':>15}")
+    for mode in ("tcg", "tcg4", "tcg8"):
+        b = boots.get(mode)
+        if not b or not b.rows:
+            continue
+        n = b.cpus()
+        for ctx in ("task", "hardirq"):
+            lab, op = b.kps("labyrinth", ctx, n), b.kps("objpool", ctx, n)
+            print(f"{mode:8} {n:>4} {ctx:9} {fmt(lab, '15.0f')} {fmt(op, '13.0f')} "
+                  f"{fmt(ratio(lab, op), '6.2f')} "
+                  f"{fmt(b.per_claim('collisions', 'labyrinth', ctx, n), '15.3f')}")
+        lab, op = b.kps("labyrinth_scarce", "all"), b.kps("objpool_scarce", "all")
+        print(f"{mode:8} {n:>4} {'scarce':9} {fmt(lab, '15.0f')} {fmt(op, '13.0f')} "
+              f"{fmt(ratio(lab, op), '6.2f')} "
+              f"{fmt(b.per_claim('collisions', 'labyrinth_scarce', 'all'), '15.3f')}"
+              f"   misses/get: labyrinth "
+              f"{fmt(b.per_claim('misses', 'labyrinth_scarce', 'all'), '.3f')}, objpool "
+              f"{fmt(b.per_claim('misses', 'objpool_scarce', 'all'), '.3f')}")
+    print("  (scarce: 3 rooms or objects for every context of every CPU, each held 200 ns)\n")
+
+
+def oversub(boots):
+    quiet, busy = boots.get("tcg"), boots.get("oversub")
+    if not busy or not busy.rows:
+        return
+    print("Lost CPUs: 4 vCPUs while host processes spin on this machine's cores "
+          "(vCPUs descheduled mid-operation), against the quiet 2-vCPU boot:\n")
+    print(f"{'point':22} {'labyrinth kp/s':>15} {'objpool kp/s':>13} {'ratio':>6}   quiet ratio")
+    for ctx, n in (("cross_cpu", 2), ("task", busy.cpus())):
+        lab, op = busy.kps("labyrinth", ctx, n), busy.kps("objpool", ctx, n)
+        q = ratio(quiet.kps("labyrinth", ctx), quiet.kps("objpool", ctx)) if quiet else None
+        print(f"{ctx + ' ' + str(n) + ' cpus':22} {fmt(lab, '15.0f')} {fmt(op, '13.0f')} "
+              f"{fmt(ratio(lab, op), '6.2f')}   {fmt(q, '.2f')}")
     print()
-    print("Wall time under multi-threaded TCG (emulation, not hardware: compare ratios within this run):\n")
-    print(f"{'peer':14} {'context':9} {'cpus':>4} {'ns/pair':>10} {'spread%':>8} {'kpairs/s':>10}")
-    for (p, c, n), r in sorted(rows.items(), key=lambda kv: (PEERS.index(kv[0][0]) if kv[0][0] in PEERS else 99, CTXS.index(kv[0][1]), kv[0][2])):
-        print(f"{p:14} {c:9} {n:>4} {float(r['ns_per_pair']):>10.1f} {r['spread_pct']:>8} {r['kpairs_per_s']:>10}")
 
-    m = re.search(r"LABYRINTH-BENCH-LAT (\d+),(\d+),(\d+),(\d+)", text)
+
+def extras(tcg):
+    if not tcg or not tcg.rows:
+        return
+    m = re.search(r"LABYRINTH-BENCH-LAT (\d+),(\d+),(\d+),(\d+)", tcg.text)
     if m:
-        print(f"\nlabyrinth claim latency in hardirq ({m.group(1)} claims, log2 buckets): "
+        print(f"labyrinth claim latency in hardirq ({m.group(1)} claims, log2 buckets): "
               f"p50 < {m.group(2)} ns, p99 < {m.group(3)} ns, max {m.group(4)} ns")
-    m = re.search(r"LABYRINTH-BENCH-SCARCE (\d+),(\d+),(\d+),(\d+)", text)
-    hist = re.search(r"bench_scarce/stats\n(?:.*\n)*?probes_per_claim(.*)\n", text)
-    over = None
+    m = re.search(r"LABYRINTH-BENCH-SCARCE (\d+),(\d+),(\d+),(\d+)", tcg.text)
     if m:
-        print(f"scarce case (3 rooms, max_probe 3, every context on every CPU): claims {m.group(1)}, "
+        print(f"scarce labyrinth (3 rooms, max_probe 3): claims {m.group(1)}, "
               f"failed {m.group(2)} full + {m.group(3)} contended, collisions {m.group(4)}")
-    if hist:
-        buckets = dict(b.split(":") for b in hist.group(1).split())
-        over = sum(int(v) for k, v in buckets.items() if int(k.split("-")[0]) > 3)
-        print(f"  probes per successful claim:{hist.group(1)}  (claims over max_probe: {over})")
+    print()
 
-    print("\ntargets (labyrinth claim+release pair vs peers, same run):")
-    results = []
+
+def targets(boots):
+    ic, tcg = boots.get("icount"), boots.get("tcg")
+    out = []
 
     def target(name, value, limit, cmp):
         if value is None:
-            results.append(f"  {name:58} n/a")
+            out.append(f"  {name:62} n/a")
             return
         ok = value <= limit if cmp == "<=" else value >= limit
-        results.append(f"  {name:58} {value:6.2f}  ({cmp} {limit})  {'met' if ok else 'MISSED'}")
+        out.append(f"  {name:62} {value:6.2f}  ({cmp} {limit})  {'met' if ok else 'MISSED'}")
 
-    for src, f in (("instructions", ins), ("TCG time", ns)):
+    for src, b in (("instructions", ic), ("TCG time", tcg)):
+        if not b or not b.rows:
+            continue
         for c in ("task", "hardirq"):
-            lab = f("labyrinth", c)
-            for peer, limit in (("objpool", 1.0), ("mempool", 0.5), ("alloc_pages", 0.5)):
-                other = f(peer, c)
-                target(f"[{src}] 1 CPU {c}: labyrinth / {peer}",
-                       lab / other if lab and other else None, limit, "<=")
-            lock = f("spinlock_pair", c)
-            target(f"[{src}] 1 CPU {c}: labyrinth / 2 x spin_lock_irqsave pair",
-                   lab / lock if lab and lock else None, 2.0, "<=")
-    for c in ("task", "hardirq"):
-        one, all_ = kps("labyrinth", c, 1), kps("labyrinth", c, 2)
-        target(f"[TCG time] {c}: throughput 2 CPUs / 1 CPU", all_ / one if one and all_ else None, 1.8, ">=")
-    for src, f in (("instructions", ins), ("TCG time", ns)):
-        t, h = f("labyrinth", "task"), f("labyrinth", "hardirq")
-        target(f"[{src}] 1 CPU: hardirq / task", h / t if t and h else None, 1.1, "<=")
-    if over is not None:
-        target("scarce: claims that visited more than max_probe rooms", float(over), 0, "<=")
-    print("\n".join(results))
+            lab = b.ns("labyrinth", c)
+            target(f"[{src}] 1 CPU {c}: labyrinth / objpool", ratio(lab, b.ns("objpool", c)),
+                   1.5, "<=")
+            for peer in ("mempool", "alloc_pages"):
+                target(f"[{src}] 1 CPU {c}: labyrinth / {peer}", ratio(lab, b.ns(peer, c)),
+                       0.5, "<=")
+    if tcg and tcg.rows:
+        target("[TCG] cross-CPU pairs/s: labyrinth / objpool",
+               ratio(tcg.kps("labyrinth", "cross_cpu"), tcg.kps("objpool", "cross_cpu")),
+               0.67, ">=")
+        m = re.search(r"probes_per_claim(.*)\n", tcg.text.split("bench_scarce/stats")[-1])
+        if m:
+            over = sum(int(v) for k, v in (b.split(":") for b in m.group(1).split())
+                       if int(k.split("-")[0]) > 3)
+            target("scarce: claims that visited more than max_probe rooms", float(over),
+                   0, "<=")
+    print("targets (labyrinth vs peers measured in the same boot):")
+    print("\n".join(out))
 
-    # the plot: ns per pair, 1 CPU, peer x context, log scale
+
+def plot(ic, res):
     dat = os.path.join(res, "latest-plot.dat")
     with open(dat, "w") as f:
         f.write("peer task softirq hardirq\n")
         for p in PEERS:
-            vals = [ins(p, c) for c in ("task", "softirq", "hardirq")]
+            vals = [ic.ns(p, c) for c in ("task", "softirq", "hardirq")] if ic else []
             if any(vals):
                 f.write(p + " " + " ".join(f"{v:.1f}" if v else "NaN" for v in vals) + "\n")
     png = os.path.join(res, "latest.png")
@@ -125,8 +203,28 @@ plot '{dat}' using 2:xtic(1) title 'task', '' using 3 title 'softirq', '' using 
         print(f"\nplot: {png}")
     except (OSError, subprocess.CalledProcessError) as e:
         print(f"\nplot: gnuplot failed: {e}")
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    res = sys.argv[1]
+    boots, bad = {}, []
+    for arg in sys.argv[2:]:
+        mode, _, log = arg.partition("=")
+        boots[mode] = Boot(mode, log)
+        if boots[mode].rows is None:
+            bad.append(f"bench: no complete run in {log}")
+    tables(boots)
+    many_cpus(boots)
+    oversub(boots)
+    extras(boots.get("tcg"))
+    targets(boots)
+    plot(boots.get("icount"), res)
     print(f"csv: {os.path.join(res, 'latest.csv')}")
-    return 0
+    for b in bad:
+        print(b)
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
