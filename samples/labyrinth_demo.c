@@ -34,9 +34,9 @@
 #include "compat/compat.h"	/* this sample's own bridges between kernels */
 #include "labyrinth.h"
 
-static unsigned int rooms = 8;
+static unsigned int rooms;
 module_param(rooms, uint, 0444);
-MODULE_PARM_DESC(rooms, "rooms in the demo's labyrinth (default 8)");
+MODULE_PARM_DESC(rooms, "rooms in the demo's labyrinth (default 0: twice the claimants, 6 per online CPU)");
 
 static unsigned int order;
 module_param(order, uint, 0444);
@@ -293,7 +293,7 @@ static int __init demo_init(void)
 {
 	struct labyrinth_config cfg = {
 		.name = KBUILD_MODNAME,
-		.nr_rooms = rooms,
+		.nr_rooms = rooms ?: 2 * DEMO_NR_CTX * num_online_cpus(),
 		.node = NUMA_NO_NODE,	/* rooms on every node, CPUs on their own */
 		.order = order,
 		.doors = doors,
