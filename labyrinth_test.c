@@ -32,7 +32,7 @@
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
-#include "compat/compat.h"
+#include "compat/users.h"
 #include "labyrinth.h"
 #include "internal/labyrinth_internal.h"
 

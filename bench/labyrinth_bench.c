@@ -41,7 +41,7 @@
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
-#include "compat/compat.h"
+#include "compat/users.h"
 #include "labyrinth.h"
 
 #ifdef LABYRINTH_HAVE_OBJPOOL

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The one place where labyrinth, its KUnit suite, the sample and the
- * benchmark meet the differences between the kernels they build on (6.1 to
- * today's mainline). Each difference is detected by what the kernel offers,
- * never by its version number, since distributions backport:
+ * The one place where labyrinth meets the differences between the kernels
+ * it builds on (6.1 to today's mainline); compat/users.h has those of its
+ * KUnit suite, the sample and the benchmark. Each difference is detected
+ * by what the kernel offers, never by its version number, since
+ * distributions backport:
  *  - a function, symbol or header, by a feature probe: Kbuild compiles
  *    every compat/probe_<name>.c against the target kernel and the
- *    generated probes.h defines LABYRINTH_HAVE_<NAME> for each that
- *    compiled (not __has_include(), which sparse does not know);
- *  - a macro, by #ifdef.
+ *    generated labyrinth_probes.h defines LABYRINTH_HAVE_<NAME> for each
+ *    that compiled (not __has_include(), which sparse does not know);
+ *  - a macro, by #ifdef;
+ *  - a change of meaning under the same name, which nothing can probe, by
+ *    the version that made it (MAX_ORDER, below).
  * Below, the newest kernel's spelling is used, and each bridge for older
  * kernels names the kernel that made the change.
  *
@@ -17,105 +20,27 @@
 #ifndef _LABYRINTH_COMPAT_H
 #define _LABYRINTH_COMPAT_H
 
-#include <linux/hrtimer.h>
-#include <linux/interrupt.h>
 #include <linux/mmzone.h>
-#include <linux/module.h>
-#include <linux/stringify.h>
+#include <linux/version.h>
 #include <linux/workqueue.h>
 
-#include "probes.h"
+#include <labyrinth_probes.h>	/* generated: see Kbuild */
 
-/* MAX_PAGE_ORDER, the largest order the page allocator serves: 6.8. */
+/*
+ * MAX_PAGE_ORDER, the largest order the page allocator serves: 6.8. From
+ * 6.4 to 6.7 MAX_ORDER was that order already; before 6.4, one more.
+ */
 #ifndef MAX_PAGE_ORDER
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define MAX_PAGE_ORDER		MAX_ORDER
+#else
 #define MAX_PAGE_ORDER		(MAX_ORDER - 1)
 #endif
-
-/* hrtimer_setup(): 6.13; hrtimer_init() is gone since 6.15. */
-#ifndef LABYRINTH_HAVE_HRTIMER_SETUP
-static inline void hrtimer_setup(struct hrtimer *timer,
-				 enum hrtimer_restart (*function)(struct hrtimer *),
-				 clockid_t clock_id, enum hrtimer_mode mode)
-{
-	hrtimer_init(timer, clock_id, mode);
-	timer->function = function;
-}
-#endif
-
-/* MODULE_IMPORT_NS() takes a string literal since 6.13. */
-#ifdef LABYRINTH_HAVE_IMPORT_NS_IDENT
-#define LABYRINTH_IMPORT_NS(ns)	MODULE_IMPORT_NS(ns)
-#else
-#define LABYRINTH_IMPORT_NS(ns)	MODULE_IMPORT_NS(__stringify(ns))
 #endif
 
 /* system_dfl_wq: system_unbound_wq's name since 6.17. */
 #ifndef LABYRINTH_HAVE_SYSTEM_DFL_WQ
 #define system_dfl_wq		system_unbound_wq
-#endif
-
-/*
- * Work that runs in softirq context on the CPU that queued it: a BH work
- * item on system_bh_wq (6.9), a tasklet before that.
- */
-struct labyrinth_bh {
-#ifdef LABYRINTH_HAVE_SYSTEM_BH_WQ
-	struct work_struct work;
-#else
-	struct tasklet_struct tasklet;
-#endif
-	void (*fn)(struct labyrinth_bh *bh);
-};
-
-#ifdef LABYRINTH_HAVE_SYSTEM_BH_WQ
-static inline void labyrinth_bh_run(struct work_struct *work)
-{
-	struct labyrinth_bh *bh = container_of(work, struct labyrinth_bh, work);
-
-	bh->fn(bh);
-}
-
-static inline void labyrinth_bh_init(struct labyrinth_bh *bh,
-				     void (*fn)(struct labyrinth_bh *bh))
-{
-	bh->fn = fn;
-	INIT_WORK(&bh->work, labyrinth_bh_run);
-}
-
-/* Queue @bh on this CPU, unless it is queued already. */
-static inline void labyrinth_bh_queue(struct labyrinth_bh *bh)
-{
-	queue_work_on(smp_processor_id(), system_bh_wq, &bh->work);
-}
-
-static inline void labyrinth_bh_cancel_sync(struct labyrinth_bh *bh)
-{
-	cancel_work_sync(&bh->work);
-}
-#else
-static inline void labyrinth_bh_run(struct tasklet_struct *t)
-{
-	struct labyrinth_bh *bh = container_of(t, struct labyrinth_bh, tasklet);
-
-	bh->fn(bh);
-}
-
-static inline void labyrinth_bh_init(struct labyrinth_bh *bh,
-				     void (*fn)(struct labyrinth_bh *bh))
-{
-	bh->fn = fn;
-	tasklet_setup(&bh->tasklet, labyrinth_bh_run);
-}
-
-static inline void labyrinth_bh_queue(struct labyrinth_bh *bh)
-{
-	tasklet_schedule(&bh->tasklet);
-}
-
-static inline void labyrinth_bh_cancel_sync(struct labyrinth_bh *bh)
-{
-	tasklet_kill(&bh->tasklet);
-}
 #endif
 
 /*

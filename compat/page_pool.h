@@ -8,7 +8,7 @@
 #ifndef _LABYRINTH_COMPAT_PAGE_POOL_H
 #define _LABYRINTH_COMPAT_PAGE_POOL_H
 
-#include "probes.h"
+#include <labyrinth_probes.h>	/* generated: see Kbuild */
 
 #ifdef LABYRINTH_HAVE_PAGE_POOL_HELPERS
 #include <net/page_pool/helpers.h>

@@ -31,7 +31,7 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
-#include "compat/compat.h"	/* this sample's own bridges between kernels */
+#include "compat/users.h"	/* this sample's own bridges between kernels */
 #include "labyrinth.h"
 
 static unsigned int rooms;
