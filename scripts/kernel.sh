@@ -142,7 +142,7 @@ boot_qemu() {
 	# instead of (____ptrval____) in debugfs and traces
 	# shellcheck disable=SC2086 # QEMU_EXTRA is a list of options
 	timeout "${4:-600}" qemu-system-x86_64 -accel tcg -cpu qemu64,+rdrand \
-		-smp "${SMP:-2}" -m "${MEM:-1G}" ${QEMU_EXTRA:-} \
+		-smp "${SMP:-2}${SMP_TOPOLOGY:-}" -m "${MEM:-1G}" ${QEMU_EXTRA:-} \
 		-nographic -no-reboot "${bios[@]}" -kernel "$1" -initrd "$2" \
 		-append "console=ttyS0 panic=-1 oops=panic $(tsc_args) ${QEMU_APPEND:-}" \
 		</dev/null >"$3.raw" 2>&1

@@ -64,8 +64,10 @@ fi
 pack_initramfs "$out/initramfs.cpio.gz" "$mode" "${mods[@]}"
 
 if [ "$flavour" = numa ]; then
-	# two nodes of 512 MB, a CPU each, described by ACPI (SeaBIOS)
+	# two nodes of 512 MB, a CPU each, described by ACPI (SeaBIOS); a
+	# socket each, or x86 warns that CPUs sharing a cache span two nodes
 	export QEMU_FIRMWARE=seabios MEM=1G SMP=2
+	export SMP_TOPOLOGY=,sockets=2,cores=1,threads=1
 	export QEMU_EXTRA="${QEMU_EXTRA:-} -object memory-backend-ram,id=m0,size=512M
 		-object memory-backend-ram,id=m1,size=512M
 		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1"
