@@ -18,9 +18,11 @@
  *
  * Rooms. Each room has a raw spinlock and a ticket. The lock guards what a
  * room holds (its state, page and address) and the move of a free room to
- * its owner; a claim only ever trylocks it. The ticket is the room's claim
- * generation times 4 plus its phase: FREE, OWNED or GONE (detached). A
- * claim, holding the lock, moves FREE to OWNED; release and detach move
+ * its owner; a claim only ever trylocks it. The ticket holds the room's
+ * phase - FREE, OWNED, GONE (detached) or RELEASING (being poisoned by its
+ * owner's release) - its state, and its claim generation (see
+ * internal/labyrinth_internal.h). A claim, holding the lock, moves FREE to
+ * OWNED; release and detach move
  * OWNED on by cmpxchg, without the lock: only the owner ever moves an owned
  * room, so ownership is checked by reading the owner and address after the
  * ticket and confirmed by the cmpxchg, which fails if anything happened in
@@ -30,6 +32,8 @@
  * States. A room is READY (it has pages), VOID (its pages were detached,
  * or a fill failed) or BUSY (a fill is running with the lock dropped). A
  * detached room is GONE until the next holder of its lock makes it VOID.
+ * Rooms of order > 0 are compound pages, however they were allocated
+ * (alloc_pages_nolock() makes nothing else).
  *
  * Finding a room from its address. An address table maps the address of
  * each room's pages to the room: buckets of 16 entries, each entry the
@@ -37,7 +41,8 @@
  * bucket, about two rooms a bucket. Release, detach and owner hash the
  * address, compare entries and then the room's own address; nothing of the
  * owner's struct page is read, and an address that is not a room's is
- * never dereferenced. A room's entry changes only when it gets new pages.
+ * never dereferenced. A room's entry changes only when it gets new pages;
+ * the node of those is noted then, for debugfs.
  *
  * Wings, doors and nodes. The n rooms form W wings of consecutive rooms, W
  * = doors, wing sizes differing by at most one; each wing's pages come
@@ -51,10 +56,15 @@
  * after the last one it claimed, or the last one released on it. So a
  * task that claims and releases reuses one warm room, and a softirq or
  * hard irq claim that interrupts a task holding its room starts at the
- * next room, not in the task's.
+ * next room, not in the task's. A claim at the entrance reads and moves
+ * it with interrupts off, so on one CPU; a walk moves it only to a room of
+ * its CPU's. Should a CPU's entrance still be another CPU's room (a
+ * release moved CPU between its reads and writes of the entrance), its
+ * next walk sends it back to its own run.
  *
- * The walk. A claim trylocks each room it visits. After a room it cannot
- * take, it picks the next door: the near door after a taken, BUSY or VOID
+ * The walk. A claim looks at each room it visits and trylocks it if it
+ * may take it; it passes owned rooms, and void ones it cannot fill,
+ * without a locked operation. After a room it cannot take, it picks the next door: the near door after a taken, BUSY or VOID
  * room (taken rooms pile up at the entrances); a far door, 1, 2, ... W - 1
  * in turn, after a busy lock (another CPU works there right now). The
  * claim remembers how many of each wing's rooms it has seen, in ring order
@@ -63,9 +73,13 @@
  *
  * Bounds. Every visit sees a room the claim has not seen: a claim visits
  * each room at most once and at most limit = max_probe (n when 0) rooms.
- * A visit is one trylock with interrupts saved, a few loads and stores and
- * at most W - 1 door checks; the worst case adds one page allocation (see
- * filling), after which a claim skips void rooms.
+ * A visit is a look and at most one trylock with interrupts saved, a few
+ * loads and stores and at most W - 1 door checks; the worst case adds one
+ * fill (see filling: the caller's gfp, then alloc_pages_nolock()), after
+ * which a claim skips void rooms. Only a fill with the caller's gfp takes
+ * a room lock without trylock: the room's own, which nobody else holds
+ * for long while the room is BUSY (debugfs reads it, the deferred refill
+ * tries it).
  *
  * Filling. A claim that meets a void room fills it on the spot if it can:
  * with the caller's gfp if the caller allowed an allocation that may spin
@@ -74,7 +88,9 @@
  * the kernel has it, which is valid in every context and is called with
  * the lock held. Otherwise it skips the room and kicks the deferred refill
  * through irq_work (valid in NMI): a work item that fills void rooms with
- * GFP_KERNEL. Nothing reads the context the caller runs in.
+ * GFP_KERNEL, at once unless its last pass failed, when it retries after
+ * refill_delay however many claims skip void rooms meanwhile. Nothing
+ * reads the context the caller runs in.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -114,6 +130,21 @@
 #define LABYRINTH_REFILL_DELAY	msecs_to_jiffies(20)
 /* A room's pages are drawn again this often when the table has no slot. */
 #define LABYRINTH_INSTALL_TRIES	4
+/*
+ * What labyrinth_claim_gfp() takes of the caller's gfp: how hard to try
+ * and which reserves to use. Where the pages come from (zone, node,
+ * movability, memcg) is the labyrinth's, decided at create.
+ */
+#ifdef __GFP_ATOMIC		/* before 6.3, part of GFP_ATOMIC */
+#define LAB_GFP_OLD_ATOMIC	__GFP_ATOMIC
+#else
+#define LAB_GFP_OLD_ATOMIC	0
+#endif
+#define LABYRINTH_GFP_OK	(__GFP_RECLAIM | __GFP_IO | __GFP_FS | \
+				 __GFP_HIGH | __GFP_NOWARN | __GFP_NORETRY | \
+				 __GFP_RETRY_MAYFAIL | __GFP_MEMALLOC | \
+				 __GFP_NOMEMALLOC | __GFP_NOLOCKDEP | \
+				 LAB_GFP_OLD_ATOMIC)
 
 DEFINE_STATIC_KEY_FALSE(labyrinth_collect);
 /* Every labyrinth, for debugfs: added at create, removed at destroy. */
@@ -220,24 +251,25 @@ LAB_VISIBLE void *labyrinth_alloc_lab(size_t size)
 	LAB_STUB(labyrinth_alloc_lab, size);
 	return kvzalloc(size, GFP_KERNEL);
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_alloc_lab);
+LAB_EXPORT_IF_KUNIT(labyrinth_alloc_lab);
 
 LAB_VISIBLE struct labyrinth_pcpu __percpu *labyrinth_alloc_pcpu(void)
 {
 	LAB_STUB(labyrinth_alloc_pcpu);
 	return alloc_percpu(struct labyrinth_pcpu);
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_alloc_pcpu);
+LAB_EXPORT_IF_KUNIT(labyrinth_alloc_pcpu);
 
 /* Pages for a room on node @nid, with @gfp (which may spin or sleep). */
 LAB_VISIBLE struct page *labyrinth_alloc_room(struct labyrinth *lab, int nid,
 					      gfp_t gfp)
 {
 	LAB_STUB(labyrinth_alloc_room, lab, nid, gfp);
-	return alloc_pages_node(nid, gfp | __GFP_NOWARN | __GFP_THISNODE,
-				lab->order);
+	/* compound, as alloc_pages_nolock() makes them */
+	return alloc_pages_node(nid, gfp | __GFP_NOWARN | __GFP_THISNODE |
+				(lab->order ? __GFP_COMP : 0), lab->order);
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_alloc_room);
+LAB_EXPORT_IF_KUNIT(labyrinth_alloc_room);
 
 /*
  * Pages for a room from any context, NMI and raw locks included, where the
@@ -297,7 +329,8 @@ static void labyrinth_kick_fn(struct irq_work *work)
 {
 	struct labyrinth *lab = container_of(work, struct labyrinth, kick);
 
-	bool now = xchg(&lab->kick_now, false);
+	/* a failing refill retries after refill_delay, however often kicked */
+	bool now = xchg(&lab->kick_now, false) && !READ_ONCE(lab->refill_failing);
 
 #ifdef LABYRINTH_KUNIT
 	now &= !lab->refill_held;
@@ -309,12 +342,17 @@ static void labyrinth_kick_fn(struct irq_work *work)
 				   lab->refill_delay);
 }
 
-/* Schedule the deferred refill from any context, NMI included. */
+/*
+ * Schedule the deferred refill from any context, NMI included. A kick
+ * still pending is not queued again: its function has yet to read
+ * kick_now (irq_work clears pending before it runs the function).
+ */
 static void labyrinth_kick(struct labyrinth *lab, bool now)
 {
-	if (now)
+	if (now && !READ_ONCE(lab->kick_now))
 		WRITE_ONCE(lab->kick_now, true);
-	irq_work_queue(&lab->kick);
+	if (!irq_work_is_pending(&lab->kick))
+		irq_work_queue(&lab->kick);
 }
 
 /*
@@ -420,6 +458,7 @@ static bool labyrinth_install(struct labyrinth *lab,
 		return false;
 	WRITE_ONCE(room->page, page);
 	WRITE_ONCE(room->addr, addr);
+	room->nid = page_to_nid(page);	/* ours until the room is claimed */
 	room->poisoned = false;
 	labyrinth_set_state(room, LAB_ROOM_READY);
 	return true;
@@ -434,6 +473,7 @@ static unsigned long labyrinth_clear_gone(struct labyrinth_room *room,
 {
 	lockdep_assert_held(&room->lock);
 	WRITE_ONCE(room->page, NULL);
+	room->nid = NUMA_NO_NODE;
 	/* the next generation's FREE, and VOID */
 	t = t - LAB_GONE + LAB_GEN + (LAB_ROOM_VOID << LAB_STATE_SHIFT);
 	WRITE_ONCE(room->ticket, t);
@@ -493,11 +533,12 @@ static bool labyrinth_fill_spot(struct labyrinth *lab,
 	}
 	if (!page) {
 		page = labyrinth_alloc_room_nolock(lab, nid);
-		how = LAB_REFILLS_NOLOCK;
-		if (IS_ERR(page))	/* no such allocator here */
+		if (IS_ERR(page)) {	/* no such allocator here */
 			page = NULL;
-		else
+		} else {
+			how = LAB_REFILLS_NOLOCK;
 			tried = true;
+		}
 		if (page)
 			labyrinth_account(lab, LAB_PAGES_TAKEN);
 	}
@@ -524,7 +565,7 @@ static __always_inline void labyrinth_take(struct labyrinth_room *room,
 {
 	WRITE_ONCE(room->owner, owner);
 	room->claim_ip = ip;
-	room->claimed_at = jiffies;
+	room->claimed_at = (u32)jiffies;
 	/* the owner is seen by whoever sees the phase OWNED */
 	smp_store_release(&room->ticket, t + LAB_OWNED);
 }
@@ -540,7 +581,7 @@ static bool labyrinth_passable(const struct labyrinth_room *room,
 	unsigned long t = READ_ONCE(room->ticket);
 	unsigned long state = labyrinth_state(t);
 
-	if (labyrinth_phase(t) == LAB_OWNED || state == LAB_ROOM_BUSY)
+	if (labyrinth_held(t) || state == LAB_ROOM_BUSY)
 		return true;
 	if (state == LAB_ROOM_VOID && (fill->failed || !fill->can_fill)) {
 		fill->skipped |= !fill->failed;
@@ -631,7 +672,7 @@ unsigned int labyrinth_door_target(const struct labyrinth *lab, unsigned int i,
 	return labyrinth_wing_start(lab, to) +
 	       (i - labyrinth_wing_start(lab, w) + 1) % labyrinth_wing_size(lab, to);
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_door_target);
+LAB_EXPORT_IF_KUNIT(labyrinth_door_target);
 
 /*
  * The walk past the first room @idx, whose probe gave @res: out of line,
@@ -692,15 +733,24 @@ static void labyrinth_prepare(struct labyrinth *lab,
 }
 
 /*
- * A claim of @room, one of this CPU's rooms: its release looks there first
- * and the next claim enters at the room after it. (The rooms of its
- * entrance are, always: "next" points into them alone.)
+ * A claim of @room at this CPU's entrance, or one of this CPU's rooms: its
+ * release looks there first and the next claim enters at the room after
+ * it.
  */
 static __always_inline void labyrinth_move_entrance(struct labyrinth *lab,
 						    struct labyrinth_room *room)
 {
 	this_cpu_write(lab->pcpu->last, room);
 	this_cpu_write(lab->pcpu->next, &lab->rooms[room->after]);
+}
+
+/*
+ * This CPU's entrance is another CPU's room (a release moved CPU between
+ * its reads and writes of the entrance): back to its own run.
+ */
+static noinline void labyrinth_reenter(struct labyrinth *lab)
+{
+	this_cpu_write(lab->pcpu->next, this_cpu_read(lab->pcpu->own));
 }
 
 /*
@@ -717,11 +767,15 @@ static void labyrinth_hint_home(struct labyrinth *lab,
 		WRITE_ONCE(per_cpu_ptr(lab->pcpu, room->home)->next, room);
 }
 
-/* Only while collecting: probe lengths and the high water of owned rooms. */
+/*
+ * Only while collecting: probe lengths and the high water of owned rooms.
+ * owned starts from a count of owned rooms when collecting starts, which
+ * releases racing that count may take below 0: a sample, never negative.
+ */
 static noinline void labyrinth_collect_claim(struct labyrinth *lab,
 					     unsigned int probes)
 {
-	unsigned int owned = atomic_inc_return(&lab->owned);
+	int owned = atomic_inc_return(&lab->owned);
 
 	this_cpu_inc(lab->pcpu->hist[min_t(unsigned int, ilog2(probes),
 					   LAB_HIST_BUCKETS - 1)]);
@@ -759,8 +813,9 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 		.gfp = gfp,
 		.can_fill = (gfp & __GFP_RECLAIM) || labyrinth_has_nolock(lab),
 	};
-	struct labyrinth_room *room = this_cpu_read(lab->pcpu->next);
-	unsigned int probes = 1, idx = labyrinth_room_idx(lab, room);
+	struct labyrinth_room *entrance = this_cpu_read(lab->pcpu->next);
+	unsigned int probes = 1, idx = labyrinth_room_idx(lab, entrance);
+	struct labyrinth_room *room = entrance;
 	bool contended = false;
 	enum labyrinth_probe res;
 
@@ -774,6 +829,8 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 		labyrinth_count_n(lab, LAB_COLLISIONS, probes - !!room);
 	if (room && room->home == raw_smp_processor_id())
 		labyrinth_move_entrance(lab, room);
+	else if (entrance->home != raw_smp_processor_id())
+		labyrinth_reenter(lab);
 	if (room)
 		return labyrinth_claimed(lab, room, owner, probes);
 	labyrinth_count(lab, contended ? LAB_FAIL_CONTENDED : LAB_FAIL_FULL);
@@ -784,7 +841,8 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 /*
  * A claim: this CPU's entrance if a look says it is free and its lock is
  * free, else the walk. The common case is a load, a trylock with
- * interrupts saved, a few stores and an unlock.
+ * interrupts saved, a few stores and an unlock. Interrupts are off from
+ * the read of the entrance to its move: both are this CPU's.
  */
 static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 						const void *owner, gfp_t gfp,
@@ -800,22 +858,24 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL, ip);
 		return NULL;
 	}
+	local_irq_save(flags);
 	room = this_cpu_read(lab->pcpu->next);
 	/* free and ready (a look first: no trylock on a taken room) */
 	if (likely(!(READ_ONCE(room->ticket) & (LAB_PHASE_MASK | LAB_STATE_MASK)) &&
-		   raw_spin_trylock_irqsave(&room->lock, flags))) {
+		   raw_spin_trylock(&room->lock))) {
 		/* pairs with the cmpxchg of release and detach */
 		t = smp_load_acquire(&room->ticket);
 		if (likely(!(t & (LAB_PHASE_MASK | LAB_STATE_MASK)))) {
 			labyrinth_take(room, t, owner, ip);
 			taken = true;
 		}
-		raw_spin_unlock_irqrestore(&room->lock, flags);
+		raw_spin_unlock(&room->lock);
+		if (likely(taken))
+			labyrinth_move_entrance(lab, room);
 	}
-	if (likely(taken)) {
-		labyrinth_move_entrance(lab, room);
+	local_irq_restore(flags);
+	if (likely(taken))
 		return labyrinth_claimed(lab, room, owner, 1);
-	}
 	return labyrinth_claim_walk(lab, owner, gfp, ip);
 }
 
@@ -852,7 +912,13 @@ EXPORT_SYMBOL_GPL(labyrinth_claim);
  *	%__GFP_KSWAPD_RECLAIM (e.g. %GFP_ATOMIC, %GFP_NOWAIT) a void room met
  *	on the way is filled with alloc_pages(@gfp); with
  *	%__GFP_DIRECT_RECLAIM (%GFP_KERNEL) that may sleep. Without either
- *	(e.g. 0) this is labyrinth_claim().
+ *	(e.g. 0) this is labyrinth_claim(). Only the bits that say how hard
+ *	to try and which reserves to use count (%__GFP_IO, %__GFP_FS,
+ *	%__GFP_HIGH, %__GFP_NOWARN, %__GFP_NORETRY, %__GFP_RETRY_MAYFAIL,
+ *	%__GFP_MEMALLOC, %__GFP_NOMEMALLOC); where pages come from is the
+ *	labyrinth's, so any other bit (%__GFP_HIGHMEM, %__GFP_MOVABLE,
+ *	%__GFP_ACCOUNT, %__GFP_ZERO, %__GFP_COMP, ...) is dropped and the call
+ *	counted in bad_calls (traced with -EINVAL); the claim goes on.
  *
  * Context: Any context in which @gfp is valid; with 0, any context, NMI
  * included. Sleeps only if @gfp allows it.
@@ -861,13 +927,18 @@ EXPORT_SYMBOL_GPL(labyrinth_claim);
 void *labyrinth_claim_gfp(struct labyrinth *lab, const void *owner, gfp_t gfp)
 {
 	might_sleep_if(gfpflags_allow_blocking(gfp));
+	if (unlikely(gfp & ~LABYRINTH_GFP_OK) && !IS_ERR_OR_NULL(lab)) {
+		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL,
+				   _RET_IP_);
+		gfp &= LABYRINTH_GFP_OK;
+	}
 	return labyrinth_do_claim(lab, owner, gfp, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_claim_gfp);
 
 /* ---- Release, detach, owner: without the room lock ---- */
 
-/* Poison a room being released, which the caller still owns. */
+/* Poison a room being released, RELEASING: the caller's alone. */
 static void labyrinth_poison(struct labyrinth *lab, struct labyrinth_room *room,
 			     void *addr)
 {
@@ -902,10 +973,12 @@ static __always_inline int labyrinth_let_go(struct labyrinth *lab,
 					    void *addr, const void *owner,
 					    bool detach, struct page **page)
 {
-	unsigned long t;
+	bool poison = !detach && (lab->flags & LABYRINTH_POISON);
+	unsigned long t, to;
 
 	if (unlikely(!room || !owner))
 		return -EINVAL;
+	to = detach ? LAB_GONE : poison ? LAB_RELEASING : LAB_GEN;
 	do {
 		/* pairs with the claim's store-release: the owner is current */
 		t = smp_load_acquire(&room->ticket);
@@ -917,12 +990,14 @@ static __always_inline int labyrinth_let_go(struct labyrinth *lab,
 			return -EPERM;
 		if (detach)	/* read before the room may go void */
 			*page = READ_ONCE(room->page);
-		else if (unlikely(lab->flags & LABYRINTH_POISON))
-			labyrinth_poison(lab, room, addr);
 	} while (unlikely(!try_cmpxchg_release(&room->ticket, &t,
-					       t - LAB_OWNED +
-					       (detach ? LAB_GONE :
-							 LAB_GEN))));
+					       t - LAB_OWNED + to)));
+	if (unlikely(poison)) {
+		/* RELEASING: ours alone until FREE, whoever else releases */
+		labyrinth_poison(lab, room, addr);
+		/* the poison is seen by whoever sees the room FREE */
+		smp_store_release(&room->ticket, t - LAB_OWNED + LAB_GEN);
+	}
 	return 0;
 }
 
@@ -1006,8 +1081,9 @@ EXPORT_SYMBOL_GPL(labyrinth_release);
  * @owner: the token the room was claimed with
  *
  * The pages become the caller's, to be freed with
- * ``__free_pages(page, order)``; labyrinth never touched their struct
- * page. The room becomes void and is refilled later, by a claim or by the
+ * ``__free_pages(page, order)``; labyrinth never wrote their struct page
+ * after it allocated them. For order > 0 they are one compound page, as
+ * ``alloc_pages(__GFP_COMP)`` makes. The room becomes void and is refilled later, by a claim or by the
  * deferred refill. Never waits for a room lock.
  *
  * Context: Any context, NMI included. Never sleeps.
@@ -1098,8 +1174,7 @@ unsigned int labyrinth_count_owned(struct labyrinth *lab)
 	unsigned int i, owned = 0;
 
 	for (i = 0; i < lab->nr_rooms; i++)
-		owned += labyrinth_phase(READ_ONCE(lab->rooms[i].ticket)) ==
-			 LAB_OWNED;
+		owned += labyrinth_held(READ_ONCE(lab->rooms[i].ticket));
 	return owned;
 }
 
@@ -1114,31 +1189,33 @@ void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
 	unsigned long t;
 
 	for_each_possible_cpu(cpu) {
-		struct labyrinth_pcpu p;
+		const struct labyrinth_pcpu *p = per_cpu_ptr(lab->pcpu, cpu);
+		u64 c[LAB_NR_COUNTERS];
 
 		/* other CPUs count on: a snapshot, racy by design */
-		p = data_race(*per_cpu_ptr(lab->pcpu, cpu));
-		stats->claims += p.count[LAB_CLAIMS];
-		stats->releases += p.count[LAB_RELEASES];
-		stats->detaches += p.count[LAB_DETACHES];
-		stats->collisions += p.count[LAB_COLLISIONS];
-		stats->fail_full += p.count[LAB_FAIL_FULL];
-		stats->fail_contended += p.count[LAB_FAIL_CONTENDED];
-		stats->refills_gfp += p.count[LAB_REFILLS_GFP];
-		stats->refills_nolock += p.count[LAB_REFILLS_NOLOCK];
-		stats->refills_deferred += p.count[LAB_REFILLS_DEFERRED];
-		stats->refill_failures += p.count[LAB_REFILL_FAILURES];
-		stats->bad_calls += p.count[LAB_BAD_CALLS];
-		stats->poison_errors += p.count[LAB_POISON_ERRORS];
+		for (i = 0; i < LAB_NR_COUNTERS; i++)
+			c[i] = data_race(p->count[i]);
+		stats->claims += c[LAB_CLAIMS];
+		stats->releases += c[LAB_RELEASES];
+		stats->detaches += c[LAB_DETACHES];
+		stats->collisions += c[LAB_COLLISIONS];
+		stats->fail_full += c[LAB_FAIL_FULL];
+		stats->fail_contended += c[LAB_FAIL_CONTENDED];
+		stats->refills_gfp += c[LAB_REFILLS_GFP];
+		stats->refills_nolock += c[LAB_REFILLS_NOLOCK];
+		stats->refills_deferred += c[LAB_REFILLS_DEFERRED];
+		stats->refill_failures += c[LAB_REFILL_FAILURES];
+		stats->bad_calls += c[LAB_BAD_CALLS];
+		stats->poison_errors += c[LAB_POISON_ERRORS];
 		for (b = 0; hist && b < LAB_HIST_BUCKETS; b++)
-			hist[b] += p.hist[b];
+			hist[b] += data_race(p->hist[b]);
 	}
 	stats->refills = stats->refills_gfp + stats->refills_nolock +
 			 stats->refills_deferred;
 	stats->nr_rooms = lab->nr_rooms;
 	for (i = 0; i < lab->nr_rooms; i++) {
 		t = READ_ONCE(lab->rooms[i].ticket);
-		stats->rooms_owned += labyrinth_phase(t) == LAB_OWNED;
+		stats->rooms_owned += labyrinth_held(t);
 		stats->rooms_void += labyrinth_phase(t) == LAB_GONE ||
 				     labyrinth_state(t) == LAB_ROOM_VOID;
 	}
@@ -1152,7 +1229,9 @@ void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
  * Sums the per-CPU counters and counts owned and void rooms without taking
  * any lock, so claims are never held up; see struct labyrinth_stats.
  *
- * Context: Any context, NMI included. Never sleeps; O(rooms + CPUs).
+ * Context: Any context, NMI included. Never sleeps; O(rooms + CPUs): it
+ * reads a word of every room (a few microseconds for a thousand rooms,
+ * more in NMI on a large labyrinth).
  */
 void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 {
@@ -1170,13 +1249,15 @@ void labyrinth_view(struct labyrinth *lab, unsigned int i,
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&room->lock, flags);
-	v->phase = labyrinth_phase(room->ticket);
+	v->phase = labyrinth_held(room->ticket) ? LAB_OWNED :
+		   labyrinth_phase(room->ticket);
 	v->state = v->phase == LAB_GONE ? LAB_ROOM_VOID :
 		   labyrinth_state(room->ticket);
 	v->owner = room->owner;
 	v->ip = room->claim_ip;
-	v->held_ms = jiffies_to_msecs(jiffies - room->claimed_at);
-	v->nid = room->page ? page_to_nid(room->page) : NUMA_NO_NODE;
+	v->held_ms = jiffies_to_msecs((u32)jiffies - room->claimed_at);
+	/* noted at install: a held room's struct page is its owner's */
+	v->nid = v->phase == LAB_GONE ? NUMA_NO_NODE : room->nid;
 	raw_spin_unlock_irqrestore(&room->lock, flags);
 }
 
@@ -1227,6 +1308,7 @@ static void labyrinth_refill_fn(struct work_struct *work)
 		raw_spin_unlock_irqrestore(&room->lock, flags);
 		cond_resched();
 	}
+	WRITE_ONCE(lab->refill_failing, failed);
 	if (failed)
 		queue_delayed_work(system_dfl_wq, &lab->refill_work,
 				   lab->refill_delay);
@@ -1295,7 +1377,8 @@ static void labyrinth_place_wings(struct labyrinth *lab, int node)
 		for_each_node_state(nid, N_MEMORY)
 			if (!k--)
 				break;
-		lab->wing_node[w] = nid;
+		/* a node may lose its memory meanwhile (hotplug) */
+		lab->wing_node[w] = nid < MAX_NUMNODES ? nid : first_memory_node;
 	}
 }
 
@@ -1366,6 +1449,7 @@ static void labyrinth_place_entrances(struct labyrinth *lab)
 		end = max(end, first + 1);
 		p->next = &lab->rooms[first];
 		p->last = &lab->rooms[first];
+		p->own = &lab->rooms[first];
 		for (r = first; r < end; r++) {
 			if (lab->rooms[r].home != LAB_NO_HOME)
 				continue;	/* shared: the first CPU's */
@@ -1450,6 +1534,7 @@ static int labyrinth_fill_new(struct labyrinth *lab, unsigned int i)
 
 	raw_spin_lock_init(&room->lock);
 	room->ticket = LAB_ROOM_VOID << LAB_STATE_SHIFT;
+	room->nid = NUMA_NO_NODE;
 	for (tries = 0; tries < LABYRINTH_INSTALL_TRIES; tries++) {
 		page = labyrinth_alloc_room(lab, labyrinth_room_node(lab, i),
 					    GFP_KERNEL);
@@ -1493,6 +1578,10 @@ struct labyrinth *labyrinth_create(const struct labyrinth_config *cfg)
 	unsigned int i = 0;
 	int err;
 
+#if !defined(CONFIG_DEBUG_SPINLOCK) && !defined(CONFIG_DEBUG_LOCK_ALLOC)
+	/* a room, one line: claims on different CPUs share none */
+	BUILD_BUG_ON(sizeof(struct labyrinth_room) > 64);
+#endif
 	might_sleep();
 	err = labyrinth_check_config(cfg);
 	if (err)
@@ -1558,10 +1647,10 @@ void labyrinth_destroy(struct labyrinth *lab)
 	for (i = 0; i < lab->nr_rooms; i++) {
 		room = &lab->rooms[i];
 		phase = labyrinth_phase(room->ticket);
-		if (phase == LAB_OWNED) {
+		if (phase == LAB_OWNED || phase == LAB_RELEASING) {
 			pr_warn("%s: destroyed with room %u owned by %p (claimed at %pS, held %u ms); its pages are left to the owner\n",
 				lab->name, i, room->owner, (void *)room->claim_ip,
-				jiffies_to_msecs(jiffies - room->claimed_at));
+				jiffies_to_msecs((u32)jiffies - room->claimed_at));
 			labyrinth_account(lab, LAB_PAGES_GIVEN);
 		}
 		if (phase != LAB_FREE)		/* the owner's pages */
@@ -1580,14 +1669,14 @@ void labyrinth_set_refill_delay(struct labyrinth *lab, unsigned long delay)
 	lab->refill_delay = delay;
 	lab->refill_held = delay > HZ;	/* no refill at once either */
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_set_refill_delay);
+LAB_EXPORT_IF_KUNIT(labyrinth_set_refill_delay);
 
 bool labyrinth_refill_pending(struct labyrinth *lab)
 {
 	irq_work_sync(&lab->kick);
 	return delayed_work_pending(&lab->refill_work);
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_refill_pending);
+LAB_EXPORT_IF_KUNIT(labyrinth_refill_pending);
 
 /* Run the deferred refill now and wait for it. */
 void labyrinth_flush_refill(struct labyrinth *lab)
@@ -1598,20 +1687,29 @@ void labyrinth_flush_refill(struct labyrinth *lab)
 		flush_delayed_work(&lab->refill_work);
 	}
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_flush_refill);
+LAB_EXPORT_IF_KUNIT(labyrinth_flush_refill);
+
+/* Run the deferred refill in the caller (a test, whose stubs then apply). */
+void labyrinth_run_refill(struct labyrinth *lab)
+{
+	irq_work_sync(&lab->kick);
+	cancel_delayed_work_sync(&lab->refill_work);
+	labyrinth_refill_fn(&lab->refill_work.work);
+}
+LAB_EXPORT_IF_KUNIT(labyrinth_run_refill);
 
 raw_spinlock_t *labyrinth_room_lock(struct labyrinth *lab, unsigned int idx)
 {
 	return &lab->rooms[idx].lock;
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_lock);
+LAB_EXPORT_IF_KUNIT(labyrinth_room_lock);
 
 /* Index of the room @cpu's next claim enters at. */
 unsigned int labyrinth_entrance(struct labyrinth *lab, unsigned int cpu)
 {
 	return labyrinth_room_idx(lab, per_cpu_ptr(lab->pcpu, cpu)->next);
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_entrance);
+LAB_EXPORT_IF_KUNIT(labyrinth_entrance);
 
 /* Index of the room whose memory is at @addr, or UINT_MAX. */
 unsigned int labyrinth_room_index(struct labyrinth *lab, const void *addr)
@@ -1620,7 +1718,7 @@ unsigned int labyrinth_room_index(struct labyrinth *lab, const void *addr)
 
 	return room ? labyrinth_room_idx(lab, room) : UINT_MAX;
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_index);
+LAB_EXPORT_IF_KUNIT(labyrinth_room_index);
 
 /* Start @cpu's next claim at room @idx. */
 void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,
@@ -1628,7 +1726,7 @@ void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,
 {
 	per_cpu_ptr(lab->pcpu, cpu)->next = &lab->rooms[idx];
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_set_entrance);
+LAB_EXPORT_IF_KUNIT(labyrinth_set_entrance);
 
 /* Replace alloc_pages_nolock() for @lab (NULL: the real one again). */
 void labyrinth_set_nolock_hook(struct labyrinth *lab,
@@ -1636,7 +1734,7 @@ void labyrinth_set_nolock_hook(struct labyrinth *lab,
 {
 	WRITE_ONCE(lab->nolock_hook, hook);
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_set_nolock_hook);
+LAB_EXPORT_IF_KUNIT(labyrinth_set_nolock_hook);
 
 /*
  * Pages every labyrinth holds: taken and neither freed nor given away, by
@@ -1658,14 +1756,14 @@ long labyrinth_pages_held(void)
 	mutex_unlock(&labyrinth_list_lock);
 	return held;
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_pages_held);
+LAB_EXPORT_IF_KUNIT(labyrinth_pages_held);
 
 /* The node room @idx's pages were allocated for (that of its wing). */
 int labyrinth_room_nid(struct labyrinth *lab, unsigned int idx)
 {
 	return labyrinth_room_node(lab, idx);
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_room_nid);
+LAB_EXPORT_IF_KUNIT(labyrinth_room_nid);
 #endif
 
 static int __init labyrinth_init(void)

@@ -24,8 +24,9 @@ struct labyrinth;
  * A labyrinth is a graph of rooms. Each room owns ``PAGE_SIZE << order``
  * bytes of page memory, allocated on a NUMA node when the labyrinth is
  * created. A claim enters the graph at a room of the CPU it runs on and
- * walks through the rooms' doors, trylocking each room it visits, until it
- * finds a free one; it never spins, never sleeps and visits at most
+ * walks through the rooms' doors, looking at each room it visits and
+ * trylocking those it may take, until it finds a free one; it never spins
+ * on a lock another claim holds, never sleeps and visits at most
  * ``max_probe`` rooms. The room then belongs to the claim's owner token
  * until that owner releases it (the room goes back to the labyrinth) or
  * detaches it (the owner keeps the pages for good and the room is refilled
@@ -105,7 +106,8 @@ struct labyrinth_config {
  * @refills_nolock: filled by a claim with alloc_pages_nolock()
  * @refills_deferred: filled by the deferred refill (GFP_KERNEL)
  * @refill_failures: fills that failed
- * @bad_calls: calls refused: bad arguments, wrong owner, double release, ...
+ * @bad_calls: calls refused (bad arguments, wrong owner, double release, ...)
+ *	and labyrinth_claim_gfp() calls whose gfp bits were dropped
  * @poison_errors: with %LABYRINTH_POISON, rooms found written after release
  * @nr_rooms: rooms in the labyrinth
  * @rooms_owned: rooms owned at the time of the snapshot

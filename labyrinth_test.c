@@ -734,13 +734,17 @@ static void lt_bad_input_fn(struct lt_run *run)
 	lt_code(run, PTR_ERR(labyrinth_detach(lab, addr, OWNER_A)));	/* counted */
 	lt_code(run, PTR_ERR(labyrinth_detach(ERR_PTR(-EINVAL), addr, OWNER_A)));
 	lt_code(run, (long)labyrinth_owner(NULL, addr));
+	/* placement bits are the labyrinth's: dropped, counted, claimed */
+	addr = labyrinth_claim_gfp(lab, OWNER_A, __GFP_MOVABLE | __GFP_ZERO);
+	lt_code(run, addr ? 0 : -ENOMEM);
+	lt_code(run, labyrinth_release(lab, addr, OWNER_A));
 	labyrinth_get_stats(lab, &run->after);
 }
 
 static const long lt_bad_input_codes[] = {
 	0, 0, 0, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL,
 	-EINVAL, -EINVAL, -EPERM, -EPERM, -EINVAL, -EINVAL, 0, -ENOENT, -ENOENT,
-	0, -ENOENT, -ENOENT, -EINVAL, 0,
+	0, -ENOENT, -ENOENT, -EINVAL, 0, 0, 0,
 };
 
 /* Every misuse gets its documented code and is counted; nothing breaks. */
@@ -773,12 +777,12 @@ static void bad_input_in_context(struct kunit *test)
 	for (i = 0; i < run->nr_codes; i++)
 		KUNIT_EXPECT_EQ_MSG(test, run->codes[i], lt_bad_input_codes[i],
 				    "call %u", i);
-	KUNIT_EXPECT_EQ(test, run->after.bad_calls - run->before.bad_calls, 15);
+	KUNIT_EXPECT_EQ(test, run->after.bad_calls - run->before.bad_calls, 16);
 	KUNIT_EXPECT_EQ(test, run->after.detaches - run->before.detaches, 1);
 	kunit_info(test, "%u calls with bad input in %s context, %llu of them counted\n",
 		   run->nr_codes, lt_ctx_names[*ctx],
 		   run->after.bad_calls - run->before.bad_calls);
-	KUNIT_EXPECT_EQ(test, run->after.releases - run->before.releases, 1);
+	KUNIT_EXPECT_EQ(test, run->after.releases - run->before.releases, 2);
 	KUNIT_EXPECT_EQ(test, run->after.rooms_owned, 0);
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab2, run->addr2, OWNER_A), 0);
 }
@@ -1035,6 +1039,95 @@ static bool lt_nolock_fills(enum lt_ctx ctx)
 #endif
 }
 
+/* Whether labyrinth_claim() tries alloc_pages_nolock() at all (it may fail). */
+static bool lt_nolock_tried(void)
+{
+	return IS_ENABLED(LABYRINTH_HAVE_ALLOC_PAGES_NOLOCK);
+}
+
+/* Wait up to @ms for @lab's void rooms to be refilled; true if they were. */
+static bool lt_wait_refilled(struct labyrinth *lab, unsigned int ms)
+{
+	for (; ms; ms -= 10) {
+		if (!lt_stats(lab).rooms_void)
+			return true;
+		msleep(10);
+	}
+	return !lt_stats(lab).rooms_void;
+}
+
+/*
+ * A deferred refill that failed retries after refill_delay: claims that
+ * pass the void room meanwhile do not bring it forward (the allocator is
+ * not hammered). Once it works, a passed void room is refilled at once.
+ * Order 4: beyond alloc_pages_nolock(), so claims pass void rooms.
+ */
+static void failing_refill_backs_off(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 2, 4, 0, 0, 0);
+	unsigned int ia, cpu;
+	struct page *page;
+	void *a, *b;
+
+	lab->refill_delay = 3600 * HZ;	/* the retry: not within this test */
+	a = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	ia = labyrinth_room_index(lab, a);
+	page = labyrinth_detach(lab, a, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	__free_pages(page, 4);
+
+	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_fail_stub);
+	labyrinth_run_refill(lab);		/* here, where the stub applies: fails */
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refill_failures, 1);
+	for_each_possible_cpu(cpu)
+		labyrinth_set_entrance(lab, cpu, ia);
+	b = labyrinth_claim(lab, OWNER_A);		/* passes the void room */
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_TRUE(test, labyrinth_refill_pending(lab));
+	msleep(100);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refill_failures, 1);	/* not rerun */
+
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
+	labyrinth_flush_refill(lab);			/* works: no longer failing */
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 0);
+	page = labyrinth_detach(lab, b, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	__free_pages(page, 4);
+	for_each_possible_cpu(cpu)
+		labyrinth_set_entrance(lab, cpu, labyrinth_room_index(lab, b));
+	a = labyrinth_claim(lab, OWNER_A);		/* passes it: refill now */
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_EXPECT_TRUE(test, lt_wait_refilled(lab, 2000));
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), 0);
+}
+
+/* Rooms of order > 0 are compound pages, whichever allocator filled them. */
+static void rooms_are_compound_pages(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 1, 2, 0, 0, 0);
+	struct page *page;
+	unsigned int round;
+	void *addr;
+
+	lt_hold_refill(lab);
+	for (round = 0; round < 3; round++) {
+		/* create; a claim with GFP_KERNEL; a claim with 0 (nolock) */
+		addr = labyrinth_claim_gfp(lab, OWNER_A, round == 1 ? GFP_KERNEL : 0);
+		if (!addr && round == 2) {
+			KUNIT_EXPECT_FALSE(test, lt_nolock_fills(LT_TASK));
+			break;
+		}
+		KUNIT_ASSERT_NOT_NULL_MSG(test, addr, "round %u", round);
+		page = virt_to_page(addr);
+		KUNIT_EXPECT_TRUE_MSG(test, PageHead(page), "round %u", round);
+		KUNIT_EXPECT_EQ_MSG(test, compound_order(page), 2, "round %u", round);
+		page = labyrinth_detach(lab, addr, OWNER_A);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+		__free_pages(page, 2);
+	}
+}
+
 /* What a driver passes to labyrinth_claim_gfp() in @ctx. */
 static gfp_t lt_ctx_gfp(enum lt_ctx ctx)
 {
@@ -1085,7 +1178,8 @@ static void lt_void_room_case(struct kunit *test, enum lt_ctx ctx, gfp_t gfp)
 	} else {
 		KUNIT_EXPECT_NULL(test, run->addr);
 		KUNIT_EXPECT_EQ(test, run->after.refills, 0);
-		KUNIT_EXPECT_EQ(test, run->after.refill_failures, 0);
+		/* PREEMPT_RT: alloc_pages_nolock() fails in hard irq and NMI */
+		KUNIT_EXPECT_EQ(test, run->after.refill_failures, lt_nolock_tried());
 		KUNIT_EXPECT_EQ(test, run->after.rooms_void, 1);
 		KUNIT_EXPECT_EQ(test, run->after.collisions, 1);
 		KUNIT_EXPECT_EQ(test, run->after.fail_full, 1);
@@ -1413,10 +1507,46 @@ static void claims_from_each_context_enter_different_rooms(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, soft->addr2, soft), 0);
 }
 
+/*
+ * A CPU whose entrance is another CPU's room (a release can move CPU
+ * between reading and writing it) is sent back to its own run by its next
+ * walk; the other CPU's entrance is left alone.
+ */
+static void stray_entrance_returns_home(struct kunit *test)
+{
+	struct labyrinth *lab;
+	unsigned int cpu, other, own, theirs, their_room;
+	void *taken, *addr;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: one's entrance for the other");
+	lab = lt_create(test, 8, 0, 0, 0, 0);
+	cpu = get_cpu();		/* no assertion until put_cpu() */
+	other = cpumask_any_but(cpu_online_mask, cpu);
+	own = labyrinth_entrance(lab, cpu);
+	theirs = labyrinth_entrance(lab, other);
+	labyrinth_set_entrance(lab, cpu, theirs);
+	taken = labyrinth_claim(lab, OWNER_A);		/* theirs, at the entrance */
+	their_room = labyrinth_room_index(lab, taken);
+	labyrinth_set_entrance(lab, cpu, theirs);	/* owned now: a walk */
+	addr = labyrinth_claim(lab, OWNER_A);
+	put_cpu();
+	KUNIT_ASSERT_NE(test, own, theirs);
+	KUNIT_ASSERT_NOT_NULL(test, taken);
+	KUNIT_ASSERT_NOT_NULL(test, addr);
+	KUNIT_EXPECT_EQ(test, their_room, theirs);
+	KUNIT_EXPECT_EQ(test, labyrinth_entrance(lab, cpu), own);
+	KUNIT_EXPECT_EQ(test, labyrinth_entrance(lab, other), theirs);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, taken, OWNER_A), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_A), 0);
+}
+
 /* A claim released on its CPU is where that CPU's next claim starts. */
 static void claim_after_release_reuses_the_room(struct kunit *test)
 {
-	struct labyrinth *lab = lt_create(test, 8, 0, 0, 0, 0);
+	/* two rooms of its own for every CPU: b is this CPU's next room */
+	struct labyrinth *lab = lt_create(test, max(8U, 2 * num_possible_cpus()),
+					  0, 0, 0, 0);
 	unsigned long flags;
 	void *a, *b, *c;
 
@@ -1718,9 +1848,12 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(create_accepts_edge_configs),
 	KUNIT_CASE(create_fails_at_each_allocation),
 	KUNIT_CASE(claim_refill_failure_leaves_room_void),
+	KUNIT_CASE(failing_refill_backs_off),
+	KUNIT_CASE(rooms_are_compound_pages),
 	KUNIT_CASE_PARAM_ATTR(refill_failures_under_hardirq_claims,
 			      lt_fail_pct_gen_params, { .speed = KUNIT_SPEED_SLOW }),
 	KUNIT_CASE(claims_from_each_context_enter_different_rooms),
+	KUNIT_CASE(stray_entrance_returns_home),
 	KUNIT_CASE(claim_after_release_reuses_the_room),
 	KUNIT_CASE(owner_writes_its_struct_page_and_lets_go),
 	KUNIT_CASE(zero_flag_hides_previous_owners_bytes),

@@ -32,10 +32,14 @@
 #define LAB_STUB(fn, args...)		KUNIT_STATIC_STUB_REDIRECT(fn, ##args)
 #else
 #define LAB_VISIBLE static
-#define LABYRINTH_NOT_EXPORTED(symbol)	static_assert(1, #symbol)
-#undef EXPORT_SYMBOL_IF_KUNIT
-#define EXPORT_SYMBOL_IF_KUNIT		LABYRINTH_NOT_EXPORTED
 #define LAB_STUB(fn, args...)		((void)(fn))
+#endif
+
+/* Exported to the KUnit suite in test builds; elsewhere nothing. */
+#ifdef LABYRINTH_KUNIT
+#define LAB_EXPORT_IF_KUNIT(symbol)	EXPORT_SYMBOL_IF_KUNIT(symbol)
+#else
+#define LAB_EXPORT_IF_KUNIT(symbol)	static_assert(1, #symbol)
 #endif
 
 /*
@@ -43,7 +47,9 @@
  * word. Bits 0-1, the phase: a claim (under the room lock) moves FREE to
  * OWNED; a release moves OWNED to the next generation's FREE, a detach
  * OWNED to GONE, both by cmpxchg without the lock; the next holder of the
- * lock turns a GONE room VOID. Bits 2-3, what the room holds, changed
+ * lock turns a GONE room VOID. A release that poisons the room first
+ * moves it to RELEASING, poisons, then stores FREE: nobody else may claim
+ * or let go of the room while the owner's release still writes it. Bits 2-3, what the room holds, changed
  * under the lock while the phase is FREE: READY (its pages), VOID (none:
  * detached, or a fill failed), BUSY (a fill runs with the lock dropped).
  * Above, the claim generation: a cmpxchg on a ticket read before a room
@@ -53,6 +59,7 @@ enum labyrinth_phase {
 	LAB_FREE,
 	LAB_OWNED,
 	LAB_GONE,
+	LAB_RELEASING,
 };
 
 enum labyrinth_room_state {
@@ -76,6 +83,13 @@ static inline unsigned long labyrinth_state(unsigned long ticket)
 	return (ticket & LAB_STATE_MASK) >> LAB_STATE_SHIFT;
 }
 
+/* Owned, or being released by its owner: not to be taken or let go. */
+static inline bool labyrinth_held(unsigned long ticket)
+{
+	return labyrinth_phase(ticket) == LAB_OWNED ||
+	       labyrinth_phase(ticket) == LAB_RELEASING;
+}
+
 /*
  * A room: its lock and everything a claim, a release and a detach touch,
  * on one cache line of its own, so that claims on different CPUs do not
@@ -90,9 +104,10 @@ struct labyrinth_room {
 	void *addr;		/* page_address(page); kept while VOID */
 	struct page *page;	/* NULL while VOID or BUSY */
 	unsigned long claim_ip;	/* caller of the owner's claim */
-	unsigned long claimed_at;	/* jiffies */
 	u32 slot;		/* the entry of addr in the address table */
 	u32 after;		/* the next room of its home CPU's, wrapping */
+	u32 claimed_at;		/* jiffies, low bits: for "held N ms" */
+	s16 nid;		/* node of the pages, NUMA_NO_NODE while VOID */
 } ____cacheline_aligned_in_smp;
 
 #define LAB_NO_HOME		U16_MAX
@@ -131,6 +146,8 @@ struct labyrinth_pcpu {
 	struct labyrinth_room *next ____cacheline_aligned_in_smp;
 	/* the room of its own this CPU claimed last */
 	struct labyrinth_room *last;
+	/* the first room of its own: where a stray entrance returns */
+	struct labyrinth_room *own;
 	u64 hist[LAB_HIST_BUCKETS];	/* only while collecting */
 };
 
@@ -138,8 +155,9 @@ struct labyrinth_pcpu {
  * The address table: from a room's address to the room, without touching
  * the owner's struct page. Buckets of 16 u32 entries, one cache line
  * each; an entry holds the room index + 1 and 12 bits of the address's
- * hash (LAB_FP_SHIFT), 0 if empty. Entries are set and cleared by cmpxchg,
- * by the one holder of a room's fill, and read without a lock.
+ * hash (LAB_FP_SHIFT), 0 if empty. An entry is set by cmpxchg (fills of
+ * other rooms race for empty ones) and cleared by a plain store, both by
+ * the one holder of its room's fill; read without a lock.
  */
 #define LAB_BUCKET_SLOTS	16
 #define LAB_FP_SHIFT		20
@@ -167,13 +185,14 @@ struct labyrinth {
 	unsigned long refill_delay;	/* jiffies */
 	struct irq_work kick;		/* schedules refill_work from any context */
 	bool kick_now;			/* ... without refill_delay */
+	bool refill_failing;		/* the last deferred refill failed */
 	struct delayed_work refill_work;
 	struct llist_head spare;	/* pages to give back in process context */
 
 	/* Only while collecting (labyrinth_collect): heat map, high water. */
 	unsigned int *hits;		/* [nr_rooms][W], NULL if too large */
-	atomic_t owned;
-	unsigned int owned_hwm;
+	atomic_t owned;			/* may drift below 0: see collect */
+	int owned_hwm;
 
 	struct list_head list;		/* labyrinth_list */
 	struct dentry *debugfs;
@@ -242,6 +261,7 @@ void labyrinth_set_collect(bool on);
 void labyrinth_set_refill_delay(struct labyrinth *lab, unsigned long delay);
 bool labyrinth_refill_pending(struct labyrinth *lab);
 void labyrinth_flush_refill(struct labyrinth *lab);
+void labyrinth_run_refill(struct labyrinth *lab);
 raw_spinlock_t *labyrinth_room_lock(struct labyrinth *lab, unsigned int idx);
 unsigned int labyrinth_entrance(struct labyrinth *lab, unsigned int cpu);
 unsigned int labyrinth_room_index(struct labyrinth *lab, const void *addr);
