@@ -62,14 +62,15 @@
  * release moved CPU between its reads and writes of the entrance), its
  * next walk sends it back to its own run.
  *
- * The walk. A claim looks at each room it visits and trylocks it if it
- * may take it; it passes owned rooms, and void ones it cannot fill,
- * without a locked operation. After a room it cannot take, it picks the next door: the near door after a taken, BUSY or VOID
- * room (taken rooms pile up at the entrances); a far door, 1, 2, ... W - 1
- * in turn, after a busy lock (another CPU works there right now). The
- * claim remembers how many of each wing's rooms it has seen, in ring order
- * from the column it entered at; a door leads to the first unseen room of
- * its wing, and a door whose wing is exhausted passes to the next door.
+ * The walk. A claim looks at each room it visits and trylocks it if it may
+ * take it; it passes owned rooms, and void ones it cannot fill, without a
+ * locked operation. After a room it cannot take, it picks the next door:
+ * the near door after a taken, BUSY or VOID room (taken rooms pile up at
+ * the entrances); a far door, 1, 2, ... W - 1 in turn, after a busy lock
+ * (another CPU works there right now). The claim remembers how many of
+ * each wing's rooms it has seen, in ring order from the column it entered
+ * at; a door leads to the first unseen room of its wing, and a door whose
+ * wing is exhausted passes to the next door.
  *
  * Bounds. Every visit sees a room the claim has not seen: a claim visits
  * each room at most once and at most limit = max_probe (n when 0) rooms.
@@ -251,14 +252,14 @@ LAB_VISIBLE void *labyrinth_alloc_lab(size_t size)
 	LAB_STUB(labyrinth_alloc_lab, size);
 	return kvzalloc(size, GFP_KERNEL);
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_alloc_lab);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_alloc_lab);
 
 LAB_VISIBLE struct labyrinth_pcpu __percpu *labyrinth_alloc_pcpu(void)
 {
 	LAB_STUB(labyrinth_alloc_pcpu);
 	return alloc_percpu(struct labyrinth_pcpu);
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_alloc_pcpu);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_alloc_pcpu);
 
 /* Pages for a room on node @nid, with @gfp (which may spin or sleep). */
 LAB_VISIBLE struct page *labyrinth_alloc_room(struct labyrinth *lab, int nid,
@@ -269,7 +270,7 @@ LAB_VISIBLE struct page *labyrinth_alloc_room(struct labyrinth *lab, int nid,
 	return alloc_pages_node(nid, gfp | __GFP_NOWARN | __GFP_THISNODE |
 				(lab->order ? __GFP_COMP : 0), lab->order);
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_alloc_room);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_alloc_room);
 
 /*
  * Pages for a room from any context, NMI and raw locks included, where the
@@ -672,7 +673,7 @@ unsigned int labyrinth_door_target(const struct labyrinth *lab, unsigned int i,
 	return labyrinth_wing_start(lab, to) +
 	       (i - labyrinth_wing_start(lab, w) + 1) % labyrinth_wing_size(lab, to);
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_door_target);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_door_target);
 
 /*
  * The walk past the first room @idx, whose probe gave @res: out of line,
@@ -1083,8 +1084,9 @@ EXPORT_SYMBOL_GPL(labyrinth_release);
  * The pages become the caller's, to be freed with
  * ``__free_pages(page, order)``; labyrinth never wrote their struct page
  * after it allocated them. For order > 0 they are one compound page, as
- * ``alloc_pages(__GFP_COMP)`` makes. The room becomes void and is refilled later, by a claim or by the
- * deferred refill. Never waits for a room lock.
+ * ``alloc_pages(__GFP_COMP)`` makes. The room becomes void and is
+ * refilled later, by a claim or by the deferred refill. Never waits for a
+ * room lock.
  *
  * Context: Any context, NMI included. Never sleeps.
  * Return: the first page of the room, or an ERR_PTR with the codes of
@@ -1192,8 +1194,8 @@ void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
 		const struct labyrinth_pcpu *p = per_cpu_ptr(lab->pcpu, cpu);
 		u64 c[LAB_NR_COUNTERS];
 
-		/* other CPUs count on: a snapshot, racy by design */
 		for (i = 0; i < LAB_NR_COUNTERS; i++)
+			/* other CPUs count on: a snapshot, racy by design */
 			c[i] = data_race(p->count[i]);
 		stats->claims += c[LAB_CLAIMS];
 		stats->releases += c[LAB_RELEASES];
@@ -1208,6 +1210,7 @@ void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
 		stats->bad_calls += c[LAB_BAD_CALLS];
 		stats->poison_errors += c[LAB_POISON_ERRORS];
 		for (b = 0; hist && b < LAB_HIST_BUCKETS; b++)
+			/* as the counters */
 			hist[b] += data_race(p->hist[b]);
 	}
 	stats->refills = stats->refills_gfp + stats->refills_nolock +
@@ -1669,14 +1672,14 @@ void labyrinth_set_refill_delay(struct labyrinth *lab, unsigned long delay)
 	lab->refill_delay = delay;
 	lab->refill_held = delay > HZ;	/* no refill at once either */
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_set_refill_delay);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_set_refill_delay);
 
 bool labyrinth_refill_pending(struct labyrinth *lab)
 {
 	irq_work_sync(&lab->kick);
 	return delayed_work_pending(&lab->refill_work);
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_refill_pending);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_refill_pending);
 
 /* Run the deferred refill now and wait for it. */
 void labyrinth_flush_refill(struct labyrinth *lab)
@@ -1687,7 +1690,7 @@ void labyrinth_flush_refill(struct labyrinth *lab)
 		flush_delayed_work(&lab->refill_work);
 	}
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_flush_refill);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_flush_refill);
 
 /* Run the deferred refill in the caller (a test, whose stubs then apply). */
 void labyrinth_run_refill(struct labyrinth *lab)
@@ -1696,20 +1699,20 @@ void labyrinth_run_refill(struct labyrinth *lab)
 	cancel_delayed_work_sync(&lab->refill_work);
 	labyrinth_refill_fn(&lab->refill_work.work);
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_run_refill);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_run_refill);
 
 raw_spinlock_t *labyrinth_room_lock(struct labyrinth *lab, unsigned int idx)
 {
 	return &lab->rooms[idx].lock;
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_room_lock);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_room_lock);
 
 /* Index of the room @cpu's next claim enters at. */
 unsigned int labyrinth_entrance(struct labyrinth *lab, unsigned int cpu)
 {
 	return labyrinth_room_idx(lab, per_cpu_ptr(lab->pcpu, cpu)->next);
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_entrance);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_entrance);
 
 /* Index of the room whose memory is at @addr, or UINT_MAX. */
 unsigned int labyrinth_room_index(struct labyrinth *lab, const void *addr)
@@ -1718,7 +1721,7 @@ unsigned int labyrinth_room_index(struct labyrinth *lab, const void *addr)
 
 	return room ? labyrinth_room_idx(lab, room) : UINT_MAX;
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_room_index);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_room_index);
 
 /* Start @cpu's next claim at room @idx. */
 void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,
@@ -1726,7 +1729,7 @@ void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,
 {
 	per_cpu_ptr(lab->pcpu, cpu)->next = &lab->rooms[idx];
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_set_entrance);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_set_entrance);
 
 /* Replace alloc_pages_nolock() for @lab (NULL: the real one again). */
 void labyrinth_set_nolock_hook(struct labyrinth *lab,
@@ -1734,7 +1737,7 @@ void labyrinth_set_nolock_hook(struct labyrinth *lab,
 {
 	WRITE_ONCE(lab->nolock_hook, hook);
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_set_nolock_hook);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_set_nolock_hook);
 
 /*
  * Pages every labyrinth holds: taken and neither freed nor given away, by
@@ -1756,14 +1759,14 @@ long labyrinth_pages_held(void)
 	mutex_unlock(&labyrinth_list_lock);
 	return held;
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_pages_held);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_pages_held);
 
 /* The node room @idx's pages were allocated for (that of its wing). */
 int labyrinth_room_nid(struct labyrinth *lab, unsigned int idx)
 {
 	return labyrinth_room_node(lab, idx);
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_room_nid);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_room_nid);
 #endif
 
 static int __init labyrinth_init(void)

@@ -1042,16 +1042,20 @@ static bool lt_nolock_fills(enum lt_ctx ctx)
 /* Whether labyrinth_claim() tries alloc_pages_nolock() at all (it may fail). */
 static bool lt_nolock_tried(void)
 {
-	return IS_ENABLED(LABYRINTH_HAVE_ALLOC_PAGES_NOLOCK);
+#ifdef LABYRINTH_HAVE_ALLOC_PAGES_NOLOCK
+	return true;
+#else
+	return false;
+#endif
 }
 
 /* Wait up to @ms for @lab's void rooms to be refilled; true if they were. */
 static bool lt_wait_refilled(struct labyrinth *lab, unsigned int ms)
 {
-	for (; ms; ms -= 10) {
+	for (; ms >= 20; ms -= 20) {
 		if (!lt_stats(lab).rooms_void)
 			return true;
-		msleep(10);
+		msleep(20);
 	}
 	return !lt_stats(lab).rooms_void;
 }

@@ -10,8 +10,8 @@
  *    generated labyrinth_probes.h defines LABYRINTH_HAVE_<NAME> for each
  *    that compiled (not __has_include(), which sparse does not know);
  *  - a macro, by #ifdef;
- *  - a change of meaning under the same name, which nothing can probe, by
- *    the version that made it (MAX_ORDER, below).
+ *  - a change of meaning under the same name, by a probe that asserts
+ *    the new meaning (MAX_ORDER, below).
  * Below, the newest kernel's spelling is used, and each bridge for older
  * kernels names the kernel that made the change.
  *
@@ -21,17 +21,17 @@
 #define _LABYRINTH_COMPAT_H
 
 #include <linux/mmzone.h>
-#include <linux/version.h>
 #include <linux/workqueue.h>
 
 #include <labyrinth_probes.h>	/* generated: see Kbuild */
 
 /*
  * MAX_PAGE_ORDER, the largest order the page allocator serves: 6.8. From
- * 6.4 to 6.7 MAX_ORDER was that order already; before 6.4, one more.
+ * 6.4 to 6.7 MAX_ORDER was that order already (probed by what
+ * MAX_ORDER_NR_PAGES says of it); before 6.4, one more.
  */
 #ifndef MAX_PAGE_ORDER
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#ifdef LABYRINTH_HAVE_MAX_ORDER_INCLUSIVE
 #define MAX_PAGE_ORDER		MAX_ORDER
 #else
 #define MAX_PAGE_ORDER		(MAX_ORDER - 1)

@@ -78,7 +78,7 @@ LAB_VISIBLE int labyrinth_stats_show(struct seq_file *m, void *v)
 	seq_putc(m, '\n');
 	return 0;
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_stats_show);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_stats_show);
 
 LAB_VISIBLE int labyrinth_rooms_show(struct seq_file *m, void *v)
 {
@@ -104,7 +104,7 @@ LAB_VISIBLE int labyrinth_rooms_show(struct seq_file *m, void *v)
 	}
 	return 0;
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_rooms_show);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_rooms_show);
 
 /*
  * The graph, one fact a line, for scripts/draw_map.py:
@@ -147,7 +147,7 @@ LAB_VISIBLE int labyrinth_map_show(struct seq_file *m, void *v)
 	}
 	return 0;
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_map_show);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_map_show);
 
 /* labyrinth/pages: the page balance of every labyrinth ended so far. */
 LAB_VISIBLE int labyrinth_pages_show(struct seq_file *m, void *v)
@@ -162,7 +162,7 @@ LAB_VISIBLE int labyrinth_pages_show(struct seq_file *m, void *v)
 		   atomic64_read(&t->unbalanced));
 	return 0;
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_pages_show);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_pages_show);
 
 DEFINE_SHOW_ATTRIBUTE(labyrinth_stats);
 DEFINE_SHOW_ATTRIBUTE(labyrinth_pages);
@@ -203,7 +203,7 @@ void labyrinth_set_collect(bool on)
 {
 	labyrinth_collect_set(NULL, on);
 }
-LAB_EXPORT_IF_KUNIT(labyrinth_set_collect);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_set_collect);
 #endif
 
 /* labyrinth/<name>[.N]/{stats,rooms,map}, readable by root alone. */

@@ -35,11 +35,14 @@
 #define LAB_STUB(fn, args...)		((void)(fn))
 #endif
 
-/* Exported to the KUnit suite in test builds; elsewhere nothing. */
+/*
+ * Exported to the KUnit suite in test builds; elsewhere nothing (as drm's
+ * EXPORT_SYMBOL_FOR_TESTS_ONLY).
+ */
 #ifdef LABYRINTH_KUNIT
-#define LAB_EXPORT_IF_KUNIT(symbol)	EXPORT_SYMBOL_IF_KUNIT(symbol)
+#define EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(symbol)	EXPORT_SYMBOL_IF_KUNIT(symbol)
 #else
-#define LAB_EXPORT_IF_KUNIT(symbol)	static_assert(1, #symbol)
+#define EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(symbol)	static_assert(1, #symbol)
 #endif
 
 /*
@@ -47,13 +50,13 @@
  * word. Bits 0-1, the phase: a claim (under the room lock) moves FREE to
  * OWNED; a release moves OWNED to the next generation's FREE, a detach
  * OWNED to GONE, both by cmpxchg without the lock; the next holder of the
- * lock turns a GONE room VOID. A release that poisons the room first
- * moves it to RELEASING, poisons, then stores FREE: nobody else may claim
- * or let go of the room while the owner's release still writes it. Bits 2-3, what the room holds, changed
- * under the lock while the phase is FREE: READY (its pages), VOID (none:
- * detached, or a fill failed), BUSY (a fill runs with the lock dropped).
- * Above, the claim generation: a cmpxchg on a ticket read before a room
- * changed hands fails.
+ * lock turns a GONE room VOID. A release that poisons the room first moves
+ * it to RELEASING, poisons, then stores FREE: nobody else may claim or let
+ * go of the room while the owner's release still writes it. Bits 2-3, what
+ * the room holds, changed under the lock while the phase is FREE: READY
+ * (its pages), VOID (none: detached, or a fill failed), BUSY (a fill runs
+ * with the lock dropped). Above, the claim generation: a cmpxchg on a
+ * ticket read before a room changed hands fails.
  */
 enum labyrinth_phase {
 	LAB_FREE,
