@@ -565,8 +565,11 @@ static __always_inline void labyrinth_take(struct labyrinth_room *room,
 	__must_hold(&room->lock)
 {
 	WRITE_ONCE(room->owner, owner);
-	room->claim_ip = ip;
-	room->claimed_at = (u32)jiffies;
+	if (static_branch_unlikely(&labyrinth_collect)) {
+		/* who claimed it, since when: for debugfs and destroy alone */
+		room->claim_ip = ip;
+		room->claimed_at = (u32)jiffies;
+	}
 	/* the owner is seen by whoever sees the phase OWNED */
 	smp_store_release(&room->ticket, t + LAB_OWNED);
 }
@@ -1244,6 +1247,26 @@ void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 }
 EXPORT_SYMBOL_GPL(labyrinth_get_stats);
 
+/*
+ * Collecting starts: forget the claim sites rooms have from an earlier
+ * time of collecting, which claims since may not have overwritten.
+ * Process context.
+ */
+void labyrinth_forget_claims(struct labyrinth *lab)
+{
+	struct labyrinth_room *room;
+	unsigned long flags;
+	unsigned int i;
+
+	for (i = 0; i < lab->nr_rooms; i++) {
+		room = &lab->rooms[i];
+		raw_spin_lock_irqsave(&room->lock, flags);
+		room->claim_ip = 0;
+		raw_spin_unlock_irqrestore(&room->lock, flags);
+		cond_resched();
+	}
+}
+
 /* What debugfs shows of room @i, copied under its lock. */
 void labyrinth_view(struct labyrinth *lab, unsigned int i,
 		    struct labyrinth_room_view *v)
@@ -1620,14 +1643,30 @@ err_free_parts:
 }
 EXPORT_SYMBOL_GPL(labyrinth_create);
 
+/* A room still owned at destroy: its owner, and where and when it claimed. */
+static void labyrinth_report_owned(struct labyrinth *lab,
+				   struct labyrinth_room *room)
+{
+	unsigned int i = labyrinth_room_idx(lab, room);
+
+	if (room->claim_ip)
+		pr_warn("%s: destroyed with room %u owned by %p (claimed at %pS, held %u ms); its pages are left to the owner\n",
+			lab->name, i, room->owner, (void *)room->claim_ip,
+			jiffies_to_msecs((u32)jiffies - room->claimed_at));
+	else
+		pr_warn("%s: destroyed with room %u owned by %p (claim site recorded only while debugfs labyrinth/collect is 1); its pages are left to the owner\n",
+			lab->name, i, room->owner);
+}
+
 /**
  * labyrinth_destroy() - free a labyrinth and its rooms' pages
  * @lab: the labyrinth; NULL or an ERR_PTR is a no-op
  *
  * No other call on @lab may run or follow. A room still owned is reported
- * once, with its owner, the call site of its claim and how long it has been
- * held, and its pages are left to the owner (to free with __free_pages())
- * rather than freed under it.
+ * once, with its owner (and, if it was claimed while debugfs
+ * labyrinth/collect was 1, the call site of its claim and how long it has
+ * been held), and its pages are left to the owner (to free with
+ * __free_pages()) rather than freed under it.
  *
  * Context: Process context; may sleep (it waits for the deferred refill).
  */
@@ -1651,9 +1690,7 @@ void labyrinth_destroy(struct labyrinth *lab)
 		room = &lab->rooms[i];
 		phase = labyrinth_phase(room->ticket);
 		if (phase == LAB_OWNED || phase == LAB_RELEASING) {
-			pr_warn("%s: destroyed with room %u owned by %p (claimed at %pS, held %u ms); its pages are left to the owner\n",
-				lab->name, i, room->owner, (void *)room->claim_ip,
-				jiffies_to_msecs((u32)jiffies - room->claimed_at));
+			labyrinth_report_owned(lab, room);
 			labyrinth_account(lab, LAB_PAGES_GIVEN);
 		}
 		if (phase != LAB_FREE)		/* the owner's pages */

@@ -4,10 +4,11 @@
  * read from process context without holding up a claim.
  *
  *   labyrinth/pages        the page balance of every labyrinth ended
- *   labyrinth/collect      0 or 1: while 1, claims also count the heat map
- *                          of the doors, probe lengths and the high water
- *                          of owned rooms (a static key: off, they cost a
- *                          patched-out jump)
+ *   labyrinth/collect      0 or 1: while 1, claims also record their site
+ *                          and time, and count the heat map of the doors,
+ *                          probe lengths and the high water of owned rooms
+ *                          (a static key: off, they cost a patched-out
+ *                          jump)
  *   labyrinth/<name>/stats every counter, as labyrinth_get_stats()
  *   labyrinth/<name>/rooms each room: state, owner, claim site, hold time,
  *                          node, doors
@@ -90,9 +91,11 @@ LAB_VISIBLE int labyrinth_rooms_show(struct seq_file *m, void *v)
 	for (i = 0; i < lab->nr_rooms; i++) {
 		labyrinth_view(lab, i, &rv);
 		seq_printf(m, "%u %s", i, labyrinth_state_name(&rv));
-		if (rv.phase == LAB_OWNED)
+		if (rv.phase == LAB_OWNED && rv.ip)
 			seq_printf(m, " %p %pS %u", rv.owner, (void *)rv.ip,
 				   rv.held_ms);
+		else if (rv.phase == LAB_OWNED)	/* claimed while not collecting */
+			seq_printf(m, " %p - -", rv.owner);
 		else
 			seq_puts(m, " - - -");
 		seq_printf(m, " %d", rv.nid);
@@ -131,7 +134,7 @@ LAB_VISIBLE int labyrinth_map_show(struct seq_file *m, void *v)
 	}
 	for (i = 0; i < lab->nr_rooms; i++) {
 		labyrinth_view(lab, i, &rv);
-		if (rv.phase == LAB_OWNED)
+		if (rv.phase == LAB_OWNED && rv.ip)
 			seq_printf(m, "room %u %s %ps\n", i,
 				   labyrinth_state_name(&rv), (void *)rv.ip);
 		else
@@ -175,7 +178,10 @@ static int labyrinth_collect_get(void *data, u64 *val)
 	return 0;
 }
 
-/* Collecting starts from the rooms owned now; it stops where it is. */
+/*
+ * Collecting starts from the rooms owned now, their claim sites forgotten;
+ * it stops where it is.
+ */
 static int labyrinth_collect_set(void *data, u64 val)
 {
 	struct labyrinth *lab;
@@ -184,8 +190,10 @@ static int labyrinth_collect_set(void *data, u64 val)
 		return -EINVAL;
 	mutex_lock(&labyrinth_list_lock);
 	if (val && !static_key_enabled(&labyrinth_collect)) {
-		list_for_each_entry(lab, &labyrinth_list, list)
+		list_for_each_entry(lab, &labyrinth_list, list) {
+			labyrinth_forget_claims(lab);
 			atomic_set(&lab->owned, labyrinth_count_owned(lab));
+		}
 		static_branch_enable(&labyrinth_collect);
 	} else if (!val) {
 		static_branch_disable(&labyrinth_collect);

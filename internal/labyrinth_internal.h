@@ -106,7 +106,7 @@ struct labyrinth_room {
 	const void *owner;	/* valid while the phase is OWNED */
 	void *addr;		/* page_address(page); kept while VOID */
 	struct page *page;	/* NULL while VOID or BUSY */
-	unsigned long claim_ip;	/* caller of the owner's claim */
+	unsigned long claim_ip;	/* caller of the claim; only while collecting */
 	u32 slot;		/* the entry of addr in the address table */
 	u32 after;		/* the next room of its home CPU's, wrapping */
 	u32 claimed_at;		/* jiffies, low bits: for "held N ms" */
@@ -229,6 +229,7 @@ unsigned int labyrinth_wing_of(const struct labyrinth *lab, unsigned int i);
 unsigned int labyrinth_door_target(const struct labyrinth *lab, unsigned int i,
 				   unsigned int door);
 unsigned int labyrinth_count_owned(struct labyrinth *lab);
+void labyrinth_forget_claims(struct labyrinth *lab);
 
 /* What a reader sees of a room, copied under its lock. */
 struct labyrinth_room_view {
