@@ -1688,6 +1688,7 @@ struct lt_claimant {
 	struct hrtimer timer;
 	struct task_struct *task;
 	unsigned long id;
+	gfp_t gfp;		/* the kthread fills void rooms, the timer cannot */
 	unsigned long claims, detaches, violations, mismatches, release_errors;
 };
 
@@ -1709,7 +1710,7 @@ static void lt_stress_once(struct lt_claimant *c)
 	unsigned long *words, seq = c->claims + 1;
 	bool detach = !(seq % 16);
 
-	words = labyrinth_claim(c->st->lab, c);
+	words = labyrinth_claim_gfp(c->st->lab, c, c->gfp);
 	if (!words)
 		return;
 	c->claims++;
@@ -1769,6 +1770,7 @@ static void lt_stress_run(struct kunit *test, struct lt_stress *st)
 		t->st = st;
 		k->id = (unsigned long)k;
 		t->id = (unsigned long)t;
+		k->gfp = GFP_KERNEL;
 		hrtimer_setup(&t->timer, lt_stress_timer, CLOCK_MONOTONIC,
 			      HRTIMER_MODE_REL_PINNED_HARD);
 		k->task = kthread_create_on_cpu(lt_stress_thread, k, cpu,
@@ -1785,7 +1787,12 @@ static void lt_stress_run(struct kunit *test, struct lt_stress *st)
 /*
  * A kthread and a hard-irq timer per online CPU, fewer rooms than
  * claimants, some rooms detached: nobody ever sees another's canary or
- * owner, and at the end every room is free again, none lost.
+ * owner, and at the end every room is free again, none lost. The kthread
+ * claims with GFP_KERNEL, so it fills the rooms it detached on the spot
+ * (dropping the room lock while the timer may strike); left to the
+ * deferred refill, which UML runs only at the next tick, a one-CPU run
+ * without alloc_pages_nolock() (before 6.18) would leave the timer a void
+ * room nearly every time it fires.
  */
 static void claim_is_exclusive_under_concurrency(struct kunit *test)
 {
