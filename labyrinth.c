@@ -401,13 +401,17 @@ static bool labyrinth_room_live(const struct labyrinth_room *room)
  * rooms without a lock: a room's entry and address change only while it
  * is void, so the room an owner holds is always found. A detached room
  * keeps its address until it is refilled, and its pages may meanwhile
- * come back to another room: the room that has them wins.
+ * come back to another room: the room that has them wins. Such a ghost
+ * may be refilled between the reads of its address and its state (an
+ * interrupt that fills it, say), so the address is read again after the
+ * state: a ghost never passes for the room that has the pages.
  */
 static struct labyrinth_room *labyrinth_lookup(struct labyrinth *lab,
 					       const void *addr)
 {
 	struct labyrinth_room *room, *ghost = NULL;
 	unsigned int i;
+	bool live;
 	u32 fp, v, *b;
 
 	if (!addr || offset_in_page(addr))
@@ -420,7 +424,12 @@ static struct labyrinth_room *labyrinth_lookup(struct labyrinth *lab,
 		room = &lab->rooms[(v & LAB_IDX_MASK) - 1];
 		if (READ_ONCE(room->addr) != addr)
 			continue;
-		if (labyrinth_room_live(room))
+		smp_rmb();	/* address, state, address: see labyrinth_install() */
+		live = labyrinth_room_live(room);
+		smp_rmb();
+		if (READ_ONCE(room->addr) != addr)
+			continue;	/* refilled meanwhile: not @addr's room */
+		if (live)
 			return room;
 		ghost = room;
 	}
@@ -461,6 +470,8 @@ static bool labyrinth_install(struct labyrinth *lab,
 	WRITE_ONCE(room->addr, addr);
 	room->nid = page_to_nid(page);	/* ours until the room is claimed */
 	room->poisoned = false;
+	/* whoever reads the room READY reads its new address: lookup */
+	smp_wmb();
 	labyrinth_set_state(room, LAB_ROOM_READY);
 	return true;
 }
