@@ -426,7 +426,7 @@ static struct labyrinth_room *labyrinth_lookup(struct labyrinth *lab,
 			continue;
 		smp_rmb();	/* address, state, address: see labyrinth_install() */
 		live = labyrinth_room_live(room);
-		smp_rmb();
+		smp_rmb();	/* the state, then the address again */
 		if (READ_ONCE(room->addr) != addr)
 			continue;	/* refilled meanwhile: not @addr's room */
 		if (live)
