@@ -345,15 +345,15 @@ static void labyrinth_kick_fn(struct irq_work *work)
 
 /*
  * Schedule the deferred refill from any context, NMI included. A kick
- * still pending is not queued again: its function has yet to read
- * kick_now (irq_work clears pending before it runs the function).
+ * still pending is not queued again (irq_work_queue() refuses it with a
+ * fully ordered atomic): its function has yet to read kick_now and the
+ * room that went void, as irq_work clears pending before it runs it.
  */
 static void labyrinth_kick(struct labyrinth *lab, bool now)
 {
 	if (now && !READ_ONCE(lab->kick_now))
 		WRITE_ONCE(lab->kick_now, true);
-	if (!irq_work_is_pending(&lab->kick))
-		irq_work_queue(&lab->kick);
+	irq_work_queue(&lab->kick);
 }
 
 /*
@@ -1233,8 +1233,9 @@ void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
 	for (i = 0; i < lab->nr_rooms; i++) {
 		t = READ_ONCE(lab->rooms[i].ticket);
 		stats->rooms_owned += labyrinth_held(t);
+		/* VOID, or BUSY: being filled, not yet claimable */
 		stats->rooms_void += labyrinth_phase(t) == LAB_GONE ||
-				     labyrinth_state(t) == LAB_ROOM_VOID;
+				     labyrinth_state(t) != LAB_ROOM_READY;
 	}
 }
 
