@@ -456,6 +456,7 @@ static void stats_in_context(struct kunit *test)
 	u64 walked;
 
 	run->lab = lt_create(test, 4, 0, 2, 0, 0);
+	lt_hold_refill(run->lab);	/* the detached room stays void */
 	walked = lt_claim_all(test, run->lab, 4, OWNER_A, addrs);
 	KUNIT_ASSERT_EQ(test, labyrinth_release(run->lab, addrs[2], OWNER_A), 0);
 	KUNIT_ASSERT_EQ(test, labyrinth_release(run->lab, addrs[2], OWNER_A),
@@ -513,11 +514,13 @@ static void claim_when_full_stops_at_max_probe(struct kunit *test)
 	void *addrs[16];
 	unsigned int i;
 
+	migrate_disable();	/* one CPU's run full, the other's free */
 	for (i = 0; i < 16; i++)
 		addrs[i] = labyrinth_claim(lab, OWNER_A);
 	s0 = lt_stats(lab);
 	KUNIT_EXPECT_NULL(test, labyrinth_claim(lab, OWNER_B));
 	s1 = lt_stats(lab);
+	migrate_enable();
 	KUNIT_EXPECT_EQ(test, s1.collisions - s0.collisions, 3);
 	KUNIT_EXPECT_EQ(test, s1.fail_full - s0.fail_full, 1);
 	for (i = 0; i < 16; i++)
@@ -2209,6 +2212,8 @@ MODULE_PARM_DESC(nmi_ms, "how long the NMI hammer runs (default 1000)");
 
 #ifdef LT_HAVE_NMI
 #define LT_HAMMER_ROOMS		4
+/* NMIs sent per round of the task's loop, at most: the task keeps going */
+#define LT_HAMMER_BURST		4
 
 /*
  * The hammer: on the target CPU a kthread and a hard-irq timer claim, write
@@ -2232,6 +2237,7 @@ struct lt_hammer {
 	unsigned long nmis, nmi_claims, nmi_releases, nmi_detaches;
 	unsigned long nmi_handoff_releases, nmi_lock_held, nmi_in_claim;
 	unsigned long refused, violations;
+	unsigned long task_rounds;	/* the sender waits on it */
 	atomic_long_t sent;
 	struct hrtimer timer;
 };
@@ -2308,7 +2314,7 @@ static int lt_hammer_task(void *data)
 	hrtimer_start(&h->timer, ns_to_ktime(100 * NSEC_PER_USEC),
 		      HRTIMER_MODE_REL_PINNED_HARD);
 	while (ktime_get_mono_fast_ns() < h->deadline) {
-		seq++;
+		WRITE_ONCE(h->task_rounds, ++seq);
 		if (seq % 4) {
 			lt_hammer_use(h, &h->task_claims, seq, !(seq % 32),
 				      &h->task_claims);
@@ -2334,14 +2340,28 @@ static int lt_hammer_task(void *data)
 	return 0;
 }
 
-/* Another CPU: NMIs at the target, as fast as they go, until the end. */
+/*
+ * Another CPU: NMIs at the target, as fast as they go, until the end; but
+ * no more than LT_HAMMER_BURST per round of the task, which NMIs alone
+ * could otherwise starve (under TCG it made 12 claims in 4 s once, and
+ * handed the NMI nothing).
+ */
 static int lt_hammer_sender(void *data)
 {
 	struct lt_hammer *h = data;
+	unsigned long round = 0, burst = 0, now;
 
 	while (ktime_get_mono_fast_ns() < h->deadline) {
-		__apic_send_IPI_mask(cpumask_of(h->target), NMI_VECTOR);
-		atomic_long_inc(&h->sent);
+		now = READ_ONCE(h->task_rounds);
+		if (now != round) {
+			round = now;
+			burst = 0;
+		}
+		if (burst < LT_HAMMER_BURST) {
+			__apic_send_IPI_mask(cpumask_of(h->target), NMI_VECTOR);
+			atomic_long_inc(&h->sent);
+			burst++;
+		}
 		cond_resched();
 	}
 	while (!kthread_should_stop())
