@@ -111,7 +111,7 @@ struct labyrinth_config {
  * @poison_errors: with %LABYRINTH_POISON, rooms found written after release
  * @nr_rooms: rooms in the labyrinth
  * @rooms_owned: rooms owned at the time of the snapshot
- * @rooms_void: rooms without memory at the time of the snapshot
+ * @rooms_void: rooms without memory (void, or being filled) at the time of the snapshot
  *
  * The counters are summed over CPUs without stopping claims, so a snapshot
  * taken while claims run is consistent only to within the calls in flight.
