@@ -631,7 +631,7 @@ static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 	if (unlikely(labyrinth_state(t) == LAB_ROOM_VOID) &&
 	    labyrinth_fill_spot(lab, room, fill, &flags))
 		t = room->ticket;
-	if (!(t & (LAB_PHASE_MASK | LAB_STATE_MASK))) {	/* FREE, READY */
+	if (labyrinth_takeable(t)) {
 		labyrinth_take(room, t, owner, ip);
 		res = LAB_PROBE_CLAIMED;
 	}
@@ -876,11 +876,11 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 	local_irq_save(flags);
 	room = this_cpu_read(lab->pcpu->next);
 	/* free and ready (a look first: no trylock on a taken room) */
-	if (likely(!(READ_ONCE(room->ticket) & (LAB_PHASE_MASK | LAB_STATE_MASK)) &&
+	if (likely(labyrinth_takeable(READ_ONCE(room->ticket)) &&
 		   raw_spin_trylock(&room->lock))) {
 		/* pairs with the cmpxchg of release and detach */
 		t = smp_load_acquire(&room->ticket);
-		if (likely(!(t & (LAB_PHASE_MASK | LAB_STATE_MASK)))) {
+		if (likely(labyrinth_takeable(t))) {
 			labyrinth_take(room, t, owner, ip);
 			taken = true;
 		}

@@ -2244,15 +2244,23 @@ struct lt_hammer {
 
 static struct lt_hammer *lt_hammer;
 
-/* Claim, canary, then release or detach; @who owns. False: nothing free. */
-static bool lt_hammer_use(struct lt_hammer *h, const void *who,
-			  unsigned long seq, bool detach, unsigned long *claims)
+/* A claim on the target, marked for the NMI to see it landed inside. */
+static void *lt_hammer_claim(struct lt_hammer *h, const void *who)
 {
-	unsigned long *words;
+	void *words;
 
 	WRITE_ONCE(h->in_claim, true);
 	words = labyrinth_claim(h->lab, who);
 	WRITE_ONCE(h->in_claim, false);
+	return words;
+}
+
+/* Claim, canary, then release or detach; @who owns. False: nothing free. */
+static bool lt_hammer_use(struct lt_hammer *h, const void *who,
+			  unsigned long seq, bool detach, unsigned long *claims)
+{
+	unsigned long *words = lt_hammer_claim(h, who);
+
 	if (!words)
 		return false;
 	(*claims)++;
@@ -2319,9 +2327,7 @@ static int lt_hammer_task(void *data)
 			lt_hammer_use(h, &h->task_claims, seq, !(seq % 32),
 				      &h->task_claims);
 		} else if (!READ_ONCE(h->handoff)) {
-			WRITE_ONCE(h->in_claim, true);
-			words = labyrinth_claim(h->lab, &h->task_claims);
-			WRITE_ONCE(h->in_claim, false);
+			words = lt_hammer_claim(h, &h->task_claims);
 			if (words) {
 				h->task_claims++;
 				h->task_handoffs++;

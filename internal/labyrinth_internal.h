@@ -93,6 +93,12 @@ static inline bool labyrinth_held(unsigned long ticket)
 	       labyrinth_phase(ticket) == LAB_RELEASING;
 }
 
+/* FREE and READY: a room a claim may take. */
+static inline bool labyrinth_takeable(unsigned long ticket)
+{
+	return !(ticket & (LAB_PHASE_MASK | LAB_STATE_MASK));
+}
+
 /*
  * A room: its lock and everything a claim, a release and a detach touch,
  * on one cache line of its own, so that claims on different CPUs do not
