@@ -52,8 +52,10 @@ need_pkgs() {
 	fi
 }
 
+# dwarves brings pahole: Debian's stock headers (6.12, sid's) build modules
+# with BTF (CONFIG_DEBUG_INFO_BTF_MODULES), and modpost stops without it.
 BUILD_PKGS=(build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils
-	    python3 perl sparse)
+	    python3 perl sparse dwarves)
 
 # ---- Debian's sid and experimental, through a private apt state ----
 
