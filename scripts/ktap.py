@@ -9,33 +9,43 @@ and the static checkers (scripts/test.sh). This script reads those
 documents, and the kernel log they came with, and decides:
 
   ktap.py judge --kernel VERSION --step STEP [--end MARKER] [--allow RE]...
-                [--no-log] --out FILE.json LOG...
+                [--no-log] [--probes H [--arch A]] --out FILE.json LOG...
       Every KTAP document in the LOGs (a KUnit kernel prints an empty one,
-      "1..0", at boot: skipped). Leaf results are the cases; a plan that
-      promised more results than came counts the missing ones as failed.
-      Unless --no-log, the LOGs are kernel logs and are also read for
-      checker reports (lockdep, KASAN, KCSAN, atomic sleep, WARNING, BUG,
-      kmemleak), which KUnit does not turn into failures: each such log
-      adds a failed case "kernel log clean" (else a passed one). With
-      --end, a log lacking the MARKER line (the boot hung or panicked) adds
-      a failed case. Prints "<VERSION> <STEP>: N passed, N failed, N
-      skipped" and writes the results to FILE.json.
+      "1..0", at boot: skipped). Leaf results are the cases, each named by
+      its path "suite.case[.param]"; a plan that promised more results
+      than came counts the missing ones as failed. Unless --no-log, the
+      LOGs are kernel logs and are also read for checker reports
+      (lockdep, KASAN, KCSAN, atomic sleep, WARNING, BUG, kmemleak), which
+      KUnit does not turn into failures: each such log adds a case
+      "log.kernel log clean". With --end, "log.boot finished" says whether
+      the MARKER line came (else the boot hung or panicked). With
+      --probes, the feature probes Kbuild found for this kernel are held
+      against the plan's "feature" lines (suite "features"). Prints
+      "<VERSION> <STEP>: N passed, N failed, N skipped" and writes every
+      case to FILE.json.
 
-  ktap.py total FILE.json...
-      The lines of every step, then the total "N passed, N failed, N
-      skipped" last. Exit status 1 if anything failed.
-
-  ktap.py record --kernel VERSION --step STEP (--skip|--fail) REASON --out F
-      A step that could not report for itself: one skipped case (its
-      kernel is out of reach) or one failed case (it died first).
+  ktap.py verdict --section S --lines "L..." [--offline] RESULTS
+      Holds RESULTS/<line>-<run>/ (each step's status, JSON reports, and
+      an "unreachable" file that only the fetching of a kernel writes)
+      against section S of the expected plan (scripts/expected.plan): a
+      step that did not run, a missing report or suite, fewer cases than
+      planned, a skip the plan does not allow, a non-zero exit, a step the
+      plan does not name, or (unless --offline) a kernel that could not
+      be fetched, each fails the run with a line that names it. Prints
+      each report's line, the problems, the plan's own line and the total
+      "N passed, N failed, N skipped" last; exit status 1 if anything
+      failed.
 
   ktap.py diag LOG KEY
       The values of the KTAP diagnostic lines "# KEY: value" in LOG.
 """
 import argparse
+import fnmatch
 import json
+import os
 import re
 import sys
+from collections import namedtuple
 
 SPLAT = re.compile(
     r"WARNING:|BUG:|Oops|Call Trace:|Kernel panic|possible recursive locking|"
@@ -59,6 +69,8 @@ EXPECTED = [re.compile(r"destroyed with room [0-9]+ owned by .*left to the owner
                        r"lt_hammer_nmi \[labyrinth_test\]|"
                        r"nmi_cpu_backtrace_handler)\) took too long to run")]
 
+PLAN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "expected.plan")
 PREFIX = re.compile(r"^\[\s*\d+\.\d+\]\s?")      # printk time, if on
 RESULT = re.compile(r"^(\s*)(not ok|ok) (\d+)(?: (?:- )?([^#]*?))?\s*(?:#\s*(\S+)(.*))?$")
 PLAN = re.compile(r"^(\s*)1\.\.(\d+)\s*$")
@@ -85,12 +97,19 @@ def documents(lines):
         yield doc
 
 
+class Case(namedtuple("Case", "name status id reason")):
+    """One result: @name says where it came from (log: path of names),
+    @id is the path of names "suite.case[.param]" the plan matches,
+    @status PASS, FAIL or SKIP, @reason the text after "# SKIP"."""
+
+
 def parse(doc, cases, where):
-    """Append (name, status) for every leaf case of @doc to @cases.
+    """Append a Case for every leaf result of @doc to @cases.
 
     Depth is the indentation in steps of 4 (KUnit's subtests). The results
     at depth d + 1 since the last result at depth <= d are the children of
-    the next result at depth d; a result without children is a case. A
+    the next result at depth d; a result without children is a case, named
+    by the "# Subtest:" lines above it (suite, case) and its own name. A
     parent "not ok" whose cases all passed (e.g. a suite whose init
     failed) adds one failed case; results a plan promised that never came
     are failed cases named "<missing>".
@@ -98,6 +117,9 @@ def parse(doc, cases, where):
     groups = {}     # depth -> [(name, failed leaves)] of the open group
     plans = {}      # depth -> plan of the open group
     subtest = {}    # depth -> "# Subtest:" name of the open group
+
+    def ident(d, name):
+        return ".".join([subtest.get(k, "?") for k in range(1, d + 1)] + [name])
 
     def close(d, owner):
         """Close the groups deeper than @d; return their failed leaves."""
@@ -107,8 +129,9 @@ def parse(doc, cases, where):
             want = plans.pop(k, None)
             if want is not None and got < want:
                 for _ in range(want - got):
-                    cases.append((f"{where}: {subtest.get(k) or owner}: "
-                                  "<missing>", "FAIL"))
+                    cases.append(Case(f"{where}: {subtest.get(k) or owner}: "
+                                      "<missing>", "FAIL",
+                                      ident(k, "<missing>"), ""))
                 failed += want - got
             failed += sum(f for _, f in groups.pop(k))
             subtest.pop(k, None)
@@ -124,7 +147,7 @@ def parse(doc, cases, where):
             continue
         m = DIAG.match(raw)
         if m and m.group(1) == "Subtest":
-            subtest[d] = m.group(2)
+            subtest[d] = m.group(2).strip()
             continue
         m = RESULT.match(raw)
         if not m:
@@ -135,14 +158,16 @@ def parse(doc, cases, where):
         ok = m.group(2) == "ok"
         if has_children:
             if not ok and not failed_below:
-                cases.append((f"{where}: {name} (failed outside its cases)",
-                              "FAIL"))
+                cases.append(Case(f"{where}: {name} (failed outside its "
+                                  "cases)", "FAIL",
+                                  ident(d, name) + ".<outside>", ""))
                 failed_below = 1
             groups.setdefault(d, []).append((name, failed_below))
             continue
         skip = (m.group(5) or "").upper() == "SKIP"
         status = "SKIP" if skip else "PASS" if ok else "FAIL"
-        cases.append((f"{where}: {name}", status))
+        cases.append(Case(f"{where}: {name}", status, ident(d, name),
+                          (m.group(6) or "").strip() if skip else ""))
         groups.setdefault(d, []).append((name, status == "FAIL"))
     close(-1, "top level")
 
@@ -167,36 +192,38 @@ def judge(args):
     cases, notes = [], []
     allow = [re.compile(a) for a in args.allow]
     for path in args.logs:
+        short = path.split("/")[-1]
         try:
             with open(path, errors="replace") as f:
                 lines = [strip(l) for l in f]
         except OSError as e:
-            cases.append((f"{path}: readable", "FAIL"))
+            cases.append(Case(f"{path}: readable", "FAIL", "log.readable", ""))
             notes.append(str(e))
             continue
-        short = path.split("/")[-1]
         ndocs = 0
         for doc in documents(lines):
             ndocs += 1
             parse(doc, cases, short)
         if not ndocs:
-            cases.append((f"{short}: has KTAP results", "FAIL"))
+            cases.append(Case(f"{short}: has KTAP results", "FAIL",
+                              "log.has KTAP results", ""))
         if not args.no_log:
             ours, foreign = splats(lines, allow)
             for p in foreign:
                 notes.append("a KCSAN report on kernel code alone, not "
                              "counted: " + p)
-            cases.append((f"{short}: kernel log clean",
-                          "FAIL" if ours else "PASS"))
+            cases.append(Case(f"{short}: kernel log clean",
+                              "FAIL" if ours else "PASS",
+                              "log.kernel log clean", ""))
             notes += ["checker report: " + p for p in ours[:40]]
-        if args.end and not any(l.strip() == args.end for l in lines):
-            cases.append((f"{short}: boot finished ({args.end})", "FAIL"))
-    counts = {s: sum(1 for _, st in cases if st == s)
-              for s in ("PASS", "FAIL", "SKIP")}
-    res = {"kernel": args.kernel, "step": args.step, "passed": counts["PASS"],
-           "failed": counts["FAIL"], "skipped": counts["SKIP"],
-           "failures": [n for n, st in cases if st == "FAIL"],
-           "notes": notes, "logs": args.logs}
+        if args.end:
+            done = any(l.strip() == args.end for l in lines)
+            cases.append(Case(f"{short}: boot finished ({args.end})",
+                              "PASS" if done else "FAIL",
+                              "log.boot finished", ""))
+    if args.probes:
+        features(args, cases)
+    res = summarize(args.kernel, args.step, cases, notes, args.logs)
     for n in res["failures"][:60]:
         print(f"  not ok: {n}")
     for n in notes[:60]:
@@ -208,35 +235,200 @@ def judge(args):
     return 1 if res["failed"] else 0
 
 
+def summarize(kernel, step, cases, notes, logs):
+    counts = {s: sum(1 for c in cases if c.status == s)
+              for s in ("PASS", "FAIL", "SKIP")}
+    return {"kernel": kernel, "step": step, "passed": counts["PASS"],
+            "failed": counts["FAIL"], "skipped": counts["SKIP"],
+            "failures": [c.name for c in cases if c.status == "FAIL"],
+            "cases": [[c.id, c.status, c.reason] for c in cases],
+            "notes": notes, "logs": logs}
+
+
 def line(res):
     return (f"{res['kernel']} {res['step']}: {res['passed']} passed, "
             f"{res['failed']} failed, {res['skipped']} skipped")
 
 
-def total(args):
-    tot = {"passed": 0, "failed": 0, "skipped": 0}
-    for path in args.results:
+# ---- the expected plan (scripts/expected.plan) ----
+
+def series(version):
+    """(major, minor) of a kernel version such as 7.3.0-rc7 or
+    6.12.117+deb12-amd64."""
+    m = re.match(r"(\d+)\.(\d+)", version)
+    if not m:
+        raise SystemExit(f"ktap.py: no kernel version in {version!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def in_range(ver, rng):
+    """@rng: "A-" (from A on), "-B" (up to B), "A-B" or "A"; A, B are N.M."""
+    lo, _, hi = rng.partition("-") if "-" in rng else (rng, "", rng)
+    return ((not lo or ver >= series(lo)) and (not hi or ver <= series(hi)))
+
+
+class Plan:
+    """What must report, per section ([test], [stress]): runs, each with
+    the lines (kernels) it runs for and the reports it must write; each
+    report with its suites' minimum case counts and its allowed skips;
+    and the features each kernel must offer. See scripts/expected.plan."""
+
+    def __init__(self, path):
+        self.runs = {}          # section -> [run]
+        self.features = []      # (probe, range, arch or None)
+        sect = run = rep = None
         with open(path) as f:
-            res = json.load(f)
+            for n, raw in enumerate(f, 1):
+                words = raw.split("#", 1)[0].split()
+                if not words:
+                    continue
+                kw, rest = words[0], words[1:]
+                where = f"{path}:{n}"
+                if kw.startswith("[") and kw.endswith("]"):
+                    sect = kw[1:-1]
+                    self.runs.setdefault(sect, [])
+                elif kw == "run" and sect and len(rest) == 2:
+                    run = {"lines": rest[0].split(","), "name": rest[1],
+                           "reports": []}
+                    self.runs[sect].append(run)
+                elif kw == "report" and run and len(rest) == 1:
+                    rep = {"step": rest[0], "suites": {}, "skips": []}
+                    run["reports"].append(rep)
+                elif kw == "suite" and rep and len(rest) == 2:
+                    rep["suites"][rest[0]] = int(rest[1])
+                elif kw == "skip" and rep and "--" in rest:
+                    i = rest.index("--")
+                    rep["skips"].append((" ".join(rest[:i]),
+                                         " ".join(rest[i + 1:])))
+                elif kw == "feature" and len(rest) in (2, 3):
+                    self.features.append((rest[0], rest[1],
+                                          rest[2] if len(rest) == 3 else None))
+                else:
+                    raise SystemExit(f"{where}: cannot read {raw.strip()!r}")
+
+
+def features(args, cases):
+    """The probes Kbuild found (labyrinth_probes.h) against what the plan
+    says this kernel offers: a probe that failed on a kernel that has the
+    API (or passed on one that lacks it) would turn tests into skips or
+    take the wrong path quietly. One case per probe, suite "features"."""
+    plan = Plan(args.plan)
+    ver = series(args.kernel)
+    try:
+        with open(args.probes) as f:
+            found = set(re.findall(r"#define LABYRINTH_HAVE_(\w+) 1", f.read()))
+    except OSError:
+        cases.append(Case(f"{args.probes}: readable", "FAIL",
+                          "features.probes header", ""))
+        return
+    for probe, rng, arch in plan.features:
+        want = in_range(ver, rng) and arch in (None, args.arch)
+        got = probe.upper() in found
+        ok = want == got
+        cases.append(Case(f"features: {probe} {'found' if got else 'absent'}"
+                          f", {args.kernel} ({args.arch}) "
+                          f"{'has' if want else 'lacks'} it",
+                          "PASS" if ok else "FAIL", f"features.{probe}", ""))
+
+
+def check_report(res, rep, problems):
+    """Hold one report against its plan: suites and their case counts,
+    skips against the allowed ones. Appends to @problems; returns the
+    number of checks that held."""
+    held = 0
+    cases = res.get("cases", [])
+    for suite, least in rep["suites"].items():
+        got = sum(1 for cid, _, _ in cases if cid.split(".")[0] == suite)
+        if got < least:
+            problems.append(f"suite {suite}: {got} cases reported, "
+                            f"at least {least} expected")
+        else:
+            held += 1
+    for cid, status, reason in cases:
+        if status != "SKIP":
+            continue
+        if any(fnmatch.fnmatchcase(cid, g) and r in reason
+               for g, r in rep["skips"]):
+            held += 1
+        else:
+            problems.append(f"unexpected skip: {cid} ({reason or 'no reason'})")
+    return held
+
+
+def verdict(args):
+    """Every step of the plan's section that should have run, held against
+    the plan; the lines of every report, then the plan's own line, then
+    the total last."""
+    plan = Plan(args.plan)
+    lines = args.lines.split()
+    results, problems, untested, held = [], [], [], 0
+    seen = set()
+    for run in plan.runs.get(args.section, []):
+        for ln in run["lines"]:
+            if ln not in lines:
+                continue
+            label = f"{ln} {run['name']}"
+            d = os.path.join(args.results, f"{ln}-{run['name']}")
+            seen.add(os.path.basename(d))
+            unreach = readfile(os.path.join(d, "unreachable"))
+            status = readfile(os.path.join(d, "status"))
+            if unreach and args.offline:
+                untested.append(f"{label}: {unreach.splitlines()[0]}")
+                continue
+            if unreach:
+                problems.append(f"{label}: its kernel could not be fetched: "
+                                + unreach.replace("\n", "\n      "))
+                continue
+            if status is None:
+                problems.append(f"{label}: did not run")
+                continue
+            reps = [json.load(open(os.path.join(d, f)))
+                    for f in sorted(os.listdir(d)) if f.endswith(".json")]
+            results += reps
+            for rep in run["reports"]:
+                mine = [r for r in reps if r["step"] == rep["step"]]
+                if len(mine) != 1:
+                    problems.append(f"{label}: {len(mine)} reports "
+                                    f"'{rep['step']}', one expected")
+                    continue
+                sub = []
+                held += 1 + check_report(mine[0], rep, sub)
+                problems += [f"{label} ({mine[0]['kernel']} {rep['step']}): "
+                             + p for p in sub]
+            for r in reps:
+                if r["step"] not in [p["step"] for p in run["reports"]]:
+                    problems.append(f"{label}: report '{r['step']}' is not "
+                                    "in the plan")
+            rc = int(status.strip() or 1)
+            if rc and not any(r["failed"] for r in reps):
+                problems.append(f"{label}: exit status {rc} with no failed "
+                                "case")
+    if os.path.isdir(args.results):
+        for d in sorted(os.listdir(args.results)):
+            if d not in seen and os.path.isdir(os.path.join(args.results, d)):
+                problems.append(f"{d}: a step the plan does not name")
+    tot = {"passed": held, "failed": len(problems), "skipped": 0}
+    for res in sorted(results, key=lambda r: (series(r["kernel"]), r["kernel"],
+                                              r["step"])):
         print(line(res))
         for k in tot:
             tot[k] += res[k]
+    for p in problems:
+        print(f"  not ok: {p}")
+    for u in untested:
+        print(f"  NOT TESTED (offline): {u}")
+    print(f"expected plan: {held} passed, {len(problems)} failed, 0 skipped")
     print(f"{tot['passed']} passed, {tot['failed']} failed, "
           f"{tot['skipped']} skipped")
     return 1 if tot["failed"] or not tot["passed"] else 0
 
 
-def record(args):
-    skip = args.skip is not None
-    res = {"kernel": args.kernel, "step": args.step, "passed": 0,
-           "failed": 0 if skip else 1, "skipped": 1 if skip else 0,
-           "failures": [] if skip else [args.fail],
-           "notes": [args.skip if skip else args.fail], "logs": []}
-    print(f"  {'skipped' if skip else 'not ok'}: {res['notes'][0]}")
-    print(line(res))
-    with open(args.out, "w") as f:
-        json.dump(res, f, indent=1)
-    return 0 if skip else 1
+def readfile(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def diag(args):
@@ -257,23 +449,23 @@ def main():
     j.add_argument("--end")
     j.add_argument("--allow", action="append", default=[])
     j.add_argument("--no-log", action="store_true")
+    j.add_argument("--probes", help="labyrinth_probes.h to hold against "
+                   "the plan's features for --kernel")
+    j.add_argument("--arch", default="x86")
+    j.add_argument("--plan", default=PLAN_FILE)
     j.add_argument("--out")
     j.add_argument("logs", nargs="+")
-    t = sub.add_parser("total")
-    t.add_argument("results", nargs="+")
-    r = sub.add_parser("record")
-    r.add_argument("--kernel", required=True)
-    r.add_argument("--step", required=True)
-    g = r.add_mutually_exclusive_group(required=True)
-    g.add_argument("--skip")
-    g.add_argument("--fail")
-    r.add_argument("--out", required=True)
+    v = sub.add_parser("verdict")
+    v.add_argument("--plan", default=PLAN_FILE)
+    v.add_argument("--section", required=True)
+    v.add_argument("--lines", required=True)
+    v.add_argument("--offline", action="store_true")
+    v.add_argument("results")
     d = sub.add_parser("diag")
     d.add_argument("log")
     d.add_argument("key")
     args = ap.parse_args()
-    return {"judge": judge, "total": total, "record": record,
-            "diag": diag}[args.cmd](args)
+    return {"judge": judge, "verdict": verdict, "diag": diag}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ class Boot:
 
     def failed(self, *names):
         """Failed cases whose name contains one of @names."""
-        return sum(1 for n, st in self.cases if st == "FAIL" and
+        return sum(1 for n, st, *_ in self.cases if st == "FAIL" and
                    any(x in n for x in names))
 
     def grep(self, rx):
@@ -181,7 +181,7 @@ def rows_for(b):
         rows.append(("5 PREEMPT_RT", b.kernel, "-",
                      f"{len(b.cases)} cases (KUnit with params, module loads, "
                      "checks) run",
-                     sum(1 for _, st in b.cases if st == "FAIL"), b.leaks(),
+                     sum(1 for _, st, *_ in b.cases if st == "FAIL"), b.leaks(),
                      b.reports))
     return rows
 
