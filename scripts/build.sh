@@ -67,5 +67,6 @@ fi
 	printf '    %s\n' "${out[@]}"
 	echo "ok 1 build"
 } >>"$log"
+# the probes Kbuild found, against the features this kernel must offer
 python3 "$REPO/scripts/ktap.py" judge --kernel "$version" --step "$step" \
-	--no-log --out "$results/$version-$step.json" "$log"
+	--no-log --probes "$dir/compat/labyrinth_probes.h" --out "$results/$version-$step.json" "$log"

@@ -20,7 +20,8 @@
 #
 # Reports as "<release> build" and "<release> stock" (scripts/ktap.py),
 # e.g. "6.1.0-56-amd64 stock";
-# results go to $RESULTS. Exit status 2 if the kernel is out of reach.
+# results go to $RESULTS. Exit status 2 if the kernel is out of reach
+# (OFFLINE=1, sid), 1 on any failure.
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kernel.sh"
@@ -120,7 +121,7 @@ bookworm_line() {
 	else
 		pkg=$(bookworm_newest "^linux-headers-${series//./\\.}\.[0-9]+\+deb12-amd64\$")
 	fi
-	[ -n "$pkg" ] || { log "the archive offers no $series kernel headers"; return 2; }
+	[ -n "$pkg" ] || { log "the machine's archive offers no $series kernel headers"; return 1; }
 	abi=${pkg#linux-headers-}
 	abi=${abi%-amd64}
 	kbuild=$(apt-cache depends "$pkg" "linux-headers-$abi-common" |
@@ -150,15 +151,19 @@ bookworm_line() {
 sid_line() {
 	local img hdrpkg abi dir hdr kdir release version rc=0
 	ksrc_select stable || return $?
-	suite_update sid || { log "Debian sid is out of reach"; return 2; }
+	if [ "${OFFLINE:-0}" = 1 ]; then
+		unreachable "Debian sid's kernel" "OFFLINE=1: its image is not fetched"
+		return 2
+	fi
+	suite_update sid || { unreachable "Debian sid" "apt-get update failed: $(grep -E '^(W|E): ' "$CACHE/apt/sid/update.log" | head -n 5)"; return 1; }
 	read -r hdrpkg _ < <(suite_newest sid '^linux-headers-[0-9.]+\+deb[0-9]+-amd64$') ||
-		{ log "sid offers no amd64 kernel headers"; return 2; }
+		{ log "sid offers no amd64 kernel headers"; return 1; }
 	abi=${hdrpkg#linux-headers-}
 	abi=${abi%-amd64}
 	version=${abi%%+*}
 	if [ "$version" != "$KVERSION" ]; then
 		log "sid's kernel is $version but its linux-source is $KVERSION: no module can be built for it here"
-		return 2
+		return 1
 	fi
 	dir=$DISTRO/$abi
 	unpack "$dir" sid "$hdrpkg" "linux-binary-$abi-amd64"

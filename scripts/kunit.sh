@@ -63,4 +63,5 @@ log "KUnit under UML, $KVERSION"
 "${kunit[@]}" run "${opts[@]}" --timeout=600 "${KUNIT_FILTER:-labyrinth*}" ||
 	log "kunit.py run: exit $?"
 python3 "$REPO/scripts/ktap.py" judge --kernel "$KVERSION" --step uml \
+	--probes "$UML_BUILD/labyrinth/compat/labyrinth_probes.h" --arch um \
 	--out "$results/$KVERSION-uml.json" "$UML_BUILD/test.log"

@@ -9,10 +9,16 @@
 #   N.M      linux-source-N.M from whichever of those has it
 # KSRC=/path/to/linux overrides KVER with a tree of your own. Trees are
 # extracted once into $CACHE/src/; sid and experimental are asked at every
-# run for their newest version, through a private apt state in
-# $CACHE/apt/ that leaves the machine's apt setup alone. If a suite cannot
-# be reached, its newest cached tree is used, and without one the kernel is
-# reported unavailable (ksrc_select returns 2).
+# run (at most hourly) for their newest version, through a private apt
+# state in $CACHE/apt/ that leaves the machine's apt setup alone, from the
+# machine's own Debian mirror (DEBIAN_MIRROR overrides it).
+#
+# A suite that cannot be reached is an error that names it and shows apt's
+# own message, unless the user chose OFFLINE=1: then sid and experimental
+# are not asked, their newest cached tree is used (its version said), and a
+# line with none cached is out of reach (ksrc_select returns 2, and
+# $LAB_UNREACHABLE, when set, receives the cause: the one signal of an
+# untested line that scripts/ktap.py accepts, and only with --offline).
 
 set -euo pipefail
 shopt -s inherit_errexit
@@ -69,21 +75,51 @@ suite_apt() {
 		-o APT::Sandbox::User=root -o Debug::NoLocking=1 "$@"
 }
 
-# suite_update SUITE: refresh SUITE's package list (at most hourly).
+# debian_mirror: the Debian archive the machine's apt uses (its deb822
+# sources or sources.list, the first URI serving bookworm), unless
+# DEBIAN_MIRROR names one; deb.debian.org if neither says.
+debian_mirror() {
+	local uri
+	if [ -n "${DEBIAN_MIRROR:-}" ]; then
+		echo "$DEBIAN_MIRROR"
+		return 0
+	fi
+	uri=$(awk 'FNR == 1 { u = "" }
+		   /^URIs:/ { u = $2 }
+		   /^Suites:/ && u != "" && / bookworm( |$)/ { print u; exit }' \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+	[ -n "$uri" ] || uri=$(awk '$1 == "deb" && $0 ~ / bookworm / {
+		for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
+	echo "${uri:-http://deb.debian.org/debian}"
+}
+
+# unreachable LINE CAUSE: say that a kernel line could not be fetched, for
+# the user and for the verdict ($LAB_UNREACHABLE).
+unreachable() {
+	log "$1: $2"
+	[ -z "${LAB_UNREACHABLE:-}" ] || printf '%s\n' "$1: $2" >>"$LAB_UNREACHABLE"
+}
+
+# suite_update SUITE: refresh SUITE's package list (at most hourly). On a
+# failure apt's messages are in $CACHE/apt/SUITE/update.log.
 suite_update() {
 	local dir=$CACHE/apt/$1
 	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
 	cat >"$dir/debian.sources" <<-EOF
 	Types: deb
-	URIs: ${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+	URIs: $(debian_mirror)
 	Suites: $1
 	Components: main
 	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 	EOF
-	[ -n "$(find "$dir/lists" -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null)" ] &&
+	# lists of another mirror are not fresh
+	[ "$(cat "$dir/mirror" 2>/dev/null)" = "$(debian_mirror)" ] &&
+		[ -n "$(find "$dir/lists" -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null)" ] &&
 		return 0
 	suite_apt "$1" apt-get update -qq >"$dir/update.log" 2>&1 &&
-		! grep -qE '^(W|E): Failed' "$dir/update.log"
+		! grep -qE '^(W|E): ' "$dir/update.log" &&
+		debian_mirror >"$dir/mirror"
 }
 
 # suite_newest SUITE PATTERN: the newest package of SUITE matching PATTERN
@@ -131,33 +167,43 @@ extract_source() {
 }
 
 # suite_source SUITE [N.M]: the newest linux-source-N.M of SUITE (or that
-# series), downloaded and extracted; its cached tree when SUITE is out of
-# reach. Prints the tree; returns 2 when there is none.
+# series), downloaded and extracted; prints the tree. Fails with apt's
+# message when SUITE cannot be reached. With OFFLINE=1, SUITE is not asked:
+# its newest cached tree is used, and without one the line is out of reach
+# (return 2, see unreachable).
 suite_source() {
 	local suite=$1 series=${2:-} pat name ver deb cached
+	mkdir -p "$CACHE/src"
+	if [ "${OFFLINE:-0}" = 1 ]; then
+		cached=$(grep -lx "$suite" "$CACHE"/src/.suite-* 2>/dev/null | sed 's|.*/\.suite-||' |
+			 { [ -n "$series" ] && grep "^linux-source-$series-" || cat; } | sort -V | tail -n1 || true)
+		if [ -n "$cached" ] && [ -f "$CACHE/src/$cached/.extracted" ]; then
+			log "OFFLINE=1: Debian $suite not asked; using the cached $cached"
+			echo "$CACHE/src/$cached"
+			return 0
+		fi
+		unreachable "Debian $suite${series:+ ($series)}" \
+			"OFFLINE=1 and no tree of it in $CACHE/src"
+		return 2
+	fi
 	pat='^linux-source-[0-9]+\.[0-9]+$'
 	[ -n "$series" ] && pat="^linux-source-${series//./\\.}\$"
-	if suite_update "$suite" && read -r name ver < <(suite_newest "$suite" "$pat"); then
-		deb=$(ls "$CACHE/debs/${name}_${ver//:/%3a}"_*.deb 2>/dev/null | head -n1 || true)
-		if [ -z "$deb" ]; then
-			log "downloading $name $ver from Debian $suite"
-			suite_fetch "$suite" "$CACHE/debs" "$name=$ver" || return 2
-			deb=$(ls "$CACHE/debs/${name}_"*.deb | sort -V | tail -n1)
-		fi
-		echo "$suite" >"$CACHE/src/.suite-$name-$ver" 2>/dev/null ||
-			{ mkdir -p "$CACHE/src"; echo "$suite" >"$CACHE/src/.suite-$name-$ver"; }
-		extract_source "$deb" "$name-$ver"
-		return 0
+	if ! suite_update "$suite"; then
+		unreachable "Debian $suite" "apt-get update failed (OFFLINE=1 tests without it): $(grep -E '^(W|E): ' "$CACHE/apt/$suite/update.log" | head -n 5 || tail -n 5 "$CACHE/apt/$suite/update.log")"
+		return 1
 	fi
-	cached=$(grep -lx "$suite" "$CACHE"/src/.suite-* 2>/dev/null | sed 's|.*/\.suite-||' |
-		 { [ -n "$series" ] && grep "^linux-source-$series-" || cat; } | sort -V | tail -n1 || true)
-	if [ -n "$cached" ] && [ -f "$CACHE/src/$cached/.extracted" ]; then
-		log "Debian $suite is out of reach: using the cached $cached"
-		echo "$CACHE/src/$cached"
-		return 0
+	read -r name ver < <(suite_newest "$suite" "$pat") || {
+		log "Debian $suite has no package matching $pat"
+		return 1
+	}
+	deb=$(ls "$CACHE/debs/${name}_${ver//:/%3a}"_*.deb 2>/dev/null | head -n1 || true)
+	if [ -z "$deb" ]; then
+		log "downloading $name $ver from Debian $suite"
+		suite_fetch "$suite" "$CACHE/debs" "$name=$ver" || return 1
+		deb=$(ls "$CACHE/debs/${name}_"*.deb | sort -V | tail -n1)
 	fi
-	log "Debian $suite is out of reach and nothing of it is cached"
-	return 2
+	echo "$suite" >"$CACHE/src/.suite-$name-$ver"
+	extract_source "$deb" "$name-$ver"
 }
 
 # lts_source: Debian 12's linux-source-6.12, extracted once.
@@ -170,9 +216,10 @@ lts_source() {
 
 # ksrc_select [SEL]: set KSRC (the tree), KVERSION (its `make kernelversion`)
 # and KOUT ($CACHE/k/<KVERSION>, where its kernels are built). SEL defaults
-# to $KVER, then stable (lts when sid is out of reach); a KSRC given by the
-# user wins. A full version (7.2.13) selects its series and must be the
-# version found. Returns 2 if the tree is out of reach.
+# to $KVER, then stable; FALLBACK_LTS=1 (make run) takes lts when stable
+# cannot be had. A KSRC given by the user wins. A full version (7.2.13)
+# selects its series and must be the version found. Returns 2 if the tree
+# is out of reach (OFFLINE=1 and nothing cached), 1 on any other failure.
 ksrc_select() {
 	local sel=${1:-${KVER:-stable}} src rc=0 want=
 	need_pkgs "${BUILD_PKGS[@]}"
@@ -184,14 +231,14 @@ ksrc_select() {
 		lts|6.12) src=$(lts_source) ;;
 		stable)
 			src=$(suite_source sid) || rc=$?
-			if [ $rc -eq 2 ] && [ -z "${1:-}${KVER:-}" ]; then
-				log "sid is out of reach: the default kernel is lts"
+			if [ $rc -ne 0 ] && [ -n "${FALLBACK_LTS:-}" ]; then
+				log "**** the newest stable kernel could not be had (above): booting lts, Debian 12's 6.12, instead ****"
 				src=$(lts_source) rc=0
 			fi ;;
 		rc) src=$(suite_source experimental) || rc=$? ;;
 		[0-9]*.[0-9]*)
 			[[ "$sel" =~ ^([0-9]+\.[0-9]+)[.-] ]] && want=$sel sel=${BASH_REMATCH[1]}
-			src=$(suite_source sid "$sel" 2>/dev/null) ||
+			src=$(LAB_UNREACHABLE='' suite_source sid "$sel" 2>/dev/null) ||
 				src=$(suite_source experimental "$sel") || rc=$? ;;
 		*) die "KVER=$sel: use lts, stable, rc or a series such as 7.2" ;;
 		esac
@@ -201,7 +248,7 @@ ksrc_select() {
 	KVERSION=$(make -s -C "$KSRC" kernelversion)
 	if [ -n "$want" ] && [ "$want" != "$KVERSION" ]; then
 		log "KVER=$want: Debian serves $KVERSION now"
-		return 2
+		return 1
 	fi
 	KOUT=$CACHE/k/$KVERSION
 	[ -n "${USER_KSRC:-}" ] &&

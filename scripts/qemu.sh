@@ -32,6 +32,8 @@ frags=("$REPO/qemu/base.config" "$REPO/qemu/debug.config")
 [ "$flavour" != debug ] && frags+=("$REPO/qemu/$flavour.config")
 [ -f "${frags[-1]}" ] || die "FLAVOUR=$flavour: no ${frags[-1]}"
 rc=0
+# make run boots lts when the newest stable cannot be had, and says so first
+[ "$mode" = run ] && [ -z "${KVER:-}" ] && export FALLBACK_LTS=1
 ksrc_select || rc=$?
 [ $rc -eq 2 ] && { log "no $KVER kernel to test"; exit 2; }
 [ $rc -eq 0 ] || exit $rc
@@ -82,4 +84,5 @@ log "qemu finished in $((SECONDS - start)) s; serial log: $out/serial.log"
 
 python3 "$REPO/scripts/ktap.py" judge --kernel "$KVERSION" \
 	--step "qemu-$tag" --end LABYRINTH-QEMU-END \
+	--probes "$mdir/compat/labyrinth_probes.h" \
 	--out "$results/$KVERSION-qemu-$tag.json" "$out/serial.log"

@@ -27,8 +27,10 @@
 #
 # Every boot also runs the whole KUnit suite and is judged by
 # scripts/ktap.py like any test boot: a failed case or check, a checker
-# report or a boot that does not finish fails it. Logs: build/stress/.
-# Exit status 0 only if every boot passed.
+# report or a boot that does not finish fails it; and the [stress] section
+# of scripts/expected.plan requires every boot, its suites and their
+# cases, so a boot that dies before it is judged fails the run too. Logs:
+# build/stress/. Exit status 0 only if every boot passed.
 
 . "$(dirname "$0")/lib.sh"
 set +e
@@ -45,11 +47,16 @@ mkdir -p "$RESULTS"
 start=$SECONDS
 logs=()
 
-boot() {	# NAME VAR=VALUE...
-	local name=$1 t=$SECONDS
+# boot NAME VAR=VALUE...: one boot of the plan's [stress] section; its
+# report, exit status and any fetch failure go to $RESULTS/stress-NAME/.
+boot() {
+	local name=$1 t=$SECONDS dir=$RESULTS/stress-$1
 	shift
 	log "== stress: $name kernel =="
-	env OUT="$out/$name" "$@" bash "$REPO/scripts/qemu.sh" test >"$out/$name.log" 2>&1
+	mkdir -p "$dir"
+	env OUT="$out/$name" RESULTS="$dir" LAB_UNREACHABLE="$dir/unreachable" "$@" \
+		bash "$REPO/scripts/qemu.sh" test >"$out/$name.log" 2>&1
+	echo $? >"$dir/status"
 	tail -n 1 "$out/$name.log"
 	log "$name: $((SECONDS - t)) s (log: $out/$name.log)"
 	logs+=("$name=$out/$name/serial.log")
@@ -69,4 +76,4 @@ echo
 echo "== labyrinth reliability campaigns ($((SECONDS - start)) s) =="
 python3 "$REPO/scripts/stress_report.py" "${logs[@]}"
 echo
-python3 "$REPO/scripts/ktap.py" total "$RESULTS"/*.json
+python3 "$REPO/scripts/ktap.py" verdict --section stress --lines stress "$RESULTS"

@@ -19,8 +19,13 @@
 #                     labyrinth and the sample (scripts/distro.sh)
 #
 # One line per kernel and step, "<version> <step>: N passed, N failed, N
-# skipped", then the total last. A kernel whose Debian suite cannot be
-# reached is reported as a skipped step and the rest is tested.
+# skipped", then the expected plan's line, then the total last. The
+# verdict fails closed: scripts/expected.plan names every step, report and
+# suite that must come, with at least how many cases, and every skip that
+# may; scripts/ktap.py verdict holds the results against it. A kernel line
+# that cannot be fetched fails the run with apt's message; OFFLINE=1 tests
+# without sid and experimental (cached trees are used) and the summary
+# lists the lines left untested.
 # KSRC=/path/to/linux tests that tree instead of lts and stable (UML,
 # qemu, build) and skips the Debian lines.
 
@@ -28,37 +33,31 @@
 . "$(dirname "$0")/kernel.sh"
 set +e
 
-export RESULTS=$REPO/build/results
-rm -rf "$RESULTS"
-mkdir -p "$RESULTS"
+results=$REPO/build/results
+rm -rf "$results"
+mkdir -p "$results"
 start=$SECONDS
 times=()
 
-# step LABEL CMD...: run a step, which writes its own results; exit status
-# 2 means its kernel is out of reach (a skipped step), any other failure
-# without results a failed one.
+# step LINE RUN CMD...: run one step of the plan. Its reports, its exit
+# status and, if its kernel could not be fetched, the cause go to
+# $results/LINE-RUN/ for the verdict; nothing is judged here. CMD runs in
+# a subshell, so that a die() ends the step, not the run.
 step() {
-	local label=$1 t=$SECONDS rc before
-	shift
-	log "== $label =="
-	before=$(ls "$RESULTS" | wc -l)
-	"$@"
+	local dir=$results/$1-$2 t=$SECONDS rc
+	log "== $1 $2 =="
+	mkdir -p "$dir"
+	shift 2
+	(set -e; RESULTS=$dir LAB_UNREACHABLE=$dir/unreachable "$@")
 	rc=$?
-	times+=("$label: $((SECONDS - t)) s")
-	if [ "$(ls "$RESULTS" | wc -l)" -gt "$before" ]; then
-		return 0
-	fi
-	python3 "$REPO/scripts/ktap.py" record --kernel "${label%% *}" \
-		--step "${label#* }" --out "$RESULTS/${label// /-}.json" \
-		"$([ $rc -eq 2 ] && echo --skip || echo --fail)" \
-		"$([ $rc -eq 2 ] && echo "kernel out of reach" ||
-		   echo "exit status $rc before any result")"
+	echo "$rc" >"$dir/status"
+	times+=("${dir##*/}: $((SECONDS - t)) s")
 }
 
 # x86_build SEL [prepare]: W=1 and sparse against SEL's x86 debug kernel,
 # or (prepare) a tree prepared with the same config by modules_prepare.
 x86_build() {
-	local kdir rc=0
+	local kdir
 	ksrc_select "$1" || return $?
 	if [ "${2:-}" = prepare ]; then
 		kdir=$(build_kernel compile "$REPO/qemu/base.config" \
@@ -69,24 +68,28 @@ x86_build() {
 	bash "$REPO/scripts/build.sh" "$kdir" "$KVERSION" build sparse
 }
 
+lines=(lts stable rc 6.1 6.12 sid)
 sels=(lts stable)
-[ -n "$USER_KSRC" ] && sels=(user)
+if [ -n "$USER_KSRC" ]; then
+	lines=(user)
+	sels=(user)
+fi
 for sel in "${sels[@]}"; do
-	step "$sel uml" env KVER="$sel" bash "$REPO/scripts/kunit.sh"
-	step "$sel qemu" env KVER="$sel" bash "$REPO/scripts/qemu.sh" test
-	step "$sel build" x86_build "$sel"
+	step "$sel" uml env KVER="$sel" bash "$REPO/scripts/kunit.sh"
+	step "$sel" qemu env KVER="$sel" bash "$REPO/scripts/qemu.sh" test
+	step "$sel" build x86_build "$sel"
 done
-step "stable style" env KVER=stable bash "$REPO/scripts/check.sh"
 if [ -z "$USER_KSRC" ]; then
-	step "rc build" x86_build rc prepare
-	step "6.1 stock" bash "$REPO/scripts/distro.sh" 6.1
-	step "6.12 stock" bash "$REPO/scripts/distro.sh" 6.12
-	step "sid stock" bash "$REPO/scripts/distro.sh" sid
+	step stable style env KVER=stable bash "$REPO/scripts/check.sh"
+	step rc build x86_build rc prepare
+	for l in 6.1 6.12 sid; do
+		step "$l" distro bash "$REPO/scripts/distro.sh" "$l"
+	done
 fi
 
 log "time per step: $(printf '%s; ' "${times[@]}")"
 log "total time $((SECONDS - start)) s"
 echo
 echo "== labyrinth on every kernel =="
-mapfile -t files < <(ls "$RESULTS"/*.json | sort -V)
-python3 "$REPO/scripts/ktap.py" total "${files[@]}"
+python3 "$REPO/scripts/ktap.py" verdict --section test --lines "${lines[*]}" \
+	$([ "${OFFLINE:-0}" = 1 ] && echo --offline) "$results"
