@@ -85,7 +85,8 @@ build_modules() {
 	echo "$dir"
 }
 
-# pack_initramfs OUT MODE MODULE...: busybox-static, qemu/init, the modules.
+# pack_initramfs OUT MODE MODULE...: busybox-static, qemu/init, our insmod,
+# the modules.
 # MODE (test or run) goes to /mode; MODULE may be NAME.ko=ARGS to pass
 # module parameters. $CYCLES load/unload cycles of labyrinth and the sample
 # (with $CYCLE_ARGS) and the fail_page_alloc runs at $PRESSURE percent
@@ -97,10 +98,13 @@ pack_initramfs() {
 	root=$(mktemp -d)
 	mkdir -p "$root"/{bin,proc,sys,dev,modules,tmp}
 	cp /bin/busybox "$root/bin/busybox"
-	for m in sh mount insmod rmmod cat echo grep cut basename sleep reboot \
+	for m in sh mount rmmod cat echo grep cut basename sleep reboot \
 		 head mkdir sort printf wc tr sed awk dmesg; do
 		ln -s busybox "$root/bin/$m"
 	done
+	# our insmod: one finit_module(), no retry with init_module() as
+	# busybox's makes after a failed init (qemu/insmod.c)
+	gcc -static -Os -s -o "$root/bin/insmod" "$REPO/qemu/insmod.c" || return 1
 	install -m 0755 "$REPO/qemu/init" "$root/init"
 	echo "$mode" >"$root/mode"
 	echo "${CYCLES:-0}" >"$root/cycles"
