@@ -46,6 +46,11 @@ check:				# checkpatch, kernel-doc, the rendered docs
 distro-test:			# Debian's 6.1, 6.12 and sid kernels
 	for l in 6.1 6.12 sid; do bash scripts/distro.sh $$l || exit; done
 
+# The README's two commands in a clean Debian 12 root (debootstrap), as a
+# new user runs them, with an empty cache (root; as long as a cold run).
+fresh-test:
+	bash scripts/fresh.sh
+
 # The reliability campaigns in the debug, KCSAN and RT kernels (slow).
 stress:
 	bash scripts/stress.sh
@@ -55,4 +60,4 @@ bench:
 	bash scripts/bench.sh
 
 .PHONY: all modules modules_install clean dkms-install dkms-remove run test \
-	kunit qemu-test check distro-test stress bench
+	kunit qemu-test check distro-test fresh-test stress bench
