@@ -402,7 +402,7 @@ def verdict(args):
             rc = int(status.strip() or 1)
             if rc and not any(r["failed"] for r in reps):
                 problems.append(f"{label}: exit status {rc} with no failed "
-                                "case")
+                                "case" + last_error(d))
     if os.path.isdir(args.results):
         for d in sorted(os.listdir(args.results)):
             if d not in seen and os.path.isdir(os.path.join(args.results, d)):
@@ -421,6 +421,14 @@ def verdict(args):
     print(f"{tot['passed']} passed, {tot['failed']} failed, "
           f"{tot['skipped']} skipped")
     return 1 if tot["failed"] or not tot["passed"] else 0
+
+
+def last_error(d):
+    """The last error lines of a step's output (step.log), to say why."""
+    log = readfile(os.path.join(d, "step.log")) or ""
+    errs = [l.strip() for l in log.splitlines()
+            if re.search(r"error|Error|ERROR|not found|No such file", l)]
+    return "".join(f"\n      {e}" for e in errs[-3:])
 
 
 def readfile(path):

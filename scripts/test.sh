@@ -40,7 +40,7 @@ start=$SECONDS
 times=()
 
 # step LINE RUN CMD...: run one step of the plan. Its reports, its exit
-# status and, if its kernel could not be fetched, the cause go to
+# status, its output (step.log) and, if its kernel could not be fetched, the cause go to
 # $results/LINE-RUN/ for the verdict; nothing is judged here. CMD runs in
 # a subshell, so that a die() ends the step, not the run.
 step() {
@@ -48,8 +48,9 @@ step() {
 	log "== $1 $2 =="
 	mkdir -p "$dir"
 	shift 2
-	(set -e; RESULTS=$dir LAB_UNREACHABLE=$dir/unreachable "$@")
-	rc=$?
+	(set -e; RESULTS=$dir LAB_UNREACHABLE=$dir/unreachable "$@") 2>&1 |
+		tee "$dir/step.log"
+	rc=${PIPESTATUS[0]}
 	echo "$rc" >"$dir/status"
 	times+=("${dir##*/}: $((SECONDS - t)) s")
 }
