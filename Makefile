@@ -32,7 +32,7 @@ run:
 	bash scripts/qemu.sh run
 
 # Everything CI runs, on every kernel line; ends with "N passed, N failed,
-# N skipped". About 21 minutes cold, 6 warm.
+# N skipped". About 24 minutes cold, 5 warm (2 cores).
 test:
 	bash scripts/test.sh
 
