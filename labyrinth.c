@@ -630,7 +630,7 @@ static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 		t = labyrinth_clear_gone(room, t);
 	if (unlikely(labyrinth_state(t) == LAB_ROOM_VOID) &&
 	    labyrinth_fill_spot(lab, room, fill, &flags))
-		t = room->ticket;
+		t = READ_ONCE(room->ticket);	/* FREE: ours under the lock */
 	if (labyrinth_takeable(t)) {
 		labyrinth_take(room, t, owner, ip);
 		res = LAB_PROBE_CLAIMED;
@@ -1284,13 +1284,13 @@ void labyrinth_view(struct labyrinth *lab, unsigned int i,
 		    struct labyrinth_room_view *v)
 {
 	struct labyrinth_room *room = &lab->rooms[i];
-	unsigned long flags;
+	unsigned long flags, t;
 
 	raw_spin_lock_irqsave(&room->lock, flags);
-	v->phase = labyrinth_held(room->ticket) ? LAB_OWNED :
-		   labyrinth_phase(room->ticket);
-	v->state = v->phase == LAB_GONE ? LAB_ROOM_VOID :
-		   labyrinth_state(room->ticket);
+	/* release and detach move the ticket without the lock: read it once */
+	t = READ_ONCE(room->ticket);
+	v->phase = labyrinth_held(t) ? LAB_OWNED : labyrinth_phase(t);
+	v->state = v->phase == LAB_GONE ? LAB_ROOM_VOID : labyrinth_state(t);
 	v->owner = room->owner;
 	v->ip = room->claim_ip;
 	v->held_ms = jiffies_to_msecs((u32)jiffies - room->claimed_at);
