@@ -89,13 +89,17 @@
  * the kernel has it, which is valid in every context and is called with
  * the lock held. Otherwise it skips the room and kicks the deferred refill
  * through irq_work (valid in NMI): a work item that fills void rooms with
- * GFP_KERNEL, at once unless its last pass failed, when it retries after
- * refill_delay however many claims skip void rooms meanwhile. Nothing
- * reads the context the caller runs in.
+ * GFP_KERNEL, at once unless its last pass failed. It finds them by their
+ * bits in a bitmap that a detach sets (O(1)), not by looking at every
+ * room; a pass stops at the first fill that fails and retries after a
+ * delay that doubles with each failed pass, from refill_delay to 64 times
+ * it, however many claims skip void rooms meanwhile; a pass that fills
+ * them all resets it. Nothing reads the context the caller runs in.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/bitops.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
@@ -124,11 +128,13 @@
 
 #define LABYRINTH_POISON_BYTE	0x6b
 /*
- * After a detach or a failed fill, the deferred refill runs this much
- * later: a claim may refill the room first, and a failing allocator is not
- * hammered.
+ * After a detach the deferred refill runs this much later: a claim may
+ * refill the room first. A failed pass retries after this delay, doubled
+ * with each pass that fails again, up to 2^LABYRINTH_REFILL_BACKOFF_SHIFT
+ * times it (20 ms to 1.28 s): a failing allocator is not hammered.
  */
 #define LABYRINTH_REFILL_DELAY	msecs_to_jiffies(20)
+#define LABYRINTH_REFILL_BACKOFF_SHIFT	6
 /* A room's pages are drawn again this often when the table has no slot. */
 #define LABYRINTH_INSTALL_TRIES	4
 /*
@@ -323,15 +329,16 @@ static void labyrinth_free_pages(struct labyrinth *lab, struct page *page)
 /*
  * The irq_work behind labyrinth_kick(): schedule the deferred refill, at
  * once if a claim skipped a void room it could not fill, else after
- * refill_delay (a detach: a claim may refill the room first; a failed fill:
- * the allocator is not hammered).
+ * refill_delay (a detach: a claim may refill the room first). While the
+ * refill is failing it runs after its backoff, however often it is kicked:
+ * a retry already queued is not brought forward.
  */
 static void labyrinth_kick_fn(struct irq_work *work)
 {
 	struct labyrinth *lab = container_of(work, struct labyrinth, kick);
-
-	/* a failing refill retries after refill_delay, however often kicked */
-	bool now = xchg(&lab->kick_now, false) && !READ_ONCE(lab->refill_failing);
+	/* written by the refill alone; a stale read delays by one backoff */
+	unsigned long backoff = READ_ONCE(lab->refill_backoff);
+	bool now = xchg(&lab->kick_now, 0) && !backoff;
 
 #ifdef LABYRINTH_KUNIT
 	now &= !lab->refill_held;
@@ -340,7 +347,7 @@ static void labyrinth_kick_fn(struct irq_work *work)
 		mod_delayed_work(system_dfl_wq, &lab->refill_work, 0);
 	else
 		queue_delayed_work(system_dfl_wq, &lab->refill_work,
-				   lab->refill_delay);
+				   backoff ?: lab->refill_delay);
 }
 
 /*
@@ -352,7 +359,7 @@ static void labyrinth_kick_fn(struct irq_work *work)
 static void labyrinth_kick(struct labyrinth *lab, bool now)
 {
 	if (now && !READ_ONCE(lab->kick_now))
-		WRITE_ONCE(lab->kick_now, true);
+		WRITE_ONCE(lab->kick_now, 1);
 	irq_work_queue(&lab->kick);
 }
 
@@ -473,7 +480,27 @@ static bool labyrinth_install(struct labyrinth *lab,
 	/* whoever reads the room READY reads its new address: lookup */
 	smp_wmb();
 	labyrinth_set_state(room, LAB_ROOM_READY);
+	/* void no more; a late set_bit of its detach only costs a look */
+	clear_bit(labyrinth_room_idx(lab, room), lab->void_map);
 	return true;
+}
+
+/*
+ * @room went void (detached): note it for the deferred refill, which finds
+ * void rooms by their bits instead of looking at every room. O(1), valid
+ * in NMI (set_bit is an atomic RMW, like the cmpxchg labyrinth relies on).
+ */
+static void labyrinth_note_void(struct labyrinth *lab,
+				struct labyrinth_room *room)
+{
+	/*
+	 * The ticket's move to GONE before the bit: the refill clears the
+	 * bit (fully ordered) before it reads the ticket, so it sees GONE
+	 * or the bit stays set. Pairs with test_and_clear_bit() in
+	 * labyrinth_refill_room().
+	 */
+	smp_mb__before_atomic();
+	set_bit(labyrinth_room_idx(lab, room), lab->void_map);
 }
 
 /* ---- Filling void rooms ---- */
@@ -1121,6 +1148,7 @@ struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 		labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, err, _RET_IP_);
 		return ERR_PTR(err);
 	}
+	labyrinth_note_void(lab, room);
 	labyrinth_account(lab, LAB_PAGES_GIVEN);
 	labyrinth_count(lab, LAB_DETACHES);
 	if (static_branch_unlikely(&labyrinth_collect))
@@ -1319,37 +1347,66 @@ static bool labyrinth_fill_deferred(struct labyrinth *lab,
 	return ok;
 }
 
-/* Fill every void room in process context; free the spare pages. */
+/*
+ * The deferred refill of room @i, whose bit was found set in the void map.
+ * The bit is cleared before the room is read under its lock, so a detach
+ * that sets it again after moving the ticket is never missed (see
+ * labyrinth_note_void()). False if the fill failed: the bit is set again.
+ */
+static bool labyrinth_refill_room(struct labyrinth *lab, unsigned int i)
+{
+	struct labyrinth_room *room = &lab->rooms[i];
+	unsigned long flags, t;
+	bool ok = true;
+
+	/* fully ordered: pairs with labyrinth_note_void()'s barrier */
+	if (!test_and_clear_bit(i, lab->void_map))
+		return true;
+	raw_spin_lock_irqsave(&room->lock, flags);
+	/* release and detach move the ticket without the lock */
+	t = READ_ONCE(room->ticket);
+	if (labyrinth_phase(t) == LAB_GONE)
+		t = labyrinth_clear_gone(room, t);
+	if (labyrinth_state(t) == LAB_ROOM_VOID)
+		ok = labyrinth_fill_deferred(lab, room, &flags);
+	raw_spin_unlock_irqrestore(&room->lock, flags);
+	if (!ok)
+		set_bit(i, lab->void_map);
+	return ok;
+}
+
+/*
+ * Fill the void rooms in process context, found by their bits; free the
+ * spare pages. A pass stops at the first fill that fails and retries after
+ * refill_backoff: refill_delay, doubled with each pass that fails again,
+ * up to 2^LABYRINTH_REFILL_BACKOFF_SHIFT times refill_delay. A pass that
+ * fills every void room it finds ends the backoff.
+ */
 static void labyrinth_refill_fn(struct work_struct *work)
 {
 	struct labyrinth *lab = container_of(to_delayed_work(work),
 					     struct labyrinth, refill_work);
-	struct labyrinth_room *room;
-	unsigned long flags, t;
-	bool failed = false;
-	unsigned int i;
+	unsigned long backoff, cap;
+	unsigned int i = 0;
 
 	labyrinth_free_spare(lab);
-	for (i = 0; i < lab->nr_rooms; i++) {
-		room = &lab->rooms[i];
-		/* an unlocked peek; checked again under the lock */
-		t = READ_ONCE(room->ticket);
-		if (labyrinth_state(t) != LAB_ROOM_VOID &&
-		    labyrinth_phase(t) != LAB_GONE)
-			continue;
-		raw_spin_lock_irqsave(&room->lock, flags);
-		if (labyrinth_phase(room->ticket) == LAB_GONE)
-			labyrinth_clear_gone(room, room->ticket);
-		if (labyrinth_state(room->ticket) == LAB_ROOM_VOID &&
-		    !labyrinth_fill_deferred(lab, room, &flags))
-			failed = true;
-		raw_spin_unlock_irqrestore(&room->lock, flags);
+	for (;;) {
+		i = find_next_bit(lab->void_map, lab->nr_rooms, i);
+		if (i >= lab->nr_rooms) {
+			WRITE_ONCE(lab->refill_backoff, 0);
+			return;
+		}
+		if (!labyrinth_refill_room(lab, i))
+			break;
+		i++;
 		cond_resched();
 	}
-	WRITE_ONCE(lab->refill_failing, failed);
-	if (failed)
-		queue_delayed_work(system_dfl_wq, &lab->refill_work,
-				   lab->refill_delay);
+	/* only this work item writes it; the kick reads it */
+	backoff = lab->refill_backoff;
+	cap = lab->refill_delay << LABYRINTH_REFILL_BACKOFF_SHIFT;
+	backoff = backoff ? min(2 * backoff, cap) : lab->refill_delay;
+	WRITE_ONCE(lab->refill_backoff, backoff);
+	queue_delayed_work(system_dfl_wq, &lab->refill_work, backoff);
 }
 
 /* ---- Create and destroy ---- */
@@ -1542,7 +1599,9 @@ static int labyrinth_alloc_parts(struct labyrinth *lab,
 					 lab->table_bits);
 	lab->door_to = labyrinth_alloc_lab(ALIGN(W * W, sizeof(int)) +
 					   W * sizeof(int));
-	if (!lab->rooms || !lab->table || !lab->door_to)
+	lab->void_map = labyrinth_alloc_lab(BITS_TO_LONGS(cfg->nr_rooms) *
+					    sizeof(unsigned long));
+	if (!lab->rooms || !lab->table || !lab->door_to || !lab->void_map)
 		return -ENOMEM;
 	lab->wing_node = (int *)(lab->door_to + ALIGN(W * W, sizeof(int)));
 	/* the heat map, if it is small: debugfs only */
@@ -1555,6 +1614,7 @@ static int labyrinth_alloc_parts(struct labyrinth *lab,
 static void labyrinth_free_parts(struct labyrinth *lab)
 {
 	kvfree(lab->hits);
+	kvfree(lab->void_map);
 	kvfree(lab->door_to);
 	kvfree(lab->table);
 	kvfree(lab->rooms);
@@ -1722,6 +1782,20 @@ void labyrinth_set_refill_delay(struct labyrinth *lab, unsigned long delay)
 	lab->refill_held = delay > HZ;	/* no refill at once either */
 }
 EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_set_refill_delay);
+
+/* The delay of the deferred refill's next retry; 0 while not failing. */
+unsigned long labyrinth_refill_backoff(struct labyrinth *lab)
+{
+	return READ_ONCE(lab->refill_backoff);
+}
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_refill_backoff);
+
+/* Rooms whose bit is set in the void map. */
+unsigned int labyrinth_void_marked(struct labyrinth *lab)
+{
+	return bitmap_weight(lab->void_map, lab->nr_rooms);
+}
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_void_marked);
 
 bool labyrinth_refill_pending(struct labyrinth *lab)
 {

@@ -938,8 +938,11 @@ static void lt_inject_faults(struct kunit *test, unsigned int fail_at)
 	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_room_stub);
 }
 
-/* create's allocations before the rooms' pages: struct, per-CPU, rooms, table, doors */
-#define LT_CREATE_PARTS		5
+/*
+ * create's allocations before the rooms' pages: struct, per-CPU, rooms,
+ * table, doors, void map
+ */
+#define LT_CREATE_PARTS		6
 
 /* Each allocation of create fails in turn: -ENOMEM, every page back. */
 static void create_fails_at_each_allocation(struct kunit *test)
@@ -1107,6 +1110,74 @@ static void failing_refill_backs_off(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, a);
 	KUNIT_EXPECT_TRUE(test, lt_wait_refilled(lab, 2000));
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), 0);
+}
+
+/* Failed passes of the refill: past the cap of its backoff (2^6). */
+#define LT_BACKOFF_PASSES	8
+
+static unsigned int lt_fills_tried;
+
+static struct page *lt_alloc_count_fail_stub(struct labyrinth *lab, int nid,
+					     gfp_t gfp)
+{
+	lt_fills_tried++;
+	return NULL;
+}
+
+/*
+ * A deferred refill whose allocation fails stops its pass there instead of
+ * trying every void room, and retries later and later: refill_delay, then
+ * twice that with each pass that fails again, capped at 64 times. A pass
+ * that fills every void room ends the backoff. It finds the void rooms by
+ * their bits: one per void room, none left once they are filled. Order 4:
+ * beyond alloc_pages_nolock(), so no claim fills a room meanwhile.
+ */
+static void refill_stops_at_first_failure_and_backs_off(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 6, 4, 0, 0, 0);
+	unsigned long base, want;
+	unsigned int i, pass;
+	struct page *page;
+	void *addrs[3];
+
+	lt_hold_refill(lab);
+	base = lab->refill_delay;
+	for (i = 0; i < ARRAY_SIZE(addrs); i++) {
+		addrs[i] = labyrinth_claim(lab, OWNER_A);
+		KUNIT_ASSERT_NOT_NULL(test, addrs[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(addrs); i++) {
+		page = labyrinth_detach(lab, addrs[i], OWNER_A);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+		__free_pages(page, 4);
+	}
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 3);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 3);
+	KUNIT_EXPECT_EQ(test, labyrinth_refill_backoff(lab), 0);
+
+	lt_fills_tried = 0;
+	kunit_activate_static_stub(test, labyrinth_alloc_room,
+				   lt_alloc_count_fail_stub);
+	for (pass = 1; pass <= LT_BACKOFF_PASSES; pass++) {
+		labyrinth_run_refill(lab);
+		/* one allocation a pass, not one per void room */
+		KUNIT_EXPECT_EQ_MSG(test, lt_fills_tried, pass, "pass %u", pass);
+		want = base << min(pass - 1, 6U);	/* doubled, capped */
+		KUNIT_EXPECT_EQ_MSG(test, labyrinth_refill_backoff(lab), want,
+				    "pass %u", pass);
+	}
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refill_failures,
+			LT_BACKOFF_PASSES);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 3);
+	KUNIT_EXPECT_TRUE(test, labyrinth_refill_pending(lab));	/* the retry */
+
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
+	labyrinth_run_refill(lab);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 0);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills_deferred, 3);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_refill_backoff(lab), 0);
+	KUNIT_EXPECT_FALSE(test, labyrinth_refill_pending(lab));
 }
 
 /* Rooms of order > 0 are compound pages, whichever allocator filled them. */
@@ -1863,6 +1934,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(create_fails_at_each_allocation),
 	KUNIT_CASE(claim_refill_failure_leaves_room_void),
 	KUNIT_CASE(failing_refill_backs_off),
+	KUNIT_CASE(refill_stops_at_first_failure_and_backs_off),
 	KUNIT_CASE(rooms_are_compound_pages),
 	KUNIT_CASE_PARAM_ATTR(refill_failures_under_hardirq_claims,
 			      lt_fail_pct_gen_params, { .speed = KUNIT_SPEED_SLOW }),
