@@ -1288,9 +1288,10 @@ void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 EXPORT_SYMBOL_GPL(labyrinth_get_stats);
 
 /*
- * Collecting starts: forget the claim sites rooms have from an earlier
- * time of collecting, which claims since may not have overwritten.
- * Process context.
+ * Collecting starts or stops: forget the claim sites and times rooms have,
+ * which claims made while not collecting do not overwrite. Under each
+ * room's lock, which a claim holds while it records its site. Process
+ * context.
  */
 void labyrinth_forget_claims(struct labyrinth *lab)
 {
@@ -1302,6 +1303,7 @@ void labyrinth_forget_claims(struct labyrinth *lab)
 		room = &lab->rooms[i];
 		raw_spin_lock_irqsave(&room->lock, flags);
 		room->claim_ip = 0;
+		room->claimed_at = 0;
 		raw_spin_unlock_irqrestore(&room->lock, flags);
 		cond_resched();
 	}
@@ -1321,7 +1323,8 @@ void labyrinth_view(struct labyrinth *lab, unsigned int i,
 	v->state = v->phase == LAB_GONE ? LAB_ROOM_VOID : labyrinth_state(t);
 	v->owner = room->owner;
 	v->ip = room->claim_ip;
-	v->held_ms = jiffies_to_msecs((u32)jiffies - room->claimed_at);
+	v->held_ms = v->ip ?
+		     jiffies_to_msecs((u32)jiffies - room->claimed_at) : 0;
 	/* noted at install: a held room's struct page is its owner's */
 	v->nid = v->phase == LAB_GONE ? NUMA_NO_NODE : room->nid;
 	raw_spin_unlock_irqrestore(&room->lock, flags);
@@ -1736,9 +1739,9 @@ static void labyrinth_report_owned(struct labyrinth *lab,
  *
  * No other call on @lab may run or follow. A room still owned is reported
  * once, with its owner (and, if it was claimed while debugfs
- * labyrinth/collect was 1, the call site of its claim and how long it has
- * been held), and its pages are left to the owner (to free with
- * __free_pages()) rather than freed under it.
+ * labyrinth/collect is 1, which it still is, the call site of its claim
+ * and how long it has been held), and its pages are left to the owner (to
+ * free with __free_pages()) rather than freed under it.
  *
  * Context: Process context; may sleep (it waits for the deferred refill).
  */

@@ -2116,11 +2116,11 @@ static void rooms_file_lists_owners(struct kunit *test)
 	a = labyrinth_claim(lab, OWNER_A);	/* not collecting: no site */
 	labyrinth_set_collect(true);
 	b = labyrinth_claim(lab, OWNER_B);
-	labyrinth_set_collect(false);
+	text = lt_render(test, lab, labyrinth_rooms_show);
+	labyrinth_set_collect(false);		/* forgets the sites */
 	KUNIT_ASSERT_NOT_NULL(test, b);
 	ia = labyrinth_room_index(lab, a);
 	ib = labyrinth_room_index(lab, b);
-	text = lt_render(test, lab, labyrinth_rooms_show);
 	while ((line = strsep(&text, "\n")) && *line) {
 		if (*line == '#')
 			continue;
@@ -2149,6 +2149,44 @@ static void rooms_file_lists_owners(struct kunit *test)
 }
 
 /*
+ * A claim site is shown only for the claim that recorded it: when
+ * collecting stops the sites are forgotten, so a room claimed while
+ * collecting and claimed again after (locality: the same room, the same
+ * owner) does not show its earlier claim's site and hold time, in the
+ * rooms file or in destroy's leak report.
+ */
+static void collect_off_forgets_claim_sites(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 4, 0, 2, 0, 0);
+	unsigned int ia, ib;
+	char want[96], *text;
+	void *a, *b, *again;
+
+	migrate_disable();		/* one CPU: the room released is reused */
+	labyrinth_set_collect(true);
+	a = labyrinth_claim(lab, OWNER_A);
+	b = labyrinth_claim(lab, OWNER_B);	/* held across the stop */
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), 0);
+	labyrinth_set_collect(false);
+	again = labyrinth_claim(lab, OWNER_A);	/* not collecting: no site */
+	migrate_enable();
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_PTR_EQ(test, again, a);
+	ia = labyrinth_room_index(lab, a);
+	ib = labyrinth_room_index(lab, b);
+	text = lt_render(test, lab, labyrinth_rooms_show);
+	snprintf(want, sizeof(want), "\n%u owned %p - -", ia, OWNER_A);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(text, want), "no \"%s\" in\n%s",
+				  want + 1, text);
+	snprintf(want, sizeof(want), "\n%u owned %p - -", ib, OWNER_B);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(text, want), "no \"%s\" in\n%s",
+				  want + 1, text);
+	KUNIT_EXPECT_EQ(test, lt_count(text, __func__), 0);
+	labyrinth_release(lab, again, OWNER_A);
+	labyrinth_release(lab, b, OWNER_B);
+}
+
+/*
  * The map is a fact a line: the labyrinth, a line per wing, per room and
  * per door; doors carry the collisions that crossed them while collecting.
  */
@@ -2164,10 +2202,9 @@ static void map_lists_every_room_and_door(struct kunit *test)
 	s0 = lt_stats(lab);
 	lt_claim_all(test, lab, 7, OWNER_A, addrs);
 	s1 = lt_stats(lab);
-	labyrinth_set_collect(false);
 	ia = labyrinth_room_index(lab, addrs[0]);
 	text = lt_render(test, lab, labyrinth_map_show);
-	snprintf(want, sizeof(want), "labyrinth %s rooms 7 wings 3 collecting 0\n",
+	snprintf(want, sizeof(want), "labyrinth %s rooms 7 wings 3 collecting 1\n",
 		 test->name);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(text, want));
 	KUNIT_EXPECT_EQ(test, lt_count(text, "\nwing "), 3);
@@ -2177,6 +2214,13 @@ static void map_lists_every_room_and_door(struct kunit *test)
 	snprintf(want, sizeof(want), "\nroom %u owned lt_claim_all", ia);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(text, want));
 	/* each collision but the failed claim's last left its room by a door */
+	KUNIT_EXPECT_EQ(test, lt_map_hits(test, lab),
+			s1.collisions - s0.collisions - 1);
+	/* stopping forgets the sites; the heat stays */
+	labyrinth_set_collect(false);
+	text = lt_render(test, lab, labyrinth_map_show);
+	KUNIT_EXPECT_EQ(test, lt_count(text, " owned lt_claim_all"), 0);
+	KUNIT_EXPECT_EQ(test, lt_count(text, " owned -"), 7);
 	KUNIT_EXPECT_EQ(test, lt_map_hits(test, lab),
 			s1.collisions - s0.collisions - 1);
 	lt_release_all(test, lab, 7, OWNER_A, addrs);
@@ -2264,6 +2308,7 @@ static void debugfs_dirs_are_unique_and_removed(struct kunit *test)
 static struct kunit_case labyrinth_debugfs_cases[] = {
 	KUNIT_CASE(stats_file_matches_get_stats),
 	KUNIT_CASE(rooms_file_lists_owners),
+	KUNIT_CASE(collect_off_forgets_claim_sites),
 	KUNIT_CASE(map_lists_every_room_and_door),
 	KUNIT_CASE(collecting_off_costs_claims_nothing),
 	KUNIT_CASE(debugfs_dirs_are_unique_and_removed),

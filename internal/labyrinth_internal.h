@@ -112,7 +112,8 @@ struct labyrinth_room {
 	const void *owner;	/* valid while the phase is OWNED */
 	void *addr;		/* page_address(page); kept while VOID */
 	struct page *page;	/* NULL while VOID or BUSY */
-	unsigned long claim_ip;	/* caller of the claim; only while collecting */
+	/* caller of a claim made while collecting; 0 when collecting starts or stops */
+	unsigned long claim_ip;
 	u32 slot;		/* the entry of addr in the address table */
 	u32 after;		/* the next room of its home CPU's, wrapping */
 	u32 claimed_at;		/* jiffies, low bits: for "held N ms" */
