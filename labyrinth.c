@@ -53,14 +53,21 @@
  *
  * Entrances. Each CPU has its own run of rooms on its node (its node's
  * rooms shared among its CPUs) and enters at its "next" room: the room
- * after the last one it claimed, or the last one released on it. So a
- * task that claims and releases reuses one warm room, and a softirq or
- * hard irq claim that interrupts a task holding its room starts at the
- * next room, not in the task's. A claim at the entrance reads and moves
- * it with interrupts off, so on one CPU; a walk moves it only to a room of
- * its CPU's. Should a CPU's entrance still be another CPU's room (a
- * release moved CPU between its reads and writes of the entrance), its
- * next walk sends it back to its own run.
+ * after the last one it claimed, or the last of its rooms released,
+ * wherever. So a task that claims and releases reuses one warm room, and
+ * a softirq or hard irq claim that interrupts a task holding its room
+ * starts at the next room, not in the task's. What holds: a CPU's next
+ * and last rooms are rooms of its own run. A claim writes them with
+ * interrupts off, on the CPU whose they are, after checking that the room
+ * is that CPU's: the claim at the entrance from its read of the entrance
+ * to its move, a walk for its move alone (the walk itself may run
+ * preemptible and migrate). A release writes no entrance of the CPU it
+ * runs on: it hints the room to the room's home CPU, a WRITE_ONCE()
+ * racing that CPU's this_cpu accesses; it reads this CPU's last room only
+ * as a guess, checked like any other room. Both are hints, and the race
+ * is benign: any room is a valid entrance, and a lost hint costs a probe.
+ * (A CPU's entrance that is not its own, which only a test sets, is sent
+ * back to its run by its next walk.)
  *
  * The walk. A claim looks at each room it visits and trylocks it if it may
  * take it; it passes owned rooms, and void ones it cannot fill, without a
@@ -777,33 +784,58 @@ static void labyrinth_prepare(struct labyrinth *lab,
 /*
  * A claim of @room at this CPU's entrance, or one of this CPU's rooms: its
  * release looks there first and the next claim enters at the room after
- * it.
+ * it. With interrupts off, so that @room is this CPU's.
  */
 static __always_inline void labyrinth_move_entrance(struct labyrinth *lab,
 						    struct labyrinth_room *room)
 {
+	lockdep_assert_irqs_disabled();
 	this_cpu_write(lab->pcpu->last, room);
 	this_cpu_write(lab->pcpu->next, &lab->rooms[room->after]);
 }
 
 /*
- * This CPU's entrance is another CPU's room (a release moved CPU between
- * its reads and writes of the entrance): back to its own run.
+ * This CPU's entrance is not one of its rooms (only a test sets one so):
+ * back to its own run. With interrupts off, as labyrinth_move_entrance().
  */
 static noinline void labyrinth_reenter(struct labyrinth *lab)
 {
+	lockdep_assert_irqs_disabled();
 	this_cpu_write(lab->pcpu->next, this_cpu_read(lab->pcpu->own));
+}
+
+/*
+ * The walk found @room (or nothing, NULL): move this CPU's entrance if
+ * @room is one of its rooms, with interrupts off so that the CPU checked
+ * is the CPU written, whatever CPU the walk started on.
+ */
+static void labyrinth_walk_done(struct labyrinth *lab,
+				struct labyrinth_room *room)
+{
+	unsigned long flags;
+	unsigned int cpu;
+
+	local_irq_save(flags);
+	cpu = smp_processor_id();
+	if (room && room->home == cpu)
+		labyrinth_move_entrance(lab, room);
+	else if (this_cpu_read(lab->pcpu->next)->home != cpu)
+		labyrinth_reenter(lab);
+	local_irq_restore(flags);
 }
 
 /*
  * A released room is where its home CPU (whose rooms it is among) claims
  * next: the same room again for a task that claims and releases, and for
  * a driver that releases on another CPU (a completion) the room its
- * claiming CPU finds free at once. A plain store, a hint: a lost one costs
- * a probe.
+ * claiming CPU finds free at once. The home CPU's, never the releasing
+ * CPU's: a release that migrated, or runs elsewhere, still names a CPU's
+ * own room to it. A marked store racing the home CPU's own this_cpu
+ * accesses of its entrance, a benign race: the entrance is a hint, any
+ * room is a valid one, and a lost hint costs a probe.
  */
-static void labyrinth_hint_home(struct labyrinth *lab,
-				struct labyrinth_room *room)
+static __always_inline void labyrinth_hint_home(struct labyrinth *lab,
+						struct labyrinth_room *room)
 {
 	if (room->home != LAB_NO_HOME)
 		WRITE_ONCE(per_cpu_ptr(lab->pcpu, room->home)->next, room);
@@ -869,10 +901,7 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 		labyrinth_kick(lab, !fill.failed);
 	if (probes > 1 || !room)
 		labyrinth_count_n(lab, LAB_COLLISIONS, probes - !!room);
-	if (room && room->home == raw_smp_processor_id())
-		labyrinth_move_entrance(lab, room);
-	else if (entrance->home != raw_smp_processor_id())
-		labyrinth_reenter(lab);
+	labyrinth_walk_done(lab, room);
 	if (room)
 		return labyrinth_claimed(lab, room, owner, probes);
 	labyrinth_count(lab, contended ? LAB_FAIL_CONTENDED : LAB_FAIL_FULL);
@@ -1107,8 +1136,8 @@ int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner)
 		   try_cmpxchg_release(&room->ticket, &t,
 				       t - LAB_OWNED + LAB_GEN))) {
 		labyrinth_count(lab, LAB_RELEASES);
-		/* a room of this CPU's: the next claim here takes it again */
-		this_cpu_write(lab->pcpu->next, room);
+		/* its home CPU's next claim takes it again */
+		labyrinth_hint_home(lab, room);
 		labyrinth_released(lab, room, addr, owner);
 		return 0;
 	}

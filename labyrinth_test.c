@@ -1619,6 +1619,42 @@ static void stray_entrance_returns_home(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_A), 0);
 }
 
+/*
+ * A release hints the room to the room's home CPU, never to the CPU it
+ * runs on: a release on one CPU of a room of another's (as after a
+ * migration; here this CPU claimed it through a stray entrance) leaves
+ * this CPU's entrance in its own run and gives the room to its home.
+ */
+static void release_hints_the_rooms_home_cpu(struct kunit *test)
+{
+	struct labyrinth *lab;
+	unsigned int cpu, other, own, theirs, other_now, own_now;
+	void *taken;
+	int err;
+
+	if (num_possible_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: a room of one released on the other");
+	lab = lt_create(test, 4 * num_possible_cpus(), 0, 0, 0, 0);
+	cpu = get_cpu();		/* no assertion until put_cpu() */
+	other = cpumask_any_but(cpu_possible_mask, cpu);
+	own = labyrinth_entrance(lab, cpu);
+	theirs = labyrinth_entrance(lab, other);
+	labyrinth_set_entrance(lab, cpu, theirs);
+	taken = labyrinth_claim(lab, OWNER_A);	/* theirs: this CPU's last */
+	labyrinth_set_entrance(lab, cpu, own);
+	labyrinth_set_entrance(lab, other, theirs + 1);	/* still their run */
+	err = labyrinth_release(lab, taken, OWNER_A);
+	own_now = labyrinth_entrance(lab, cpu);
+	other_now = labyrinth_entrance(lab, other);
+	put_cpu();
+	KUNIT_ASSERT_NE(test, own, theirs);
+	KUNIT_ASSERT_NOT_NULL(test, taken);
+	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, taken), theirs);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	KUNIT_EXPECT_EQ(test, own_now, own);
+	KUNIT_EXPECT_EQ(test, other_now, theirs);
+}
+
 /* A claim released on its CPU is where that CPU's next claim starts. */
 static void claim_after_release_reuses_the_room(struct kunit *test)
 {
@@ -1940,6 +1976,7 @@ static struct kunit_case labyrinth_cases[] = {
 			      lt_fail_pct_gen_params, { .speed = KUNIT_SPEED_SLOW }),
 	KUNIT_CASE(claims_from_each_context_enter_different_rooms),
 	KUNIT_CASE(stray_entrance_returns_home),
+	KUNIT_CASE(release_hints_the_rooms_home_cpu),
 	KUNIT_CASE(claim_after_release_reuses_the_room),
 	KUNIT_CASE(owner_writes_its_struct_page_and_lets_go),
 	KUNIT_CASE(zero_flag_hides_previous_owners_bytes),
