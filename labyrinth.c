@@ -22,12 +22,14 @@
  * phase - FREE, OWNED, GONE (detached) or RELEASING (being poisoned by its
  * owner's release) - its state, and its claim generation (see
  * internal/labyrinth_internal.h). A claim, holding the lock, moves FREE to
- * OWNED; release and detach move
- * OWNED on by cmpxchg, without the lock: only the owner ever moves an owned
- * room, so ownership is checked by reading the owner and address after the
- * ticket and confirmed by the cmpxchg, which fails if anything happened in
- * between. So nobody ever waits for a room lock, and a release or detach
- * in NMI, or on a vCPU the host has just descheduled, holds up no one.
+ * OWNED; release and detach move OWNED on by cmpxchg, without the lock:
+ * only the owner ever moves an owned room, so ownership is checked by
+ * reading the owner and address after the ticket and confirmed by the
+ * cmpxchg, which fails if anything happened in between; the _gen calls
+ * also compare the ticket with the one their claim set, which names that
+ * claim alone. So nobody ever waits for a room lock, and a release or
+ * detach in NMI, or on a vCPU the host has just descheduled, holds up no
+ * one.
  *
  * States. A room is READY (it has pages), VOID (its pages were detached,
  * or a fill failed) or BUSY (a fill is running with the lock dropped). A
@@ -179,6 +181,7 @@ struct labyrinth_fill {
 	bool can_fill;		/* an allocator may be tried here */
 	bool failed;		/* an allocation failed: skip void rooms */
 	bool skipped;		/* a void room was left to the deferred refill */
+	unsigned long ticket;	/* the claim's ticket, once it took a room */
 };
 
 /* The walk state of one claim: per wing, its next column and rooms seen. */
@@ -667,6 +670,7 @@ static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 		t = READ_ONCE(room->ticket);	/* FREE: ours under the lock */
 	if (labyrinth_takeable(t)) {
 		labyrinth_take(room, t, owner, ip);
+		fill->ticket = t + LAB_OWNED;
 		res = LAB_PROBE_CLAIMED;
 	}
 	raw_spin_unlock_irqrestore(&room->lock, flags);
@@ -881,7 +885,7 @@ static __always_inline void *labyrinth_claimed(struct labyrinth *lab,
  */
 static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 					   const void *owner, gfp_t gfp,
-					   unsigned long ip)
+					   unsigned long *gen, unsigned long ip)
 {
 	struct labyrinth_fill fill = {
 		.gfp = gfp,
@@ -902,8 +906,11 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	if (probes > 1 || !room)
 		labyrinth_count_n(lab, LAB_COLLISIONS, probes - !!room);
 	labyrinth_walk_done(lab, room);
-	if (room)
+	if (room) {
+		if (gen)
+			*gen = fill.ticket;
 		return labyrinth_claimed(lab, room, owner, probes);
+	}
 	labyrinth_count(lab, contended ? LAB_FAIL_CONTENDED : LAB_FAIL_FULL);
 	trace_labyrinth_claim(lab->name, owner, NULL, probes, contended);
 	return NULL;
@@ -913,10 +920,12 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
  * A claim: this CPU's entrance if a look says it is free and its lock is
  * free, else the walk. The common case is a load, a trylock with
  * interrupts saved, a few stores and an unlock. Interrupts are off from
- * the read of the entrance to its move: both are this CPU's.
+ * the read of the entrance to its move: both are this CPU's. The claim's
+ * ticket goes to *@gen if @gen is not NULL.
  */
 static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 						const void *owner, gfp_t gfp,
+						unsigned long *gen,
 						unsigned long ip)
 {
 	struct labyrinth_room *room;
@@ -945,16 +954,22 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 			labyrinth_move_entrance(lab, room);
 	}
 	local_irq_restore(flags);
-	if (likely(taken))
+	if (likely(taken)) {
+		if (gen)
+			*gen = t + LAB_OWNED;
 		return labyrinth_claimed(lab, room, owner, 1);
-	return labyrinth_claim_walk(lab, owner, gfp, ip);
+	}
+	return labyrinth_claim_walk(lab, owner, gfp, gen, ip);
 }
 
 /**
  * labyrinth_claim() - claim a free room
  * @lab: the labyrinth
- * @owner: the claimant's token (any non-NULL pointer, e.g. its device);
- *	only this token may release or detach the room
+ * @owner: the claimant's token, any non-NULL pointer; only this token may
+ *	release or detach the room. A token unique to the claim (the request
+ *	the room serves) lets a double release be told from the release of a
+ *	later claim; a token shared by many claims (the device) does not:
+ *	see labyrinth_release() and labyrinth_claim_gen()
  *
  * Walks the labyrinth from this CPU's entrance and takes the first free
  * room it can lock, visiting at most max_probe rooms and each room at most
@@ -971,9 +986,24 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
  */
 void *labyrinth_claim(struct labyrinth *lab, const void *owner)
 {
-	return labyrinth_do_claim(lab, owner, 0, _RET_IP_);
+	return labyrinth_do_claim(lab, owner, 0, NULL, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_claim);
+
+/* labyrinth_claim_gfp() and labyrinth_claim_gen(): the gfp checked. */
+static __always_inline void *labyrinth_claim_checked(struct labyrinth *lab,
+						     const void *owner,
+						     gfp_t gfp,
+						     unsigned long *gen,
+						     unsigned long ip)
+{
+	might_sleep_if(gfpflags_allow_blocking(gfp));
+	if (unlikely(gfp & ~LABYRINTH_GFP_OK) && !IS_ERR_OR_NULL(lab)) {
+		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL, ip);
+		gfp &= LABYRINTH_GFP_OK;
+	}
+	return labyrinth_do_claim(lab, owner, gfp, gen, ip);
+}
 
 /**
  * labyrinth_claim_gfp() - claim a free room, filling void rooms as @gfp allows
@@ -997,15 +1027,37 @@ EXPORT_SYMBOL_GPL(labyrinth_claim);
  */
 void *labyrinth_claim_gfp(struct labyrinth *lab, const void *owner, gfp_t gfp)
 {
-	might_sleep_if(gfpflags_allow_blocking(gfp));
-	if (unlikely(gfp & ~LABYRINTH_GFP_OK) && !IS_ERR_OR_NULL(lab)) {
-		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL,
-				   _RET_IP_);
-		gfp &= LABYRINTH_GFP_OK;
-	}
-	return labyrinth_do_claim(lab, owner, gfp, _RET_IP_);
+	return labyrinth_claim_checked(lab, owner, gfp, NULL, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_claim_gfp);
+
+/**
+ * labyrinth_claim_gen() - claim a free room and learn the claim's generation
+ * @lab: the labyrinth
+ * @owner: the claimant's token, as for labyrinth_claim()
+ * @gfp: as for labyrinth_claim_gfp()
+ * @gen: set to the claim's generation, a nonzero value that names this
+ *	claim of the room and no other (it is valid with the address
+ *	returned, not with another room's); 0 if no room was claimed
+ *
+ * labyrinth_claim_gfp() for callers that release or detach with
+ * labyrinth_release_gen() or labyrinth_detach_gen(), which refuse with
+ * -ENOENT a call whose claim is over even when the room has been claimed
+ * again since with the same @owner: a double release with a token shared
+ * by many claims (a device) then never frees the owner's next claim. The
+ * generation is the room's ticket, which the claim sets anyway: it costs
+ * one store here and one compare in the release.
+ *
+ * Context: as for labyrinth_claim_gfp().
+ * Return: as for labyrinth_claim().
+ */
+void *labyrinth_claim_gen(struct labyrinth *lab, const void *owner, gfp_t gfp,
+			  unsigned long *gen)
+{
+	*gen = 0;
+	return labyrinth_claim_checked(lab, owner, gfp, gen, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(labyrinth_claim_gen);
 
 /* ---- Release, detach, owner: without the room lock ---- */
 
@@ -1035,14 +1087,16 @@ labyrinth_find(struct labyrinth *lab, const void *addr)
 
 /*
  * Release (@detach false) or detach @room, found at @addr, that @owner
- * owns: check the phase, address and owner read after the ticket, and
- * move the ticket on by cmpxchg, which fails if anything moved in between.
- * 0 or the documented error.
+ * owns, in the claim @gen names if it is not 0: check the phase, address,
+ * generation and owner read after the ticket, and move the ticket on by
+ * cmpxchg, which fails if anything moved in between. 0 or the documented
+ * error.
  */
 static __always_inline int labyrinth_let_go(struct labyrinth *lab,
 					    struct labyrinth_room *room,
 					    void *addr, const void *owner,
-					    bool detach, struct page **page)
+					    unsigned long gen, bool detach,
+					    struct page **page)
 {
 	bool poison = !detach && (lab->flags & LABYRINTH_POISON);
 	unsigned long t, to;
@@ -1057,6 +1111,8 @@ static __always_inline int labyrinth_let_go(struct labyrinth *lab,
 			return -ENOENT;
 		if (unlikely(READ_ONCE(room->addr) != addr))
 			return -EINVAL;		/* refilled since the lookup */
+		if (unlikely(gen && t != gen))
+			return -ENOENT;		/* that claim is over */
 		if (unlikely(READ_ONCE(room->owner) != owner))
 			return -EPERM;
 		if (detach)	/* read before the room may go void */
@@ -1085,10 +1141,11 @@ static __always_inline void labyrinth_released(struct labyrinth *lab,
 
 /* Any other release: found through the address table, or refused. */
 static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
-					   const void *owner, unsigned long ip)
+					   const void *owner, unsigned long gen,
+					   unsigned long ip)
 {
 	struct labyrinth_room *room = labyrinth_lookup(lab, addr);
-	int err = labyrinth_let_go(lab, room, addr, owner, false, NULL);
+	int err = labyrinth_let_go(lab, room, addr, owner, gen, false, NULL);
 
 	if (err) {
 		labyrinth_bad_call(lab, LAB_OP_RELEASE, owner, addr, err, ip);
@@ -1100,6 +1157,40 @@ static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
 	return 0;
 }
 
+/*
+ * A release, of the claim @gen names if it is not 0. The common one is of
+ * the room this CPU claimed last: read as a guess (a release that moved
+ * CPU reads another CPU's), which the ticket, address and owner confirm.
+ */
+static __always_inline int labyrinth_do_release(struct labyrinth *lab,
+						void *addr, const void *owner,
+						unsigned long gen,
+						unsigned long ip)
+{
+	struct labyrinth_room *room;
+	unsigned long t;
+
+	if (IS_ERR_OR_NULL(lab))
+		return -EINVAL;
+	room = this_cpu_read(lab->pcpu->last);
+	/* pairs with the claim's store-release: the owner is current */
+	t = smp_load_acquire(&room->ticket);
+	if (likely(labyrinth_phase(t) == LAB_OWNED &&
+		   (!gen || t == gen) &&
+		   READ_ONCE(room->addr) == addr &&
+		   READ_ONCE(room->owner) == owner &&
+		   !(lab->flags & LABYRINTH_POISON) &&
+		   try_cmpxchg_release(&room->ticket, &t,
+				       t - LAB_OWNED + LAB_GEN))) {
+		labyrinth_count(lab, LAB_RELEASES);
+		/* its home CPU's next claim takes it again */
+		labyrinth_hint_home(lab, room);
+		labyrinth_released(lab, room, addr, owner);
+		return 0;
+	}
+	return labyrinth_release_slow(lab, addr, owner, gen, ip);
+}
+
 /**
  * labyrinth_release() - give a claimed room back to the labyrinth
  * @lab: the labyrinth
@@ -1108,6 +1199,16 @@ static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
  *
  * The room is claimable again at once. Never waits for a room lock: the
  * ownership check and the hand-back are one cmpxchg.
+ *
+ * The check is of @addr and @owner alone, so what a repeated release
+ * (a double release) gets depends on the token. While the room is free or
+ * void, -ENOENT; once claimed again, -EPERM if that claim's token is
+ * another, but if it is the same token - a token shared by many claims,
+ * such as the device, and the room claimed again on the same CPU, which
+ * locality makes the common case - the release frees that new claim and
+ * returns 0. A token unique to each claim (the request the room serves)
+ * turns that into -EPERM; labyrinth_claim_gen() with
+ * labyrinth_release_gen() turns it into -ENOENT whatever the token.
  *
  * Context: Any context, NMI included. Never sleeps.
  * Return: 0 on success; -EINVAL if @lab or @owner is NULL or @lab an
@@ -1120,50 +1221,47 @@ static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
  */
 int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner)
 {
-	struct labyrinth_room *room;
-	unsigned long t;
-
-	if (IS_ERR_OR_NULL(lab))
-		return -EINVAL;
-	/* the common release: of the room this CPU claimed last */
-	room = this_cpu_read(lab->pcpu->last);
-	/* pairs with the claim's store-release: the owner is current */
-	t = smp_load_acquire(&room->ticket);
-	if (likely(labyrinth_phase(t) == LAB_OWNED &&
-		   READ_ONCE(room->addr) == addr &&
-		   READ_ONCE(room->owner) == owner &&
-		   !(lab->flags & LABYRINTH_POISON) &&
-		   try_cmpxchg_release(&room->ticket, &t,
-				       t - LAB_OWNED + LAB_GEN))) {
-		labyrinth_count(lab, LAB_RELEASES);
-		/* its home CPU's next claim takes it again */
-		labyrinth_hint_home(lab, room);
-		labyrinth_released(lab, room, addr, owner);
-		return 0;
-	}
-	return labyrinth_release_slow(lab, addr, owner, _RET_IP_);
+	return labyrinth_do_release(lab, addr, owner, 0, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_release);
 
 /**
- * labyrinth_detach() - keep a claimed room's pages for good
+ * labyrinth_release_gen() - give back the room of one claim
  * @lab: the labyrinth
- * @addr: the address labyrinth_claim() returned
+ * @addr: the address labyrinth_claim_gen() returned
  * @owner: the token the room was claimed with
+ * @gen: the generation labyrinth_claim_gen() set when it returned @addr
  *
- * The pages become the caller's, to be freed with
- * ``__free_pages(page, order)``; labyrinth never wrote their struct page
- * after it allocated them. For order > 0 they are one compound page, as
- * ``alloc_pages(__GFP_COMP)`` makes. The room becomes void and is
- * refilled later, by a claim or by the deferred refill. Never waits for a
- * room lock.
+ * labyrinth_release() of the claim @gen names and no other: once that
+ * claim is over (released or detached), a repeated release gets -ENOENT
+ * and changes nothing, even when the room has been claimed again with the
+ * same @owner. (On 32-bit kernels the generation wraps after 2^28 claims
+ * of one room.)
  *
  * Context: Any context, NMI included. Never sleeps.
- * Return: the first page of the room, or an ERR_PTR with the codes of
- * labyrinth_release(): -EINVAL, -EPERM or -ENOENT.
+ * Return: 0 on success; -EINVAL as for labyrinth_release(), or if @gen is
+ * 0; -ENOENT if the claim @gen names is over (the room is free, void, or
+ * has been claimed again since, by any owner); -EPERM if the claim is
+ * current but @owner is not its token. Every refusal that names a
+ * labyrinth is counted in its bad_calls.
  */
-struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
-			      const void *owner)
+int labyrinth_release_gen(struct labyrinth *lab, void *addr, const void *owner,
+			  unsigned long gen)
+{
+	if (unlikely(!gen) && !IS_ERR_OR_NULL(lab)) {
+		/* no claim's: a failed claim_gen's, or none */
+		labyrinth_bad_call(lab, LAB_OP_RELEASE, owner, addr, -EINVAL,
+				   _RET_IP_);
+		return -EINVAL;
+	}
+	return labyrinth_do_release(lab, addr, owner, gen, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(labyrinth_release_gen);
+
+/* A detach, of the claim @gen names if it is not 0. */
+static __always_inline struct page *
+labyrinth_do_detach(struct labyrinth *lab, void *addr, const void *owner,
+		    unsigned long gen, unsigned long ip)
 {
 	struct labyrinth_room *room;
 	struct page *page;
@@ -1172,9 +1270,9 @@ struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 	if (IS_ERR_OR_NULL(lab))
 		return ERR_PTR(-EINVAL);
 	room = labyrinth_find(lab, addr);
-	err = labyrinth_let_go(lab, room, addr, owner, true, &page);
+	err = labyrinth_let_go(lab, room, addr, owner, gen, true, &page);
 	if (unlikely(err)) {
-		labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, err, _RET_IP_);
+		labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, err, ip);
 		return ERR_PTR(err);
 	}
 	labyrinth_note_void(lab, room);
@@ -1187,7 +1285,58 @@ struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 	labyrinth_kick(lab, false);
 	return page;
 }
+
+/**
+ * labyrinth_detach() - keep a claimed room's pages for good
+ * @lab: the labyrinth
+ * @addr: the address labyrinth_claim() returned
+ * @owner: the token the room was claimed with
+ *
+ * The pages become the caller's, to be freed with
+ * ``__free_pages(page, order)``; labyrinth never wrote their struct page
+ * after it allocated them. For order > 0 they are one compound page, as
+ * ``alloc_pages(__GFP_COMP)`` makes. The room becomes void and is
+ * refilled later, by a claim or by the deferred refill. Never waits for a
+ * room lock. Like labyrinth_release(), it checks @addr and @owner alone:
+ * a repeated detach after the room was refilled and claimed again with the
+ * same token detaches that claim; labyrinth_detach_gen() refuses it.
+ *
+ * Context: Any context, NMI included. Never sleeps.
+ * Return: the first page of the room, or an ERR_PTR with the codes of
+ * labyrinth_release(): -EINVAL, -EPERM or -ENOENT.
+ */
+struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
+			      const void *owner)
+{
+	return labyrinth_do_detach(lab, addr, owner, 0, _RET_IP_);
+}
 EXPORT_SYMBOL_GPL(labyrinth_detach);
+
+/**
+ * labyrinth_detach_gen() - keep the pages of one claim's room for good
+ * @lab: the labyrinth
+ * @addr: the address labyrinth_claim_gen() returned
+ * @owner: the token the room was claimed with
+ * @gen: the generation labyrinth_claim_gen() set when it returned @addr
+ *
+ * labyrinth_detach() of the claim @gen names and no other, as
+ * labyrinth_release_gen() releases it.
+ *
+ * Context: Any context, NMI included. Never sleeps.
+ * Return: the first page of the room, or an ERR_PTR with the codes of
+ * labyrinth_release_gen(): -EINVAL, -ENOENT or -EPERM.
+ */
+struct page *labyrinth_detach_gen(struct labyrinth *lab, void *addr,
+				  const void *owner, unsigned long gen)
+{
+	if (unlikely(!gen) && !IS_ERR_OR_NULL(lab)) {
+		labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, -EINVAL,
+				   _RET_IP_);
+		return ERR_PTR(-EINVAL);
+	}
+	return labyrinth_do_detach(lab, addr, owner, gen, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(labyrinth_detach_gen);
 
 /**
  * labyrinth_owner() - who owns a room

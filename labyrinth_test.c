@@ -817,6 +817,90 @@ static void release_after_detach_then_refill(struct kunit *test)
 	__free_pages(page, 0);
 }
 
+/*
+ * A token shared by every claim (a device) cannot tell a double release
+ * from the release of the owner's next claim of the same room, which
+ * locality makes the common case (here: the only room). The claim's
+ * generation can: the stale release and detach get -ENOENT and the new
+ * claim stays owned. The plain release, shown after, frees the new claim,
+ * unless each claim has a token of its own.
+ */
+static void release_gen_refuses_release_of_an_earlier_claim(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 1, 0, 0, 0, 0);
+	unsigned long g1, g2, g3;
+	void *a, *b, *c;
+
+	a = labyrinth_claim_gen(lab, OWNER_A, 0, &g1);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_EXPECT_NE(test, g1, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, g1), 0);
+	b = labyrinth_claim_gen(lab, OWNER_A, 0, &g2);	/* the room again */
+	KUNIT_ASSERT_PTR_EQ(test, b, a);
+	KUNIT_EXPECT_NE(test, g2, g1);
+	KUNIT_EXPECT_NULL(test, labyrinth_claim_gen(lab, OWNER_B, 0, &g3));
+	KUNIT_EXPECT_EQ(test, g3, 0);			/* full: no claim */
+
+	/* the double release and detach of the first claim: refused */
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, g1), -ENOENT);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_detach_gen(lab, a, OWNER_A, g1)),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_B, g1), -ENOENT);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_B, g2), -EPERM);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_detach_gen(lab, a, OWNER_A, 0)),
+			-EINVAL);
+	KUNIT_EXPECT_PTR_EQ(test, labyrinth_owner(lab, b), OWNER_A);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).bad_calls, 6);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, b, OWNER_A, g2), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, b, OWNER_A, g2), -ENOENT);
+
+	/* The owner token alone cannot tell: the stale release frees c. */
+	a = labyrinth_claim(lab, OWNER_A);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), 0);
+	c = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_PTR_EQ(test, c, a);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), 0);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_owned, 0);
+	/* ... unless each claim has its own token */
+	c = labyrinth_claim(lab, OWNER_B);
+	KUNIT_ASSERT_PTR_EQ(test, c, a);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), -EPERM);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, c, OWNER_B), 0);
+}
+
+/*
+ * The generation of a claim made by the walk (the entrance owned) and of
+ * a detached one: each names its claim of its room, and a repeated
+ * release or detach is refused.
+ */
+static void claim_gen_after_walk_and_detach(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, 0);
+	unsigned long ga, gb;
+	struct page *page;
+	unsigned int cpu;
+	void *a, *b;
+
+	lt_hold_refill(lab);
+	a = labyrinth_claim_gen(lab, OWNER_A, 0, &ga);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	for_each_possible_cpu(cpu)		/* enter at a: owned, so walk */
+		labyrinth_set_entrance(lab, cpu, labyrinth_room_index(lab, a));
+	b = labyrinth_claim_gen(lab, OWNER_A, 0, &gb);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).collisions, 1);
+	KUNIT_EXPECT_NE(test, gb, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, b, OWNER_A, gb), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, b, OWNER_A, gb), -ENOENT);
+	page = labyrinth_detach_gen(lab, a, OWNER_A, ga);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_detach_gen(lab, a, OWNER_A, ga)),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, ga), -ENOENT);
+	__free_pages(page, 0);
+}
+
 static const struct labyrinth_config lt_bad_configs[] = {
 	{ .nr_rooms = 0 },
 	{ .nr_rooms = 1, .order = MAX_PAGE_ORDER + 1 },
@@ -1965,6 +2049,8 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(claim_takes_far_door_after_busy_lock),
 	KUNIT_CASE_PARAM(claim_finds_the_only_free_room, lt_walk_gen_params),
 	KUNIT_CASE(release_after_detach_then_refill),
+	KUNIT_CASE(release_gen_refuses_release_of_an_earlier_claim),
+	KUNIT_CASE(claim_gen_after_walk_and_detach),
 	KUNIT_CASE(create_rejects_bad_config),
 	KUNIT_CASE(create_accepts_edge_configs),
 	KUNIT_CASE(create_fails_at_each_allocation),
