@@ -22,12 +22,14 @@
  * phase - FREE, OWNED, GONE (detached) or RELEASING (being poisoned by its
  * owner's release) - its state, and its claim generation (see
  * internal/labyrinth_internal.h). A claim, holding the lock, moves FREE to
- * OWNED; release and detach move
- * OWNED on by cmpxchg, without the lock: only the owner ever moves an owned
- * room, so ownership is checked by reading the owner and address after the
- * ticket and confirmed by the cmpxchg, which fails if anything happened in
- * between. So nobody ever waits for a room lock, and a release or detach
- * in NMI, or on a vCPU the host has just descheduled, holds up no one.
+ * OWNED; release and detach move OWNED on by cmpxchg, without the lock:
+ * only the owner ever moves an owned room, so ownership is checked by
+ * reading the owner and address after the ticket and confirmed by the
+ * cmpxchg, which fails if anything happened in between; the _gen calls
+ * also compare the ticket with the one their claim set, which names that
+ * claim alone. So nobody ever waits for a room lock, and a release or
+ * detach in NMI, or on a vCPU the host has just descheduled, holds up no
+ * one.
  *
  * States. A room is READY (it has pages), VOID (its pages were detached,
  * or a fill failed) or BUSY (a fill is running with the lock dropped). A
@@ -53,14 +55,21 @@
  *
  * Entrances. Each CPU has its own run of rooms on its node (its node's
  * rooms shared among its CPUs) and enters at its "next" room: the room
- * after the last one it claimed, or the last one released on it. So a
- * task that claims and releases reuses one warm room, and a softirq or
- * hard irq claim that interrupts a task holding its room starts at the
- * next room, not in the task's. A claim at the entrance reads and moves
- * it with interrupts off, so on one CPU; a walk moves it only to a room of
- * its CPU's. Should a CPU's entrance still be another CPU's room (a
- * release moved CPU between its reads and writes of the entrance), its
- * next walk sends it back to its own run.
+ * after the last one it claimed, or the last of its rooms released,
+ * wherever. So a task that claims and releases reuses one warm room, and
+ * a softirq or hard irq claim that interrupts a task holding its room
+ * starts at the next room, not in the task's. What holds: a CPU's next
+ * and last rooms are rooms of its own run. A claim writes them with
+ * interrupts off, on the CPU whose they are, after checking that the room
+ * is that CPU's: the claim at the entrance from its read of the entrance
+ * to its move, a walk for its move alone (the walk itself may run
+ * preemptible and migrate). A release writes no entrance of the CPU it
+ * runs on: it hints the room to the room's home CPU, a WRITE_ONCE()
+ * racing that CPU's this_cpu accesses; it reads this CPU's last room only
+ * as a guess, checked like any other room. Both are hints, and the race
+ * is benign: any room is a valid entrance, and a lost hint costs a probe.
+ * (A CPU's entrance that is not its own, which only a test sets, is sent
+ * back to its run by its next walk.)
  *
  * The walk. A claim looks at each room it visits and trylocks it if it may
  * take it; it passes owned rooms, and void ones it cannot fill, without a
@@ -89,13 +98,17 @@
  * the kernel has it, which is valid in every context and is called with
  * the lock held. Otherwise it skips the room and kicks the deferred refill
  * through irq_work (valid in NMI): a work item that fills void rooms with
- * GFP_KERNEL, at once unless its last pass failed, when it retries after
- * refill_delay however many claims skip void rooms meanwhile. Nothing
- * reads the context the caller runs in.
+ * GFP_KERNEL, at once unless its last pass failed. It finds them by their
+ * bits in a bitmap that a detach sets (O(1)), not by looking at every
+ * room; a pass stops at the first fill that fails and retries after a
+ * delay that doubles with each failed pass, from refill_delay to 64 times
+ * it, however many claims skip void rooms meanwhile; a pass that fills
+ * them all resets it. Nothing reads the context the caller runs in.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/bitops.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
@@ -124,11 +137,13 @@
 
 #define LABYRINTH_POISON_BYTE	0x6b
 /*
- * After a detach or a failed fill, the deferred refill runs this much
- * later: a claim may refill the room first, and a failing allocator is not
- * hammered.
+ * After a detach the deferred refill runs this much later: a claim may
+ * refill the room first. A failed pass retries after this delay, doubled
+ * with each pass that fails again, up to 2^LABYRINTH_REFILL_BACKOFF_SHIFT
+ * times it (20 ms to 1.28 s): a failing allocator is not hammered.
  */
 #define LABYRINTH_REFILL_DELAY	msecs_to_jiffies(20)
+#define LABYRINTH_REFILL_BACKOFF_SHIFT	6
 /* A room's pages are drawn again this often when the table has no slot. */
 #define LABYRINTH_INSTALL_TRIES	4
 /*
@@ -166,6 +181,7 @@ struct labyrinth_fill {
 	bool can_fill;		/* an allocator may be tried here */
 	bool failed;		/* an allocation failed: skip void rooms */
 	bool skipped;		/* a void room was left to the deferred refill */
+	unsigned long ticket;	/* the claim's ticket, once it took a room */
 };
 
 /* The walk state of one claim: per wing, its next column and rooms seen. */
@@ -323,15 +339,16 @@ static void labyrinth_free_pages(struct labyrinth *lab, struct page *page)
 /*
  * The irq_work behind labyrinth_kick(): schedule the deferred refill, at
  * once if a claim skipped a void room it could not fill, else after
- * refill_delay (a detach: a claim may refill the room first; a failed fill:
- * the allocator is not hammered).
+ * refill_delay (a detach: a claim may refill the room first). While the
+ * refill is failing it runs after its backoff, however often it is kicked:
+ * a retry already queued is not brought forward.
  */
 static void labyrinth_kick_fn(struct irq_work *work)
 {
 	struct labyrinth *lab = container_of(work, struct labyrinth, kick);
-
-	/* a failing refill retries after refill_delay, however often kicked */
-	bool now = xchg(&lab->kick_now, false) && !READ_ONCE(lab->refill_failing);
+	/* written by the refill alone; a stale read delays by one backoff */
+	unsigned long backoff = READ_ONCE(lab->refill_backoff);
+	bool now = xchg(&lab->kick_now, 0) && !backoff;
 
 #ifdef LABYRINTH_KUNIT
 	now &= !lab->refill_held;
@@ -340,7 +357,7 @@ static void labyrinth_kick_fn(struct irq_work *work)
 		mod_delayed_work(system_dfl_wq, &lab->refill_work, 0);
 	else
 		queue_delayed_work(system_dfl_wq, &lab->refill_work,
-				   lab->refill_delay);
+				   backoff ?: lab->refill_delay);
 }
 
 /*
@@ -352,7 +369,7 @@ static void labyrinth_kick_fn(struct irq_work *work)
 static void labyrinth_kick(struct labyrinth *lab, bool now)
 {
 	if (now && !READ_ONCE(lab->kick_now))
-		WRITE_ONCE(lab->kick_now, true);
+		WRITE_ONCE(lab->kick_now, 1);
 	irq_work_queue(&lab->kick);
 }
 
@@ -473,7 +490,27 @@ static bool labyrinth_install(struct labyrinth *lab,
 	/* whoever reads the room READY reads its new address: lookup */
 	smp_wmb();
 	labyrinth_set_state(room, LAB_ROOM_READY);
+	/* void no more; a late set_bit of its detach only costs a look */
+	clear_bit(labyrinth_room_idx(lab, room), lab->void_map);
 	return true;
+}
+
+/*
+ * @room went void (detached): note it for the deferred refill, which finds
+ * void rooms by their bits instead of looking at every room. O(1), valid
+ * in NMI (set_bit is an atomic RMW, like the cmpxchg labyrinth relies on).
+ */
+static void labyrinth_note_void(struct labyrinth *lab,
+				struct labyrinth_room *room)
+{
+	/*
+	 * The ticket's move to GONE before the bit: the refill clears the
+	 * bit (fully ordered) before it reads the ticket, so it sees GONE
+	 * or the bit stays set. Pairs with test_and_clear_bit() in
+	 * labyrinth_refill_room().
+	 */
+	smp_mb__before_atomic();
+	set_bit(labyrinth_room_idx(lab, room), lab->void_map);
 }
 
 /* ---- Filling void rooms ---- */
@@ -630,9 +667,10 @@ static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 		t = labyrinth_clear_gone(room, t);
 	if (unlikely(labyrinth_state(t) == LAB_ROOM_VOID) &&
 	    labyrinth_fill_spot(lab, room, fill, &flags))
-		t = room->ticket;
+		t = READ_ONCE(room->ticket);	/* FREE: ours under the lock */
 	if (labyrinth_takeable(t)) {
 		labyrinth_take(room, t, owner, ip);
+		fill->ticket = t + LAB_OWNED;
 		res = LAB_PROBE_CLAIMED;
 	}
 	raw_spin_unlock_irqrestore(&room->lock, flags);
@@ -750,33 +788,58 @@ static void labyrinth_prepare(struct labyrinth *lab,
 /*
  * A claim of @room at this CPU's entrance, or one of this CPU's rooms: its
  * release looks there first and the next claim enters at the room after
- * it.
+ * it. With interrupts off, so that @room is this CPU's.
  */
 static __always_inline void labyrinth_move_entrance(struct labyrinth *lab,
 						    struct labyrinth_room *room)
 {
+	lockdep_assert_irqs_disabled();
 	this_cpu_write(lab->pcpu->last, room);
 	this_cpu_write(lab->pcpu->next, &lab->rooms[room->after]);
 }
 
 /*
- * This CPU's entrance is another CPU's room (a release moved CPU between
- * its reads and writes of the entrance): back to its own run.
+ * This CPU's entrance is not one of its rooms (only a test sets one so):
+ * back to its own run. With interrupts off, as labyrinth_move_entrance().
  */
 static noinline void labyrinth_reenter(struct labyrinth *lab)
 {
+	lockdep_assert_irqs_disabled();
 	this_cpu_write(lab->pcpu->next, this_cpu_read(lab->pcpu->own));
+}
+
+/*
+ * The walk found @room (or nothing, NULL): move this CPU's entrance if
+ * @room is one of its rooms, with interrupts off so that the CPU checked
+ * is the CPU written, whatever CPU the walk started on.
+ */
+static void labyrinth_walk_done(struct labyrinth *lab,
+				struct labyrinth_room *room)
+{
+	unsigned long flags;
+	unsigned int cpu;
+
+	local_irq_save(flags);
+	cpu = smp_processor_id();
+	if (room && room->home == cpu)
+		labyrinth_move_entrance(lab, room);
+	else if (this_cpu_read(lab->pcpu->next)->home != cpu)
+		labyrinth_reenter(lab);
+	local_irq_restore(flags);
 }
 
 /*
  * A released room is where its home CPU (whose rooms it is among) claims
  * next: the same room again for a task that claims and releases, and for
  * a driver that releases on another CPU (a completion) the room its
- * claiming CPU finds free at once. A plain store, a hint: a lost one costs
- * a probe.
+ * claiming CPU finds free at once. The home CPU's, never the releasing
+ * CPU's: a release that migrated, or runs elsewhere, still names a CPU's
+ * own room to it. A marked store racing the home CPU's own this_cpu
+ * accesses of its entrance, a benign race: the entrance is a hint, any
+ * room is a valid one, and a lost hint costs a probe.
  */
-static void labyrinth_hint_home(struct labyrinth *lab,
-				struct labyrinth_room *room)
+static __always_inline void labyrinth_hint_home(struct labyrinth *lab,
+						struct labyrinth_room *room)
 {
 	if (room->home != LAB_NO_HOME)
 		WRITE_ONCE(per_cpu_ptr(lab->pcpu, room->home)->next, room);
@@ -822,7 +885,7 @@ static __always_inline void *labyrinth_claimed(struct labyrinth *lab,
  */
 static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 					   const void *owner, gfp_t gfp,
-					   unsigned long ip)
+					   unsigned long *gen, unsigned long ip)
 {
 	struct labyrinth_fill fill = {
 		.gfp = gfp,
@@ -842,12 +905,12 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 		labyrinth_kick(lab, !fill.failed);
 	if (probes > 1 || !room)
 		labyrinth_count_n(lab, LAB_COLLISIONS, probes - !!room);
-	if (room && room->home == raw_smp_processor_id())
-		labyrinth_move_entrance(lab, room);
-	else if (entrance->home != raw_smp_processor_id())
-		labyrinth_reenter(lab);
-	if (room)
+	labyrinth_walk_done(lab, room);
+	if (room) {
+		if (gen)
+			*gen = fill.ticket;
 		return labyrinth_claimed(lab, room, owner, probes);
+	}
 	labyrinth_count(lab, contended ? LAB_FAIL_CONTENDED : LAB_FAIL_FULL);
 	trace_labyrinth_claim(lab->name, owner, NULL, probes, contended);
 	return NULL;
@@ -857,10 +920,12 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
  * A claim: this CPU's entrance if a look says it is free and its lock is
  * free, else the walk. The common case is a load, a trylock with
  * interrupts saved, a few stores and an unlock. Interrupts are off from
- * the read of the entrance to its move: both are this CPU's.
+ * the read of the entrance to its move: both are this CPU's. The claim's
+ * ticket goes to *@gen if @gen is not NULL.
  */
 static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 						const void *owner, gfp_t gfp,
+						unsigned long *gen,
 						unsigned long ip)
 {
 	struct labyrinth_room *room;
@@ -889,16 +954,22 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 			labyrinth_move_entrance(lab, room);
 	}
 	local_irq_restore(flags);
-	if (likely(taken))
+	if (likely(taken)) {
+		if (gen)
+			*gen = t + LAB_OWNED;
 		return labyrinth_claimed(lab, room, owner, 1);
-	return labyrinth_claim_walk(lab, owner, gfp, ip);
+	}
+	return labyrinth_claim_walk(lab, owner, gfp, gen, ip);
 }
 
 /**
  * labyrinth_claim() - claim a free room
  * @lab: the labyrinth
- * @owner: the claimant's token (any non-NULL pointer, e.g. its device);
- *	only this token may release or detach the room
+ * @owner: the claimant's token, any non-NULL pointer; only this token may
+ *	release or detach the room. A token unique to the claim (the request
+ *	the room serves) lets a double release be told from the release of a
+ *	later claim; a token shared by many claims (the device) does not:
+ *	see labyrinth_release() and labyrinth_claim_gen()
  *
  * Walks the labyrinth from this CPU's entrance and takes the first free
  * room it can lock, visiting at most max_probe rooms and each room at most
@@ -915,9 +986,24 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
  */
 void *labyrinth_claim(struct labyrinth *lab, const void *owner)
 {
-	return labyrinth_do_claim(lab, owner, 0, _RET_IP_);
+	return labyrinth_do_claim(lab, owner, 0, NULL, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_claim);
+
+/* labyrinth_claim_gfp() and labyrinth_claim_gen(): the gfp checked. */
+static __always_inline void *labyrinth_claim_checked(struct labyrinth *lab,
+						     const void *owner,
+						     gfp_t gfp,
+						     unsigned long *gen,
+						     unsigned long ip)
+{
+	might_sleep_if(gfpflags_allow_blocking(gfp));
+	if (unlikely(gfp & ~LABYRINTH_GFP_OK) && !IS_ERR_OR_NULL(lab)) {
+		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL, ip);
+		gfp &= LABYRINTH_GFP_OK;
+	}
+	return labyrinth_do_claim(lab, owner, gfp, gen, ip);
+}
 
 /**
  * labyrinth_claim_gfp() - claim a free room, filling void rooms as @gfp allows
@@ -941,15 +1027,37 @@ EXPORT_SYMBOL_GPL(labyrinth_claim);
  */
 void *labyrinth_claim_gfp(struct labyrinth *lab, const void *owner, gfp_t gfp)
 {
-	might_sleep_if(gfpflags_allow_blocking(gfp));
-	if (unlikely(gfp & ~LABYRINTH_GFP_OK) && !IS_ERR_OR_NULL(lab)) {
-		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL,
-				   _RET_IP_);
-		gfp &= LABYRINTH_GFP_OK;
-	}
-	return labyrinth_do_claim(lab, owner, gfp, _RET_IP_);
+	return labyrinth_claim_checked(lab, owner, gfp, NULL, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_claim_gfp);
+
+/**
+ * labyrinth_claim_gen() - claim a free room and learn the claim's generation
+ * @lab: the labyrinth
+ * @owner: the claimant's token, as for labyrinth_claim()
+ * @gfp: as for labyrinth_claim_gfp()
+ * @gen: set to the claim's generation, a nonzero value that names this
+ *	claim of the room and no other (it is valid with the address
+ *	returned, not with another room's); 0 if no room was claimed
+ *
+ * labyrinth_claim_gfp() for callers that release or detach with
+ * labyrinth_release_gen() or labyrinth_detach_gen(), which refuse with
+ * -ENOENT a call whose claim is over even when the room has been claimed
+ * again since with the same @owner: a double release with a token shared
+ * by many claims (a device) then never frees the owner's next claim. The
+ * generation is the room's ticket, which the claim sets anyway: it costs
+ * one store here and one compare in the release.
+ *
+ * Context: as for labyrinth_claim_gfp().
+ * Return: as for labyrinth_claim().
+ */
+void *labyrinth_claim_gen(struct labyrinth *lab, const void *owner, gfp_t gfp,
+			  unsigned long *gen)
+{
+	*gen = 0;
+	return labyrinth_claim_checked(lab, owner, gfp, gen, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(labyrinth_claim_gen);
 
 /* ---- Release, detach, owner: without the room lock ---- */
 
@@ -979,14 +1087,16 @@ labyrinth_find(struct labyrinth *lab, const void *addr)
 
 /*
  * Release (@detach false) or detach @room, found at @addr, that @owner
- * owns: check the phase, address and owner read after the ticket, and
- * move the ticket on by cmpxchg, which fails if anything moved in between.
- * 0 or the documented error.
+ * owns, in the claim @gen names if it is not 0: check the phase, address,
+ * generation and owner read after the ticket, and move the ticket on by
+ * cmpxchg, which fails if anything moved in between. 0 or the documented
+ * error.
  */
 static __always_inline int labyrinth_let_go(struct labyrinth *lab,
 					    struct labyrinth_room *room,
 					    void *addr, const void *owner,
-					    bool detach, struct page **page)
+					    unsigned long gen, bool detach,
+					    struct page **page)
 {
 	bool poison = !detach && (lab->flags & LABYRINTH_POISON);
 	unsigned long t, to;
@@ -1001,6 +1111,8 @@ static __always_inline int labyrinth_let_go(struct labyrinth *lab,
 			return -ENOENT;
 		if (unlikely(READ_ONCE(room->addr) != addr))
 			return -EINVAL;		/* refilled since the lookup */
+		if (unlikely(gen && t != gen))
+			return -ENOENT;		/* that claim is over */
 		if (unlikely(READ_ONCE(room->owner) != owner))
 			return -EPERM;
 		if (detach)	/* read before the room may go void */
@@ -1029,10 +1141,11 @@ static __always_inline void labyrinth_released(struct labyrinth *lab,
 
 /* Any other release: found through the address table, or refused. */
 static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
-					   const void *owner, unsigned long ip)
+					   const void *owner, unsigned long gen,
+					   unsigned long ip)
 {
 	struct labyrinth_room *room = labyrinth_lookup(lab, addr);
-	int err = labyrinth_let_go(lab, room, addr, owner, false, NULL);
+	int err = labyrinth_let_go(lab, room, addr, owner, gen, false, NULL);
 
 	if (err) {
 		labyrinth_bad_call(lab, LAB_OP_RELEASE, owner, addr, err, ip);
@@ -1044,6 +1157,40 @@ static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
 	return 0;
 }
 
+/*
+ * A release, of the claim @gen names if it is not 0. The common one is of
+ * the room this CPU claimed last: read as a guess (a release that moved
+ * CPU reads another CPU's), which the ticket, address and owner confirm.
+ */
+static __always_inline int labyrinth_do_release(struct labyrinth *lab,
+						void *addr, const void *owner,
+						unsigned long gen,
+						unsigned long ip)
+{
+	struct labyrinth_room *room;
+	unsigned long t;
+
+	if (IS_ERR_OR_NULL(lab))
+		return -EINVAL;
+	room = this_cpu_read(lab->pcpu->last);
+	/* pairs with the claim's store-release: the owner is current */
+	t = smp_load_acquire(&room->ticket);
+	if (likely(labyrinth_phase(t) == LAB_OWNED &&
+		   (!gen || t == gen) &&
+		   READ_ONCE(room->addr) == addr &&
+		   READ_ONCE(room->owner) == owner &&
+		   !(lab->flags & LABYRINTH_POISON) &&
+		   try_cmpxchg_release(&room->ticket, &t,
+				       t - LAB_OWNED + LAB_GEN))) {
+		labyrinth_count(lab, LAB_RELEASES);
+		/* its home CPU's next claim takes it again */
+		labyrinth_hint_home(lab, room);
+		labyrinth_released(lab, room, addr, owner);
+		return 0;
+	}
+	return labyrinth_release_slow(lab, addr, owner, gen, ip);
+}
+
 /**
  * labyrinth_release() - give a claimed room back to the labyrinth
  * @lab: the labyrinth
@@ -1052,6 +1199,16 @@ static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
  *
  * The room is claimable again at once. Never waits for a room lock: the
  * ownership check and the hand-back are one cmpxchg.
+ *
+ * The check is of @addr and @owner alone, so what a repeated release
+ * (a double release) gets depends on the token. While the room is free or
+ * void, -ENOENT; once claimed again, -EPERM if that claim's token is
+ * another, but if it is the same token - a token shared by many claims,
+ * such as the device, and the room claimed again on the same CPU, which
+ * locality makes the common case - the release frees that new claim and
+ * returns 0. A token unique to each claim (the request the room serves)
+ * turns that into -EPERM; labyrinth_claim_gen() with
+ * labyrinth_release_gen() turns it into -ENOENT whatever the token.
  *
  * Context: Any context, NMI included. Never sleeps.
  * Return: 0 on success; -EINVAL if @lab or @owner is NULL or @lab an
@@ -1064,30 +1221,70 @@ static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
  */
 int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner)
 {
-	struct labyrinth_room *room;
-	unsigned long t;
-
-	if (IS_ERR_OR_NULL(lab))
-		return -EINVAL;
-	/* the common release: of the room this CPU claimed last */
-	room = this_cpu_read(lab->pcpu->last);
-	/* pairs with the claim's store-release: the owner is current */
-	t = smp_load_acquire(&room->ticket);
-	if (likely(labyrinth_phase(t) == LAB_OWNED &&
-		   READ_ONCE(room->addr) == addr &&
-		   READ_ONCE(room->owner) == owner &&
-		   !(lab->flags & LABYRINTH_POISON) &&
-		   try_cmpxchg_release(&room->ticket, &t,
-				       t - LAB_OWNED + LAB_GEN))) {
-		labyrinth_count(lab, LAB_RELEASES);
-		/* a room of this CPU's: the next claim here takes it again */
-		this_cpu_write(lab->pcpu->next, room);
-		labyrinth_released(lab, room, addr, owner);
-		return 0;
-	}
-	return labyrinth_release_slow(lab, addr, owner, _RET_IP_);
+	return labyrinth_do_release(lab, addr, owner, 0, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_release);
+
+/**
+ * labyrinth_release_gen() - give back the room of one claim
+ * @lab: the labyrinth
+ * @addr: the address labyrinth_claim_gen() returned
+ * @owner: the token the room was claimed with
+ * @gen: the generation labyrinth_claim_gen() set when it returned @addr
+ *
+ * labyrinth_release() of the claim @gen names and no other: once that
+ * claim is over (released or detached), a repeated release gets -ENOENT
+ * and changes nothing, even when the room has been claimed again with the
+ * same @owner. (On 32-bit kernels the generation wraps after 2^28 claims
+ * of one room.)
+ *
+ * Context: Any context, NMI included. Never sleeps.
+ * Return: 0 on success; -EINVAL as for labyrinth_release(), or if @gen is
+ * 0; -ENOENT if the claim @gen names is over (the room is free, void, or
+ * has been claimed again since, by any owner); -EPERM if the claim is
+ * current but @owner is not its token. Every refusal that names a
+ * labyrinth is counted in its bad_calls.
+ */
+int labyrinth_release_gen(struct labyrinth *lab, void *addr, const void *owner,
+			  unsigned long gen)
+{
+	if (unlikely(!gen) && !IS_ERR_OR_NULL(lab)) {
+		/* no claim's: a failed claim_gen's, or none */
+		labyrinth_bad_call(lab, LAB_OP_RELEASE, owner, addr, -EINVAL,
+				   _RET_IP_);
+		return -EINVAL;
+	}
+	return labyrinth_do_release(lab, addr, owner, gen, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(labyrinth_release_gen);
+
+/* A detach, of the claim @gen names if it is not 0. */
+static __always_inline struct page *
+labyrinth_do_detach(struct labyrinth *lab, void *addr, const void *owner,
+		    unsigned long gen, unsigned long ip)
+{
+	struct labyrinth_room *room;
+	struct page *page;
+	int err;
+
+	if (IS_ERR_OR_NULL(lab))
+		return ERR_PTR(-EINVAL);
+	room = labyrinth_find(lab, addr);
+	err = labyrinth_let_go(lab, room, addr, owner, gen, true, &page);
+	if (unlikely(err)) {
+		labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, err, ip);
+		return ERR_PTR(err);
+	}
+	labyrinth_note_void(lab, room);
+	labyrinth_account(lab, LAB_PAGES_GIVEN);
+	labyrinth_count(lab, LAB_DETACHES);
+	if (static_branch_unlikely(&labyrinth_collect))
+		atomic_dec(&lab->owned);
+	trace_labyrinth_detach(lab->name, owner, addr,
+			       labyrinth_room_idx(lab, room));
+	labyrinth_kick(lab, false);
+	return page;
+}
 
 /**
  * labyrinth_detach() - keep a claimed room's pages for good
@@ -1100,7 +1297,9 @@ EXPORT_SYMBOL_GPL(labyrinth_release);
  * after it allocated them. For order > 0 they are one compound page, as
  * ``alloc_pages(__GFP_COMP)`` makes. The room becomes void and is
  * refilled later, by a claim or by the deferred refill. Never waits for a
- * room lock.
+ * room lock. Like labyrinth_release(), it checks @addr and @owner alone:
+ * a repeated detach after the room was refilled and claimed again with the
+ * same token detaches that claim; labyrinth_detach_gen() refuses it.
  *
  * Context: Any context, NMI included. Never sleeps.
  * Return: the first page of the room, or an ERR_PTR with the codes of
@@ -1109,28 +1308,35 @@ EXPORT_SYMBOL_GPL(labyrinth_release);
 struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 			      const void *owner)
 {
-	struct labyrinth_room *room;
-	struct page *page;
-	int err;
-
-	if (IS_ERR_OR_NULL(lab))
-		return ERR_PTR(-EINVAL);
-	room = labyrinth_find(lab, addr);
-	err = labyrinth_let_go(lab, room, addr, owner, true, &page);
-	if (unlikely(err)) {
-		labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, err, _RET_IP_);
-		return ERR_PTR(err);
-	}
-	labyrinth_account(lab, LAB_PAGES_GIVEN);
-	labyrinth_count(lab, LAB_DETACHES);
-	if (static_branch_unlikely(&labyrinth_collect))
-		atomic_dec(&lab->owned);
-	trace_labyrinth_detach(lab->name, owner, addr,
-			       labyrinth_room_idx(lab, room));
-	labyrinth_kick(lab, false);
-	return page;
+	return labyrinth_do_detach(lab, addr, owner, 0, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(labyrinth_detach);
+
+/**
+ * labyrinth_detach_gen() - keep the pages of one claim's room for good
+ * @lab: the labyrinth
+ * @addr: the address labyrinth_claim_gen() returned
+ * @owner: the token the room was claimed with
+ * @gen: the generation labyrinth_claim_gen() set when it returned @addr
+ *
+ * labyrinth_detach() of the claim @gen names and no other, as
+ * labyrinth_release_gen() releases it.
+ *
+ * Context: Any context, NMI included. Never sleeps.
+ * Return: the first page of the room, or an ERR_PTR with the codes of
+ * labyrinth_release_gen(): -EINVAL, -ENOENT or -EPERM.
+ */
+struct page *labyrinth_detach_gen(struct labyrinth *lab, void *addr,
+				  const void *owner, unsigned long gen)
+{
+	if (unlikely(!gen) && !IS_ERR_OR_NULL(lab)) {
+		labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, -EINVAL,
+				   _RET_IP_);
+		return ERR_PTR(-EINVAL);
+	}
+	return labyrinth_do_detach(lab, addr, owner, gen, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(labyrinth_detach_gen);
 
 /**
  * labyrinth_owner() - who owns a room
@@ -1260,9 +1466,10 @@ void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats)
 EXPORT_SYMBOL_GPL(labyrinth_get_stats);
 
 /*
- * Collecting starts: forget the claim sites rooms have from an earlier
- * time of collecting, which claims since may not have overwritten.
- * Process context.
+ * Collecting starts or stops: forget the claim sites and times rooms have,
+ * which claims made while not collecting do not overwrite. Under each
+ * room's lock, which a claim holds while it records its site. Process
+ * context.
  */
 void labyrinth_forget_claims(struct labyrinth *lab)
 {
@@ -1274,6 +1481,7 @@ void labyrinth_forget_claims(struct labyrinth *lab)
 		room = &lab->rooms[i];
 		raw_spin_lock_irqsave(&room->lock, flags);
 		room->claim_ip = 0;
+		room->claimed_at = 0;
 		raw_spin_unlock_irqrestore(&room->lock, flags);
 		cond_resched();
 	}
@@ -1284,16 +1492,17 @@ void labyrinth_view(struct labyrinth *lab, unsigned int i,
 		    struct labyrinth_room_view *v)
 {
 	struct labyrinth_room *room = &lab->rooms[i];
-	unsigned long flags;
+	unsigned long flags, t;
 
 	raw_spin_lock_irqsave(&room->lock, flags);
-	v->phase = labyrinth_held(room->ticket) ? LAB_OWNED :
-		   labyrinth_phase(room->ticket);
-	v->state = v->phase == LAB_GONE ? LAB_ROOM_VOID :
-		   labyrinth_state(room->ticket);
+	/* release and detach move the ticket without the lock: read it once */
+	t = READ_ONCE(room->ticket);
+	v->phase = labyrinth_held(t) ? LAB_OWNED : labyrinth_phase(t);
+	v->state = v->phase == LAB_GONE ? LAB_ROOM_VOID : labyrinth_state(t);
 	v->owner = room->owner;
 	v->ip = room->claim_ip;
-	v->held_ms = jiffies_to_msecs((u32)jiffies - room->claimed_at);
+	v->held_ms = v->ip ?
+		     jiffies_to_msecs((u32)jiffies - room->claimed_at) : 0;
 	/* noted at install: a held room's struct page is its owner's */
 	v->nid = v->phase == LAB_GONE ? NUMA_NO_NODE : room->nid;
 	raw_spin_unlock_irqrestore(&room->lock, flags);
@@ -1319,37 +1528,66 @@ static bool labyrinth_fill_deferred(struct labyrinth *lab,
 	return ok;
 }
 
-/* Fill every void room in process context; free the spare pages. */
+/*
+ * The deferred refill of room @i, whose bit was found set in the void map.
+ * The bit is cleared before the room is read under its lock, so a detach
+ * that sets it again after moving the ticket is never missed (see
+ * labyrinth_note_void()). False if the fill failed: the bit is set again.
+ */
+static bool labyrinth_refill_room(struct labyrinth *lab, unsigned int i)
+{
+	struct labyrinth_room *room = &lab->rooms[i];
+	unsigned long flags, t;
+	bool ok = true;
+
+	/* fully ordered: pairs with labyrinth_note_void()'s barrier */
+	if (!test_and_clear_bit(i, lab->void_map))
+		return true;
+	raw_spin_lock_irqsave(&room->lock, flags);
+	/* release and detach move the ticket without the lock */
+	t = READ_ONCE(room->ticket);
+	if (labyrinth_phase(t) == LAB_GONE)
+		t = labyrinth_clear_gone(room, t);
+	if (labyrinth_state(t) == LAB_ROOM_VOID)
+		ok = labyrinth_fill_deferred(lab, room, &flags);
+	raw_spin_unlock_irqrestore(&room->lock, flags);
+	if (!ok)
+		set_bit(i, lab->void_map);
+	return ok;
+}
+
+/*
+ * Fill the void rooms in process context, found by their bits; free the
+ * spare pages. A pass stops at the first fill that fails and retries after
+ * refill_backoff: refill_delay, doubled with each pass that fails again,
+ * up to 2^LABYRINTH_REFILL_BACKOFF_SHIFT times refill_delay. A pass that
+ * fills every void room it finds ends the backoff.
+ */
 static void labyrinth_refill_fn(struct work_struct *work)
 {
 	struct labyrinth *lab = container_of(to_delayed_work(work),
 					     struct labyrinth, refill_work);
-	struct labyrinth_room *room;
-	unsigned long flags, t;
-	bool failed = false;
-	unsigned int i;
+	unsigned long backoff, cap;
+	unsigned int i = 0;
 
 	labyrinth_free_spare(lab);
-	for (i = 0; i < lab->nr_rooms; i++) {
-		room = &lab->rooms[i];
-		/* an unlocked peek; checked again under the lock */
-		t = READ_ONCE(room->ticket);
-		if (labyrinth_state(t) != LAB_ROOM_VOID &&
-		    labyrinth_phase(t) != LAB_GONE)
-			continue;
-		raw_spin_lock_irqsave(&room->lock, flags);
-		if (labyrinth_phase(room->ticket) == LAB_GONE)
-			labyrinth_clear_gone(room, room->ticket);
-		if (labyrinth_state(room->ticket) == LAB_ROOM_VOID &&
-		    !labyrinth_fill_deferred(lab, room, &flags))
-			failed = true;
-		raw_spin_unlock_irqrestore(&room->lock, flags);
+	for (;;) {
+		i = find_next_bit(lab->void_map, lab->nr_rooms, i);
+		if (i >= lab->nr_rooms) {
+			WRITE_ONCE(lab->refill_backoff, 0);
+			return;
+		}
+		if (!labyrinth_refill_room(lab, i))
+			break;
+		i++;
 		cond_resched();
 	}
-	WRITE_ONCE(lab->refill_failing, failed);
-	if (failed)
-		queue_delayed_work(system_dfl_wq, &lab->refill_work,
-				   lab->refill_delay);
+	/* only this work item writes it; the kick reads it */
+	backoff = lab->refill_backoff;
+	cap = lab->refill_delay << LABYRINTH_REFILL_BACKOFF_SHIFT;
+	backoff = backoff ? min(2 * backoff, cap) : lab->refill_delay;
+	WRITE_ONCE(lab->refill_backoff, backoff);
+	queue_delayed_work(system_dfl_wq, &lab->refill_work, backoff);
 }
 
 /* ---- Create and destroy ---- */
@@ -1542,7 +1780,9 @@ static int labyrinth_alloc_parts(struct labyrinth *lab,
 					 lab->table_bits);
 	lab->door_to = labyrinth_alloc_lab(ALIGN(W * W, sizeof(int)) +
 					   W * sizeof(int));
-	if (!lab->rooms || !lab->table || !lab->door_to)
+	lab->void_map = labyrinth_alloc_lab(BITS_TO_LONGS(cfg->nr_rooms) *
+					    sizeof(unsigned long));
+	if (!lab->rooms || !lab->table || !lab->door_to || !lab->void_map)
 		return -ENOMEM;
 	lab->wing_node = (int *)(lab->door_to + ALIGN(W * W, sizeof(int)));
 	/* the heat map, if it is small: debugfs only */
@@ -1555,6 +1795,7 @@ static int labyrinth_alloc_parts(struct labyrinth *lab,
 static void labyrinth_free_parts(struct labyrinth *lab)
 {
 	kvfree(lab->hits);
+	kvfree(lab->void_map);
 	kvfree(lab->door_to);
 	kvfree(lab->table);
 	kvfree(lab->rooms);
@@ -1676,9 +1917,9 @@ static void labyrinth_report_owned(struct labyrinth *lab,
  *
  * No other call on @lab may run or follow. A room still owned is reported
  * once, with its owner (and, if it was claimed while debugfs
- * labyrinth/collect was 1, the call site of its claim and how long it has
- * been held), and its pages are left to the owner (to free with
- * __free_pages()) rather than freed under it.
+ * labyrinth/collect is 1, which it still is, the call site of its claim
+ * and how long it has been held), and its pages are left to the owner (to
+ * free with __free_pages()) rather than freed under it.
  *
  * Context: Process context; may sleep (it waits for the deferred refill).
  */
@@ -1722,6 +1963,20 @@ void labyrinth_set_refill_delay(struct labyrinth *lab, unsigned long delay)
 	lab->refill_held = delay > HZ;	/* no refill at once either */
 }
 EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_set_refill_delay);
+
+/* The delay of the deferred refill's next retry; 0 while not failing. */
+unsigned long labyrinth_refill_backoff(struct labyrinth *lab)
+{
+	return READ_ONCE(lab->refill_backoff);
+}
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_refill_backoff);
+
+/* Rooms whose bit is set in the void map. */
+unsigned int labyrinth_void_marked(struct labyrinth *lab)
+{
+	return bitmap_weight(lab->void_map, lab->nr_rooms);
+}
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_void_marked);
 
 bool labyrinth_refill_pending(struct labyrinth *lab)
 {

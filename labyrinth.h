@@ -33,6 +33,20 @@ struct labyrinth;
  * later). Release and detach never take a lock: one cmpxchg checks the
  * owner and hands the room back.
  *
+ * Which token catches what. A release or detach names a room by its
+ * address and proves ownership with a token:
+ *
+ * - the owner token alone (labyrinth_release(), labyrinth_detach()): a
+ *   wrong owner gets -EPERM and a room that is free or void -ENOENT. A
+ *   repeated release after the room was claimed again with the *same*
+ *   token releases that new claim: with a token shared by many claims
+ *   (the device) a double release is caught only while the room stays
+ *   free; with a token unique to each claim (the request) it gets -EPERM.
+ * - the owner token and the claim's generation (labyrinth_claim_gen(),
+ *   labyrinth_release_gen(), labyrinth_detach_gen()): a release or detach
+ *   of a claim that is over gets -ENOENT, whoever holds the room now and
+ *   with whatever token; a wrong owner of the current claim gets -EPERM.
+ *
  * Context table ("raw lock": under the caller's raw spinlock with
  * interrupts disabled):
  *
@@ -43,8 +57,11 @@ struct labyrinth;
  * labyrinth_destroy     yes     no      no      no      no        yes
  * labyrinth_claim       yes     yes     yes     yes     yes       no
  * labyrinth_claim_gfp   gfp     gfp     gfp     gfp     gfp       gfp
+ * labyrinth_claim_gen   gfp     gfp     gfp     gfp     gfp       gfp
  * labyrinth_release     yes     yes     yes     yes     yes       no
+ * labyrinth_release_gen yes     yes     yes     yes     yes       no
  * labyrinth_detach      yes     yes     yes     yes     yes       no
+ * labyrinth_detach_gen  yes     yes     yes     yes     yes       no
  * labyrinth_owner       yes     yes     yes     yes     yes       no
  * labyrinth_get_stats   yes     yes     yes     yes     yes       no
  * ===================== ======= ======= ======= ======= ========= =========
@@ -137,9 +154,15 @@ struct labyrinth *labyrinth_create(const struct labyrinth_config *cfg);
 void labyrinth_destroy(struct labyrinth *lab);
 void *labyrinth_claim(struct labyrinth *lab, const void *owner);
 void *labyrinth_claim_gfp(struct labyrinth *lab, const void *owner, gfp_t gfp);
+void *labyrinth_claim_gen(struct labyrinth *lab, const void *owner, gfp_t gfp,
+			  unsigned long *gen);
 int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner);
+int labyrinth_release_gen(struct labyrinth *lab, void *addr, const void *owner,
+			  unsigned long gen);
 struct page *labyrinth_detach(struct labyrinth *lab, void *addr,
 			      const void *owner);
+struct page *labyrinth_detach_gen(struct labyrinth *lab, void *addr,
+				  const void *owner, unsigned long gen);
 const void *labyrinth_owner(struct labyrinth *lab, const void *addr);
 void labyrinth_get_stats(struct labyrinth *lab, struct labyrinth_stats *stats);
 

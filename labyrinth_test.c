@@ -817,6 +817,90 @@ static void release_after_detach_then_refill(struct kunit *test)
 	__free_pages(page, 0);
 }
 
+/*
+ * A token shared by every claim (a device) cannot tell a double release
+ * from the release of the owner's next claim of the same room, which
+ * locality makes the common case (here: the only room). The claim's
+ * generation can: the stale release and detach get -ENOENT and the new
+ * claim stays owned. The plain release, shown after, frees the new claim,
+ * unless each claim has a token of its own.
+ */
+static void release_gen_refuses_release_of_an_earlier_claim(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 1, 0, 0, 0, 0);
+	unsigned long g1, g2, g3;
+	void *a, *b, *c;
+
+	a = labyrinth_claim_gen(lab, OWNER_A, 0, &g1);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_EXPECT_NE(test, g1, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, g1), 0);
+	b = labyrinth_claim_gen(lab, OWNER_A, 0, &g2);	/* the room again */
+	KUNIT_ASSERT_PTR_EQ(test, b, a);
+	KUNIT_EXPECT_NE(test, g2, g1);
+	KUNIT_EXPECT_NULL(test, labyrinth_claim_gen(lab, OWNER_B, 0, &g3));
+	KUNIT_EXPECT_EQ(test, g3, 0);			/* full: no claim */
+
+	/* the double release and detach of the first claim: refused */
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, g1), -ENOENT);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_detach_gen(lab, a, OWNER_A, g1)),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_B, g1), -ENOENT);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_B, g2), -EPERM);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_detach_gen(lab, a, OWNER_A, 0)),
+			-EINVAL);
+	KUNIT_EXPECT_PTR_EQ(test, labyrinth_owner(lab, b), OWNER_A);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).bad_calls, 6);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, b, OWNER_A, g2), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, b, OWNER_A, g2), -ENOENT);
+
+	/* The owner token alone cannot tell: the stale release frees c. */
+	a = labyrinth_claim(lab, OWNER_A);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), 0);
+	c = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_PTR_EQ(test, c, a);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), 0);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_owned, 0);
+	/* ... unless each claim has its own token */
+	c = labyrinth_claim(lab, OWNER_B);
+	KUNIT_ASSERT_PTR_EQ(test, c, a);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), -EPERM);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, c, OWNER_B), 0);
+}
+
+/*
+ * The generation of a claim made by the walk (the entrance owned) and of
+ * a detached one: each names its claim of its room, and a repeated
+ * release or detach is refused.
+ */
+static void claim_gen_after_walk_and_detach(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, 0);
+	unsigned long ga, gb;
+	struct page *page;
+	unsigned int cpu;
+	void *a, *b;
+
+	lt_hold_refill(lab);
+	a = labyrinth_claim_gen(lab, OWNER_A, 0, &ga);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	for_each_possible_cpu(cpu)		/* enter at a: owned, so walk */
+		labyrinth_set_entrance(lab, cpu, labyrinth_room_index(lab, a));
+	b = labyrinth_claim_gen(lab, OWNER_A, 0, &gb);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).collisions, 1);
+	KUNIT_EXPECT_NE(test, gb, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, b, OWNER_A, gb), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, b, OWNER_A, gb), -ENOENT);
+	page = labyrinth_detach_gen(lab, a, OWNER_A, ga);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_detach_gen(lab, a, OWNER_A, ga)),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, ga), -ENOENT);
+	__free_pages(page, 0);
+}
+
 static const struct labyrinth_config lt_bad_configs[] = {
 	{ .nr_rooms = 0 },
 	{ .nr_rooms = 1, .order = MAX_PAGE_ORDER + 1 },
@@ -938,8 +1022,11 @@ static void lt_inject_faults(struct kunit *test, unsigned int fail_at)
 	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_room_stub);
 }
 
-/* create's allocations before the rooms' pages: struct, per-CPU, rooms, table, doors */
-#define LT_CREATE_PARTS		5
+/*
+ * create's allocations before the rooms' pages: struct, per-CPU, rooms,
+ * table, doors, void map
+ */
+#define LT_CREATE_PARTS		6
 
 /* Each allocation of create fails in turn: -ENOMEM, every page back. */
 static void create_fails_at_each_allocation(struct kunit *test)
@@ -1107,6 +1194,74 @@ static void failing_refill_backs_off(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, a);
 	KUNIT_EXPECT_TRUE(test, lt_wait_refilled(lab, 2000));
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), 0);
+}
+
+/* Failed passes of the refill: past the cap of its backoff (2^6). */
+#define LT_BACKOFF_PASSES	8
+
+static unsigned int lt_fills_tried;
+
+static struct page *lt_alloc_count_fail_stub(struct labyrinth *lab, int nid,
+					     gfp_t gfp)
+{
+	lt_fills_tried++;
+	return NULL;
+}
+
+/*
+ * A deferred refill whose allocation fails stops its pass there instead of
+ * trying every void room, and retries later and later: refill_delay, then
+ * twice that with each pass that fails again, capped at 64 times. A pass
+ * that fills every void room ends the backoff. It finds the void rooms by
+ * their bits: one per void room, none left once they are filled. Order 4:
+ * beyond alloc_pages_nolock(), so no claim fills a room meanwhile.
+ */
+static void refill_stops_at_first_failure_and_backs_off(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 6, 4, 0, 0, 0);
+	unsigned long base, want;
+	unsigned int i, pass;
+	struct page *page;
+	void *addrs[3];
+
+	lt_hold_refill(lab);
+	base = lab->refill_delay;
+	for (i = 0; i < ARRAY_SIZE(addrs); i++) {
+		addrs[i] = labyrinth_claim(lab, OWNER_A);
+		KUNIT_ASSERT_NOT_NULL(test, addrs[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(addrs); i++) {
+		page = labyrinth_detach(lab, addrs[i], OWNER_A);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+		__free_pages(page, 4);
+	}
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 3);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 3);
+	KUNIT_EXPECT_EQ(test, labyrinth_refill_backoff(lab), 0);
+
+	lt_fills_tried = 0;
+	kunit_activate_static_stub(test, labyrinth_alloc_room,
+				   lt_alloc_count_fail_stub);
+	for (pass = 1; pass <= LT_BACKOFF_PASSES; pass++) {
+		labyrinth_run_refill(lab);
+		/* one allocation a pass, not one per void room */
+		KUNIT_EXPECT_EQ_MSG(test, lt_fills_tried, pass, "pass %u", pass);
+		want = base << min(pass - 1, 6U);	/* doubled, capped */
+		KUNIT_EXPECT_EQ_MSG(test, labyrinth_refill_backoff(lab), want,
+				    "pass %u", pass);
+	}
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refill_failures,
+			LT_BACKOFF_PASSES);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 3);
+	KUNIT_EXPECT_TRUE(test, labyrinth_refill_pending(lab));	/* the retry */
+
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
+	labyrinth_run_refill(lab);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 0);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills_deferred, 3);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_refill_backoff(lab), 0);
+	KUNIT_EXPECT_FALSE(test, labyrinth_refill_pending(lab));
 }
 
 /* Rooms of order > 0 are compound pages, whichever allocator filled them. */
@@ -1548,6 +1703,42 @@ static void stray_entrance_returns_home(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_A), 0);
 }
 
+/*
+ * A release hints the room to the room's home CPU, never to the CPU it
+ * runs on: a release on one CPU of a room of another's (as after a
+ * migration; here this CPU claimed it through a stray entrance) leaves
+ * this CPU's entrance in its own run and gives the room to its home.
+ */
+static void release_hints_the_rooms_home_cpu(struct kunit *test)
+{
+	struct labyrinth *lab;
+	unsigned int cpu, other, own, theirs, other_now, own_now;
+	void *taken;
+	int err;
+
+	if (num_possible_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: a room of one released on the other");
+	lab = lt_create(test, 4 * num_possible_cpus(), 0, 0, 0, 0);
+	cpu = get_cpu();		/* no assertion until put_cpu() */
+	other = cpumask_any_but(cpu_possible_mask, cpu);
+	own = labyrinth_entrance(lab, cpu);
+	theirs = labyrinth_entrance(lab, other);
+	labyrinth_set_entrance(lab, cpu, theirs);
+	taken = labyrinth_claim(lab, OWNER_A);	/* theirs: this CPU's last */
+	labyrinth_set_entrance(lab, cpu, own);
+	labyrinth_set_entrance(lab, other, theirs + 1);	/* still their run */
+	err = labyrinth_release(lab, taken, OWNER_A);
+	own_now = labyrinth_entrance(lab, cpu);
+	other_now = labyrinth_entrance(lab, other);
+	put_cpu();
+	KUNIT_ASSERT_NE(test, own, theirs);
+	KUNIT_ASSERT_NOT_NULL(test, taken);
+	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, taken), theirs);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	KUNIT_EXPECT_EQ(test, own_now, own);
+	KUNIT_EXPECT_EQ(test, other_now, theirs);
+}
+
 /* A claim released on its CPU is where that CPU's next claim starts. */
 static void claim_after_release_reuses_the_room(struct kunit *test)
 {
@@ -1858,16 +2049,20 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(claim_takes_far_door_after_busy_lock),
 	KUNIT_CASE_PARAM(claim_finds_the_only_free_room, lt_walk_gen_params),
 	KUNIT_CASE(release_after_detach_then_refill),
+	KUNIT_CASE(release_gen_refuses_release_of_an_earlier_claim),
+	KUNIT_CASE(claim_gen_after_walk_and_detach),
 	KUNIT_CASE(create_rejects_bad_config),
 	KUNIT_CASE(create_accepts_edge_configs),
 	KUNIT_CASE(create_fails_at_each_allocation),
 	KUNIT_CASE(claim_refill_failure_leaves_room_void),
 	KUNIT_CASE(failing_refill_backs_off),
+	KUNIT_CASE(refill_stops_at_first_failure_and_backs_off),
 	KUNIT_CASE(rooms_are_compound_pages),
 	KUNIT_CASE_PARAM_ATTR(refill_failures_under_hardirq_claims,
 			      lt_fail_pct_gen_params, { .speed = KUNIT_SPEED_SLOW }),
 	KUNIT_CASE(claims_from_each_context_enter_different_rooms),
 	KUNIT_CASE(stray_entrance_returns_home),
+	KUNIT_CASE(release_hints_the_rooms_home_cpu),
 	KUNIT_CASE(claim_after_release_reuses_the_room),
 	KUNIT_CASE(owner_writes_its_struct_page_and_lets_go),
 	KUNIT_CASE(zero_flag_hides_previous_owners_bytes),
@@ -2044,11 +2239,11 @@ static void rooms_file_lists_owners(struct kunit *test)
 	a = labyrinth_claim(lab, OWNER_A);	/* not collecting: no site */
 	labyrinth_set_collect(true);
 	b = labyrinth_claim(lab, OWNER_B);
-	labyrinth_set_collect(false);
+	text = lt_render(test, lab, labyrinth_rooms_show);
+	labyrinth_set_collect(false);		/* forgets the sites */
 	KUNIT_ASSERT_NOT_NULL(test, b);
 	ia = labyrinth_room_index(lab, a);
 	ib = labyrinth_room_index(lab, b);
-	text = lt_render(test, lab, labyrinth_rooms_show);
 	while ((line = strsep(&text, "\n")) && *line) {
 		if (*line == '#')
 			continue;
@@ -2077,6 +2272,44 @@ static void rooms_file_lists_owners(struct kunit *test)
 }
 
 /*
+ * A claim site is shown only for the claim that recorded it: when
+ * collecting stops the sites are forgotten, so a room claimed while
+ * collecting and claimed again after (locality: the same room, the same
+ * owner) does not show its earlier claim's site and hold time, in the
+ * rooms file or in destroy's leak report.
+ */
+static void collect_off_forgets_claim_sites(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 4, 0, 2, 0, 0);
+	unsigned int ia, ib;
+	char want[96], *text;
+	void *a, *b, *again;
+
+	migrate_disable();		/* one CPU: the room released is reused */
+	labyrinth_set_collect(true);
+	a = labyrinth_claim(lab, OWNER_A);
+	b = labyrinth_claim(lab, OWNER_B);	/* held across the stop */
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), 0);
+	labyrinth_set_collect(false);
+	again = labyrinth_claim(lab, OWNER_A);	/* not collecting: no site */
+	migrate_enable();
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_PTR_EQ(test, again, a);
+	ia = labyrinth_room_index(lab, a);
+	ib = labyrinth_room_index(lab, b);
+	text = lt_render(test, lab, labyrinth_rooms_show);
+	snprintf(want, sizeof(want), "\n%u owned %p - -", ia, OWNER_A);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(text, want), "no \"%s\" in\n%s",
+				  want + 1, text);
+	snprintf(want, sizeof(want), "\n%u owned %p - -", ib, OWNER_B);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(text, want), "no \"%s\" in\n%s",
+				  want + 1, text);
+	KUNIT_EXPECT_EQ(test, lt_count(text, __func__), 0);
+	labyrinth_release(lab, again, OWNER_A);
+	labyrinth_release(lab, b, OWNER_B);
+}
+
+/*
  * The map is a fact a line: the labyrinth, a line per wing, per room and
  * per door; doors carry the collisions that crossed them while collecting.
  */
@@ -2092,10 +2325,9 @@ static void map_lists_every_room_and_door(struct kunit *test)
 	s0 = lt_stats(lab);
 	lt_claim_all(test, lab, 7, OWNER_A, addrs);
 	s1 = lt_stats(lab);
-	labyrinth_set_collect(false);
 	ia = labyrinth_room_index(lab, addrs[0]);
 	text = lt_render(test, lab, labyrinth_map_show);
-	snprintf(want, sizeof(want), "labyrinth %s rooms 7 wings 3 collecting 0\n",
+	snprintf(want, sizeof(want), "labyrinth %s rooms 7 wings 3 collecting 1\n",
 		 test->name);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(text, want));
 	KUNIT_EXPECT_EQ(test, lt_count(text, "\nwing "), 3);
@@ -2105,6 +2337,13 @@ static void map_lists_every_room_and_door(struct kunit *test)
 	snprintf(want, sizeof(want), "\nroom %u owned lt_claim_all", ia);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(text, want));
 	/* each collision but the failed claim's last left its room by a door */
+	KUNIT_EXPECT_EQ(test, lt_map_hits(test, lab),
+			s1.collisions - s0.collisions - 1);
+	/* stopping forgets the sites; the heat stays */
+	labyrinth_set_collect(false);
+	text = lt_render(test, lab, labyrinth_map_show);
+	KUNIT_EXPECT_EQ(test, lt_count(text, " owned lt_claim_all"), 0);
+	KUNIT_EXPECT_EQ(test, lt_count(text, " owned -"), 7);
 	KUNIT_EXPECT_EQ(test, lt_map_hits(test, lab),
 			s1.collisions - s0.collisions - 1);
 	lt_release_all(test, lab, 7, OWNER_A, addrs);
@@ -2192,6 +2431,7 @@ static void debugfs_dirs_are_unique_and_removed(struct kunit *test)
 static struct kunit_case labyrinth_debugfs_cases[] = {
 	KUNIT_CASE(stats_file_matches_get_stats),
 	KUNIT_CASE(rooms_file_lists_owners),
+	KUNIT_CASE(collect_off_forgets_claim_sites),
 	KUNIT_CASE(map_lists_every_room_and_door),
 	KUNIT_CASE(collecting_off_costs_claims_nothing),
 	KUNIT_CASE(debugfs_dirs_are_unique_and_removed),

@@ -8,7 +8,8 @@
  *                          and time, and count the heat map of the doors,
  *                          probe lengths and the high water of owned rooms
  *                          (a static key: off, they cost a patched-out
- *                          jump)
+ *                          jump); switching it either way forgets the
+ *                          sites
  *   labyrinth/<name>/stats every counter, as labyrinth_get_stats()
  *   labyrinth/<name>/rooms each room: state, owner, claim site, hold time,
  *                          node, doors
@@ -179,8 +180,12 @@ static int labyrinth_collect_get(void *data, u64 *val)
 }
 
 /*
- * Collecting starts from the rooms owned now, their claim sites forgotten;
- * it stops where it is.
+ * Collecting starts from the rooms owned now. A claim site is only ever
+ * shown for a claim made while collecting: claims made while not
+ * collecting record nothing, so stopping forgets every site (a room
+ * claimed again since would show its earlier claim's), after the key is
+ * off: a claim records its site under the room lock that the forgetting
+ * takes. Counters, heat map and high water stay for reading.
  */
 static int labyrinth_collect_set(void *data, u64 val)
 {
@@ -195,8 +200,10 @@ static int labyrinth_collect_set(void *data, u64 val)
 			atomic_set(&lab->owned, labyrinth_count_owned(lab));
 		}
 		static_branch_enable(&labyrinth_collect);
-	} else if (!val) {
+	} else if (!val && static_key_enabled(&labyrinth_collect)) {
 		static_branch_disable(&labyrinth_collect);
+		list_for_each_entry(lab, &labyrinth_list, list)
+			labyrinth_forget_claims(lab);
 	}
 	mutex_unlock(&labyrinth_list_lock);
 	return 0;

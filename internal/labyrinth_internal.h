@@ -112,7 +112,8 @@ struct labyrinth_room {
 	const void *owner;	/* valid while the phase is OWNED */
 	void *addr;		/* page_address(page); kept while VOID */
 	struct page *page;	/* NULL while VOID or BUSY */
-	unsigned long claim_ip;	/* caller of the claim; only while collecting */
+	/* caller of a claim made while collecting; 0 when collecting starts or stops */
+	unsigned long claim_ip;
 	u32 slot;		/* the entry of addr in the address table */
 	u32 after;		/* the next room of its home CPU's, wrapping */
 	u32 claimed_at;		/* jiffies, low bits: for "held N ms" */
@@ -191,12 +192,19 @@ struct labyrinth {
 	u8 *door_to;			/* [W][W]: the wing door d of wing w opens onto */
 	int *wing_node;			/* [W]: the NUMA node of each wing's pages */
 
-	unsigned long refill_delay;	/* jiffies */
+	unsigned long refill_delay;	/* jiffies: after a detach; first retry */
+	unsigned long refill_backoff;	/* next retry's delay; 0: not failing */
 	struct irq_work kick;		/* schedules refill_work from any context */
-	bool kick_now;			/* ... without refill_delay */
-	bool refill_failing;		/* the last deferred refill failed */
+	int kick_now;			/* ... without delay (an int: for xchg) */
 	struct delayed_work refill_work;
 	struct llist_head spare;	/* pages to give back in process context */
+	/*
+	 * [nr_rooms] bits: a room that is void (or GONE) has its bit set,
+	 * save while the deferred refill holds it; set by detach and by a
+	 * failed deferred fill, cleared by the refill and when a room gets
+	 * pages. Never touched by a claim or release of a ready room.
+	 */
+	unsigned long *void_map;
 
 	/* Only while collecting (labyrinth_collect): heat map, high water. */
 	unsigned int *hits;		/* [nr_rooms][W], NULL if too large */
@@ -269,6 +277,8 @@ long labyrinth_pages_held(void);
 void labyrinth_set_collect(bool on);
 
 void labyrinth_set_refill_delay(struct labyrinth *lab, unsigned long delay);
+unsigned long labyrinth_refill_backoff(struct labyrinth *lab);
+unsigned int labyrinth_void_marked(struct labyrinth *lab);
 bool labyrinth_refill_pending(struct labyrinth *lab);
 void labyrinth_flush_refill(struct labyrinth *lab);
 void labyrinth_run_refill(struct labyrinth *lab);
