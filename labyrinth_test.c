@@ -2204,6 +2204,228 @@ static struct kunit_suite labyrinth_debugfs_suite = {
 	.test_cases = labyrinth_debugfs_cases,
 };
 
+/* ---- Release, detach, owner and stats while a room lock is held ---- */
+
+/*
+ * labyrinth.h promises that release, detach, owner and get_stats never
+ * take a room lock. A task holds one room's lock with interrupts off while
+ * those calls run on another CPU (in task or hard irq context), or in an
+ * NMI the holder sends itself. The holder checks that the calls finished
+ * while it still held the lock: calls that waited for it would finish only
+ * after the holder gave up (LT_HOLD_NS), or in the NMI never.
+ */
+#define LT_HOLD_NS		(2 * NSEC_PER_SEC)
+
+struct lt_held {
+	struct lt_run run;		/* the calls, made in run.ctx */
+	raw_spinlock_t *lock;		/* the lock of the room at run.addr */
+	bool detach;			/* the owner detaches, else releases */
+	bool locked_before, locked_after;	/* the lock, as the calls saw it */
+	bool called;			/* the calls are done */
+	bool called_while_held;		/* ... and the lock was still held */
+	struct completion locked, unlocked;
+};
+
+/* Every call on the room whose lock is held; the right owner's succeeds. */
+static void lt_held_calls_fn(struct lt_run *run)
+{
+	struct lt_held *hd = container_of(run, struct lt_held, run);
+	struct labyrinth *lab = run->lab;
+	void *addr = run->addr;
+
+	hd->locked_before = raw_spin_is_locked(hd->lock);
+	run->owner = labyrinth_owner(lab, addr);
+	labyrinth_get_stats(lab, &run->before);
+	lt_code(run, labyrinth_release(lab, addr, OWNER_B));
+	lt_code(run, PTR_ERR_OR_ZERO(labyrinth_detach(lab, addr, OWNER_B)));
+	lt_code(run, labyrinth_release(lab, addr + 64, OWNER_A));
+	if (hd->detach) {
+		run->page = labyrinth_detach(lab, addr, OWNER_A);
+		lt_code(run, PTR_ERR_OR_ZERO(run->page));
+	} else {
+		lt_code(run, labyrinth_release(lab, addr, OWNER_A));
+	}
+	run->owner_after = labyrinth_owner(lab, addr);
+	lt_code(run, labyrinth_release(lab, addr, OWNER_A));
+	lt_code(run, PTR_ERR_OR_ZERO(labyrinth_detach(lab, addr, OWNER_A)));
+	labyrinth_get_stats(lab, &run->after);
+	hd->locked_after = raw_spin_is_locked(hd->lock);
+	/* pairs with the holder's acquire: the calls are over */
+	smp_store_release(&hd->called, true);
+}
+
+static const long lt_held_codes[] = {
+	-EPERM, -EPERM, -EINVAL, 0, -ENOENT, -ENOENT,
+};
+
+/* On its CPU: hold the room lock until the calls are done, or give up. */
+static int lt_holder_fn(void *data)
+{
+	struct lt_held *hd = data;
+	unsigned long flags;
+	u64 deadline;
+
+	raw_spin_lock_irqsave(hd->lock, flags);
+	complete(&hd->locked);
+	deadline = ktime_get_mono_fast_ns() + LT_HOLD_NS;
+	/* pairs with the release in lt_held_calls_fn() */
+	while (!smp_load_acquire(&hd->called) &&
+	       ktime_get_mono_fast_ns() < deadline)	/* interrupts are off */
+		cpu_relax();
+	/* as above: read while the lock is still held */
+	hd->called_while_held = smp_load_acquire(&hd->called);
+	raw_spin_unlock_irqrestore(hd->lock, flags);
+	complete(&hd->unlocked);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/* On the calling CPU (work_on_cpu()): the calls in task or hard irq. */
+static long lt_held_caller(void *arg)
+{
+	struct lt_run *run = arg;
+
+	if (run->ctx == LT_TASK) {
+		lt_call(run);
+		return 0;
+	}
+	init_completion(&run->done);
+	hrtimer_setup(&run->timer, lt_timer_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&run->timer, ns_to_ktime(10 * NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	if (!wait_for_completion_timeout(&run->done, 10 * HZ))
+		hrtimer_cancel(&run->timer);
+	return 0;
+}
+
+/* A task on one CPU holds the lock; the calls run on another CPU. */
+static void lt_held_on_two_cpus(struct kunit *test, struct lt_held *hd)
+{
+	unsigned int holder = cpumask_first(cpu_online_mask);
+	unsigned int caller = cpumask_next(holder, cpu_online_mask);
+	struct task_struct *task;
+
+	task = kthread_create_on_cpu(lt_holder_fn, hd, holder, "lt_holder/%u");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	wake_up_process(task);
+	if (wait_for_completion_timeout(&hd->locked, 10 * HZ))
+		work_on_cpu(caller, lt_held_caller, &hd->run);
+	else
+		KUNIT_FAIL(test, "the holder never took the room lock");
+	if (!wait_for_completion_timeout(&hd->unlocked, 10 * HZ))
+		KUNIT_FAIL(test, "the holder never let go of the room lock");
+	kthread_stop(task);
+}
+
+/* The task holds the lock with interrupts off and sends itself the NMI. */
+static void lt_held_in_nmi(struct kunit *test, struct lt_held *hd)
+{
+#ifdef LT_HAVE_NMI
+	unsigned long flags;
+
+	local_irq_save(flags);
+	raw_spin_lock(hd->lock);
+	lt_run_in_nmi(&hd->run);
+	/* pairs with the release in lt_held_calls_fn() */
+	hd->called_while_held = smp_load_acquire(&hd->called);
+	raw_spin_unlock(hd->lock);
+	local_irq_restore(flags);
+#endif
+}
+
+static const enum lt_ctx lt_held_ctxs[] = { LT_TASK, LT_HARDIRQ, LT_NMI };
+
+static void lt_held_desc(const enum lt_ctx *ctx, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s_%s", lt_ctx_names[*ctx],
+		 *ctx == LT_NMI ? "on_the_holding_cpu" : "on_another_cpu");
+}
+
+KUNIT_ARRAY_PARAM(lt_held, lt_held_ctxs, lt_held_desc);
+
+/*
+ * Let go of a room whose lock another context holds: released in one
+ * round, detached in the next, each after a wrong owner's release and
+ * detach and an interior address were refused; owner and stats read
+ * meanwhile.
+ */
+static void release_detach_owner_stats_while_room_is_locked(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+	struct labyrinth *lab;
+	struct lt_held *hd;
+	unsigned int i, round;
+
+	if (*ctx == LT_NMI)
+		lt_need_nmi(test);
+	else if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: one holds the room lock, the other calls");
+	lab = lt_create(test, 2, 0, 0, 0, 0);
+	lt_hold_refill(lab);		/* the detached room stays void */
+	for (round = 0; round < 2; round++) {
+		hd = kunit_kzalloc(test, sizeof(*hd), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, hd);
+		hd->run.fn = lt_held_calls_fn;
+		hd->run.ctx = *ctx;
+		hd->run.lab = lab;
+		hd->detach = round;
+		init_completion(&hd->locked);
+		init_completion(&hd->unlocked);
+		hd->run.addr = labyrinth_claim(lab, OWNER_A);
+		KUNIT_ASSERT_NOT_NULL(test, hd->run.addr);
+		i = labyrinth_room_index(lab, hd->run.addr);
+		KUNIT_ASSERT_NE(test, i, UINT_MAX);
+		hd->lock = labyrinth_room_lock(lab, i);
+
+		if (*ctx == LT_NMI)
+			lt_held_in_nmi(test, hd);
+		else
+			lt_held_on_two_cpus(test, hd);
+
+		KUNIT_ASSERT_TRUE_MSG(test, hd->run.in_ctx,
+				      "did not run in %s context", lt_ctx_names[*ctx]);
+		KUNIT_EXPECT_TRUE_MSG(test, hd->called_while_held,
+				      "round %u: the calls waited for the room lock", round);
+		KUNIT_EXPECT_TRUE(test, hd->locked_before);
+		KUNIT_EXPECT_TRUE(test, hd->locked_after);
+		KUNIT_EXPECT_PTR_EQ(test, hd->run.owner, OWNER_A);
+		KUNIT_EXPECT_NULL(test, hd->run.owner_after);
+		KUNIT_ASSERT_EQ(test, hd->run.nr_codes, ARRAY_SIZE(lt_held_codes));
+		for (i = 0; i < hd->run.nr_codes; i++)
+			KUNIT_EXPECT_EQ_MSG(test, hd->run.codes[i], lt_held_codes[i],
+					    "round %u, call %u", round, i);
+		KUNIT_EXPECT_EQ(test, hd->run.before.rooms_owned, 1);
+		KUNIT_EXPECT_EQ(test, hd->run.after.rooms_owned, 0);
+		KUNIT_EXPECT_EQ(test, hd->run.after.rooms_void, round);
+		KUNIT_EXPECT_EQ(test, hd->run.after.releases -
+				hd->run.before.releases, !round);
+		KUNIT_EXPECT_EQ(test, hd->run.after.detaches -
+				hd->run.before.detaches, round);
+		KUNIT_EXPECT_EQ(test, hd->run.after.bad_calls -
+				hd->run.before.bad_calls, 5);
+		if (round && !IS_ERR_OR_NULL(hd->run.page)) {
+			KUNIT_EXPECT_PTR_EQ(test, hd->run.page,
+					    virt_to_page(hd->run.addr));
+			__free_pages(hd->run.page, 0);	/* detached: ours */
+		}
+	}
+}
+
+static struct kunit_case labyrinth_lockheld_cases[] = {
+	KUNIT_CASE_PARAM(release_detach_owner_stats_while_room_is_locked,
+			 lt_held_gen_params),
+	{}
+};
+
+static struct kunit_suite labyrinth_lockheld_suite = {
+	.name = "labyrinth_lockheld",
+	.suite_init = lt_suite_init,	/* lt_run_in_nmi()'s handler */
+	.suite_exit = lt_suite_exit,
+	.test_cases = labyrinth_lockheld_cases,
+};
+
 /* ---- NMI: the hammer ---- */
 
 static unsigned int nmi_ms = 1000;
@@ -2585,7 +2807,8 @@ static struct kunit_suite labyrinth_numa_suite = {
 };
 
 kunit_test_suites(&labyrinth_suite, &labyrinth_debugfs_suite,
-		  &labyrinth_nmi_suite, &labyrinth_numa_suite);
+		  &labyrinth_lockheld_suite, &labyrinth_nmi_suite,
+		  &labyrinth_numa_suite);
 
 MODULE_DESCRIPTION("KUnit tests for labyrinth");
 MODULE_AUTHOR("The labyrinth authors");
