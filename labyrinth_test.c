@@ -3056,6 +3056,11 @@ MODULE_PARM_DESC(nmi_ms, "how long the NMI hammer runs (default 1000)");
 #define LT_HAMMER_ROOMS		4
 /* NMIs sent per round of the task's loop, at most: the task keeps going */
 #define LT_HAMMER_BURST		4
+/*
+ * Past nmi_ms the hammer goes on until an NMI landed inside a claim of the
+ * task and one released a room the task claimed, for this long at most.
+ */
+#define LT_HAMMER_EXTRA_MS	10000
 
 /*
  * The hammer: on the target CPU a kthread and a hard-irq timer claim, write
@@ -3064,37 +3069,58 @@ MODULE_PARM_DESC(nmi_ms, "how long the NMI hammer runs (default 1000)");
  * sends the target NMIs as fast as it can; each NMI releases the room
  * handed to it and claims, checks and releases or detaches a room of its
  * own. Every valid call must succeed, no canary may change, no room may be
- * lost; nothing may hang.
+ * lost; nothing may hang. And what the hammer is for must have happened:
+ * NMIs that landed inside a claim of the task, and NMIs that released
+ * rooms the task claimed.
  */
 struct lt_hammer {
 	struct labyrinth *lab;
 	unsigned int target;
-	u64 deadline;			/* ktime_get_mono_fast_ns() */
+	u64 deadline, limit;		/* ktime_get_mono_fast_ns() */
 	bool stop;
 	void *handoff;			/* a room of the task's, for the NMI */
 	struct llist_head detached;	/* pages to free in task context */
-	bool in_claim;			/* the target is inside a claim */
+	bool in_claim;			/* the task is inside a claim */
 	/* counted where they happen; read when everything stopped */
 	unsigned long task_claims, task_handoffs, hard_claims, detaches;
 	unsigned long nmis, nmi_claims, nmi_releases, nmi_detaches;
 	unsigned long nmi_handoff_releases, nmi_lock_held, nmi_in_claim;
 	unsigned long refused, violations;
 	unsigned long task_rounds;	/* the sender waits on it */
+	u64 ran_ns;			/* how long the task ran */
 	atomic_long_t sent;
 	struct hrtimer timer;
 };
 
 static struct lt_hammer *lt_hammer;
 
-/* A claim on the target, marked for the NMI to see it landed inside. */
+/*
+ * A claim on the target; the task's are marked for the NMI to see it
+ * landed inside one (the timer's and the NMI's own claims would clear the
+ * mark of the claim they interrupt).
+ */
 static void *lt_hammer_claim(struct lt_hammer *h, const void *who)
 {
+	bool task = in_task();
 	void *words;
 
-	WRITE_ONCE(h->in_claim, true);
+	if (task)
+		WRITE_ONCE(h->in_claim, true);
 	words = labyrinth_claim(h->lab, who);
-	WRITE_ONCE(h->in_claim, false);
+	if (task)
+		WRITE_ONCE(h->in_claim, false);
 	return words;
+}
+
+/* Past the deadline, and the interleavings happened or it is too late. */
+static bool lt_hammer_over(struct lt_hammer *h)
+{
+	u64 now = ktime_get_mono_fast_ns();
+
+	if (now < h->deadline)
+		return false;
+	return now >= h->limit || (READ_ONCE(h->nmi_in_claim) &&
+				   READ_ONCE(h->nmi_handoff_releases));
 }
 
 /* Claim, canary, then release or detach; @who owns. False: nothing free. */
@@ -3124,7 +3150,8 @@ static int lt_hammer_nmi(unsigned int type, struct pt_regs *regs)
 	if (!h || smp_processor_id() != h->target)
 		return NMI_DONE;
 	h->nmis++;
-	h->nmi_in_claim += READ_ONCE(h->in_claim);
+	/* read by the task meanwhile: lt_hammer_over() */
+	WRITE_ONCE(h->nmi_in_claim, h->nmi_in_claim + READ_ONCE(h->in_claim));
 	room = xchg(&h->handoff, NULL);
 	if (room) {
 		idx = labyrinth_room_index(h->lab, room);
@@ -3134,7 +3161,8 @@ static int lt_hammer_nmi(unsigned int type, struct pt_regs *regs)
 		if (labyrinth_release(h->lab, room, &h->task_claims))
 			h->refused++;
 		else
-			h->nmi_handoff_releases++;
+			WRITE_ONCE(h->nmi_handoff_releases,
+				   h->nmi_handoff_releases + 1);
 	}
 	if (lt_hammer_use(h, &h->nmis, h->nmis, !(h->nmis % 8), &h->nmi_claims))
 		h->nmi_detaches += !(h->nmis % 8);
@@ -3163,7 +3191,7 @@ static int lt_hammer_task(void *data)
 
 	hrtimer_start(&h->timer, ns_to_ktime(100 * NSEC_PER_USEC),
 		      HRTIMER_MODE_REL_PINNED_HARD);
-	while (ktime_get_mono_fast_ns() < h->deadline) {
+	while (!lt_hammer_over(h)) {
 		WRITE_ONCE(h->task_rounds, ++seq);
 		if (seq % 4) {
 			lt_hammer_use(h, &h->task_claims, seq, !(seq % 32),
@@ -3181,6 +3209,7 @@ static int lt_hammer_task(void *data)
 		lt_free_detached(&h->detached);
 		cond_resched();
 	}
+	h->ran_ns = ktime_get_mono_fast_ns() - h->deadline + (u64)nmi_ms * NSEC_PER_MSEC;
 	WRITE_ONCE(h->stop, true);
 	hrtimer_cancel(&h->timer);
 	while (!kthread_should_stop())
@@ -3199,7 +3228,7 @@ static int lt_hammer_sender(void *data)
 	struct lt_hammer *h = data;
 	unsigned long round = 0, burst = 0, now;
 
-	while (ktime_get_mono_fast_ns() < h->deadline) {
+	while (!READ_ONCE(h->stop) && ktime_get_mono_fast_ns() < h->limit) {
 		now = READ_ONCE(h->task_rounds);
 		if (now != round) {
 			round = now;
@@ -3222,8 +3251,10 @@ static void lt_hammer_run(struct kunit *test, struct lt_hammer *h,
 			  unsigned int sender_cpu)
 {
 	struct task_struct *task, *sender;
+	unsigned long end;
 
 	h->deadline = ktime_get_mono_fast_ns() + (u64)nmi_ms * NSEC_PER_MSEC;
+	h->limit = h->deadline + LT_HAMMER_EXTRA_MS * NSEC_PER_MSEC;
 	task = kthread_create_on_cpu(lt_hammer_task, h, h->target, "lt_hammer/%u");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
 	sender = kthread_create_on_cpu(lt_hammer_sender, h, sender_cpu, "lt_nmi/%u");
@@ -3235,7 +3266,10 @@ static void lt_hammer_run(struct kunit *test, struct lt_hammer *h,
 	WRITE_ONCE(lt_hammer, h);
 	wake_up_process(task);
 	wake_up_process(sender);
-	msleep(nmi_ms + 100);
+	msleep(nmi_ms);
+	end = jiffies + msecs_to_jiffies(LT_HAMMER_EXTRA_MS + 1000);
+	while (!READ_ONCE(h->stop) && time_before(jiffies, end))
+		msleep(20);
 	kthread_stop(sender);
 	kthread_stop(task);
 	WRITE_ONCE(lt_hammer, NULL);
@@ -3257,13 +3291,17 @@ static void lt_hammer_check(struct kunit *test, struct lt_hammer *h)
 	KUNIT_EXPECT_EQ(test, h->refused, 0);
 	KUNIT_EXPECT_EQ(test, s.bad_calls, 0);
 	KUNIT_EXPECT_GT(test, h->nmi_claims, 0);
-	KUNIT_EXPECT_GT(test, h->nmi_handoff_releases, 0);
+	KUNIT_EXPECT_GT_MSG(test, h->nmi_in_claim, 0,
+			    "no NMI landed inside a claim of the task");
+	KUNIT_EXPECT_GT_MSG(test, h->nmi_handoff_releases, 0,
+			    "no NMI released a room the task claimed");
 	KUNIT_EXPECT_EQ(test, s.claims, h->task_claims + h->hard_claims +
 			h->nmi_claims);
 	KUNIT_EXPECT_EQ(test, s.releases + s.detaches, s.claims);
 	KUNIT_EXPECT_EQ(test, s.rooms_owned, 0);
-	kunit_info(test, "NMI hammer, %u ms: %ld NMIs sent, %lu taken: %lu NMI claims (%lu detached), %lu NMI releases of the task's rooms (%lu found the room lock held, %lu NMIs landed inside a claim), all lock-free; task %lu claims, hardirq %lu; refills %llu (nolock %llu, deferred %llu)\n",
-		   nmi_ms, atomic_long_read(&h->sent), h->nmis, h->nmi_claims,
+	kunit_info(test, "NMI hammer, %u ms (%llu ms run): %ld NMIs sent, %lu taken: %lu NMI claims (%lu detached), %lu NMI releases of the task's rooms (%lu found the room lock held, %lu NMIs landed inside a claim), all lock-free; task %lu claims, hardirq %lu; refills %llu (nolock %llu, deferred %llu)\n",
+		   nmi_ms, div_u64(h->ran_ns, NSEC_PER_MSEC),
+		   atomic_long_read(&h->sent), h->nmis, h->nmi_claims,
 		   h->nmi_detaches, h->nmi_handoff_releases, h->nmi_lock_held,
 		   h->nmi_in_claim, h->task_claims, h->hard_claims, s.refills,
 		   s.refills_nolock, s.refills_deferred);
