@@ -2223,7 +2223,7 @@ struct lt_held {
 	bool locked_before, locked_after;	/* the lock, as the calls saw it */
 	bool called;			/* the calls are done */
 	bool called_while_held;		/* ... and the lock was still held */
-	struct completion locked, unlocked;
+	struct completion locked, unlocked, done;
 };
 
 /* Every call on the room whose lock is held; the right owner's succeeds. */
@@ -2281,22 +2281,32 @@ static int lt_holder_fn(void *data)
 	return 0;
 }
 
-/* On the calling CPU (work_on_cpu()): the calls in task or hard irq. */
-static long lt_held_caller(void *arg)
+/*
+ * Bound to the calling CPU: once the lock is held, the calls in task or
+ * hard irq. (Not the test's own task: woken by the holder, the scheduler
+ * may queue it behind the holder, on the CPU whose interrupts are off.)
+ */
+static int lt_caller_fn(void *data)
 {
-	struct lt_run *run = arg;
+	struct lt_held *hd = data;
+	struct lt_run *run = &hd->run;
 
-	if (run->ctx == LT_TASK) {
+	if (!wait_for_completion_timeout(&hd->locked, 10 * HZ)) {
+		/* never held: the calls are not made */
+	} else if (run->ctx == LT_TASK) {
 		lt_call(run);
-		return 0;
+	} else {
+		init_completion(&run->done);
+		hrtimer_setup(&run->timer, lt_timer_fn, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_HARD);
+		hrtimer_start(&run->timer, ns_to_ktime(10 * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+		if (!wait_for_completion_timeout(&run->done, 10 * HZ))
+			hrtimer_cancel(&run->timer);
 	}
-	init_completion(&run->done);
-	hrtimer_setup(&run->timer, lt_timer_fn, CLOCK_MONOTONIC,
-		      HRTIMER_MODE_REL_HARD);
-	hrtimer_start(&run->timer, ns_to_ktime(10 * NSEC_PER_USEC),
-		      HRTIMER_MODE_REL_PINNED_HARD);
-	if (!wait_for_completion_timeout(&run->done, 10 * HZ))
-		hrtimer_cancel(&run->timer);
+	complete(&hd->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
 	return 0;
 }
 
@@ -2305,17 +2315,23 @@ static void lt_held_on_two_cpus(struct kunit *test, struct lt_held *hd)
 {
 	unsigned int holder = cpumask_first(cpu_online_mask);
 	unsigned int caller = cpumask_next(holder, cpu_online_mask);
-	struct task_struct *task;
+	struct task_struct *task, *calls;
 
+	calls = kthread_create_on_cpu(lt_caller_fn, hd, caller, "lt_caller/%u");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(calls));
 	task = kthread_create_on_cpu(lt_holder_fn, hd, holder, "lt_holder/%u");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	if (IS_ERR(task)) {
+		kthread_stop(calls);
+		KUNIT_FAIL(test, "no holder thread");
+		return;
+	}
+	wake_up_process(calls);
 	wake_up_process(task);
-	if (wait_for_completion_timeout(&hd->locked, 10 * HZ))
-		work_on_cpu(caller, lt_held_caller, &hd->run);
-	else
-		KUNIT_FAIL(test, "the holder never took the room lock");
+	if (!wait_for_completion_timeout(&hd->done, 20 * HZ))
+		KUNIT_FAIL(test, "the calls never ended");
 	if (!wait_for_completion_timeout(&hd->unlocked, 10 * HZ))
 		KUNIT_FAIL(test, "the holder never let go of the room lock");
+	kthread_stop(calls);
 	kthread_stop(task);
 }
 
@@ -2373,6 +2389,7 @@ static void release_detach_owner_stats_while_room_is_locked(struct kunit *test)
 		hd->detach = round;
 		init_completion(&hd->locked);
 		init_completion(&hd->unlocked);
+		init_completion(&hd->done);
 		hd->run.addr = labyrinth_claim(lab, OWNER_A);
 		KUNIT_ASSERT_NOT_NULL(test, hd->run.addr);
 		i = labyrinth_room_index(lab, hd->run.addr);
@@ -2794,7 +2811,8 @@ static void misuse_races_the_true_owners(struct kunit *test)
  * A double release racing from two CPUs: each round one of two kthreads
  * (on two CPUs) claims the one room, then both release it at once, one of
  * them after a skew; meanwhile a third owner, a hard-irq timer on each
- * CPU, claims the room whenever it is free and lets it go itself. Exactly
+ * CPU, claims the room whenever it is free and lets it go itself (one round
+ * in 8, the late release waits for it to). Exactly
  * one release of each claim succeeds; the other finds the room free
  * (-ENOENT) or the third owner's (-EPERM, exactly that while the third
  * owner held it all along), and the third owner never loses it.
@@ -2881,7 +2899,27 @@ static bool lt_double_third_held(struct lt_double *d, void *addr,
 	return false;
 }
 
-/* Release the round's room; the side whose turn it is after a skew. */
+/* Until a third owner holds @addr, which the other side let go; 50 ms at most. */
+static void lt_double_wait_third(struct lt_double *d, void *addr)
+{
+	u64 deadline = ktime_get_mono_fast_ns() + 50 * NSEC_PER_MSEC;
+	unsigned int k;
+
+	while (ktime_get_mono_fast_ns() < deadline) {
+		for (k = 0; k < 2; k++)
+			/* pairs with the third owner's release store */
+			if ((smp_load_acquire(&d->side[k].third.seq) & 1) &&
+			    READ_ONCE(d->side[k].third.addr) == addr)
+				return;
+		cpu_relax();
+	}
+}
+
+/*
+ * Release the round's room: one side after a skew of 0 to 70 us; or, one
+ * round in 8, after the other side's release, once a third owner holds the
+ * room (the hard-irq timers alone seldom strike in so short a skew).
+ */
 static void lt_double_release(struct lt_double_side *sd, unsigned long round)
 {
 	struct lt_double *d = sd->d;
@@ -2889,8 +2927,12 @@ static void lt_double_release(struct lt_double_side *sd, unsigned long round)
 	unsigned long seq[2];
 	unsigned int k;
 
-	if ((round >> 1) % 2 == sd->id)
+	if (round % 8 == 7) {
+		if ((round >> 3) % 2 == sd->id)
+			lt_double_wait_third(d, addr);
+	} else if ((round >> 1) % 2 == sd->id) {
 		udelay(round % 8 * 10);
+	}
 	for (k = 0; k < 2; k++)
 		/* pairs with the third owner's release store */
 		seq[k] = smp_load_acquire(&d->side[k].third.seq);
@@ -2993,7 +3035,7 @@ static void double_release_races_a_third_owner(struct kunit *test)
 		sd->d = d;
 		sd->id = k;
 		sd->third.lab = d->lab;
-		sd->third.hold_us = 10;		/* never detaches */
+		sd->third.hold_us = 20;		/* never detaches */
 		hrtimer_setup(&sd->timer, lt_double_timer, CLOCK_MONOTONIC,
 			      HRTIMER_MODE_REL_PINNED_HARD);
 		sd->task = kthread_create_on_cpu(lt_double_thread, sd, cpu[k],
