@@ -21,6 +21,7 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/hrtimer.h>
+#include <linux/irq_work.h>
 #include <linux/kthread.h>
 #include <linux/llist.h>
 #include <linux/moduleparam.h>
@@ -2224,6 +2225,7 @@ struct lt_held {
 	bool called;			/* the calls are done */
 	bool called_while_held;		/* ... and the lock was still held */
 	struct completion locked, unlocked, done;
+	struct irq_work hard;		/* the calls in hard irq */
 };
 
 /* Every call on the room whose lock is held; the right owner's succeeds. */
@@ -2281,10 +2283,19 @@ static int lt_holder_fn(void *data)
 	return 0;
 }
 
+static void lt_held_hard_fn(struct irq_work *work)
+{
+	struct lt_held *hd = container_of(work, struct lt_held, hard);
+
+	lt_call(&hd->run);
+}
+
 /*
  * Bound to the calling CPU: once the lock is held, the calls in task or
  * hard irq. (Not the test's own task: woken by the holder, the scheduler
- * may queue it behind the holder, on the CPU whose interrupts are off.)
+ * may queue it behind the holder, on the CPU whose interrupts are off.
+ * Not a timer: with the holder's CPU stuck, a timer of the other CPU may
+ * not fire before the holder gives up; an irq_work is a self-IPI.)
  */
 static int lt_caller_fn(void *data)
 {
@@ -2296,13 +2307,9 @@ static int lt_caller_fn(void *data)
 	} else if (run->ctx == LT_TASK) {
 		lt_call(run);
 	} else {
-		init_completion(&run->done);
-		hrtimer_setup(&run->timer, lt_timer_fn, CLOCK_MONOTONIC,
-			      HRTIMER_MODE_REL_HARD);
-		hrtimer_start(&run->timer, ns_to_ktime(10 * NSEC_PER_USEC),
-			      HRTIMER_MODE_REL_PINNED_HARD);
-		if (!wait_for_completion_timeout(&run->done, 10 * HZ))
-			hrtimer_cancel(&run->timer);
+		hd->hard = IRQ_WORK_INIT_HARD(lt_held_hard_fn);
+		irq_work_queue(&hd->hard);
+		irq_work_sync(&hd->hard);
 	}
 	complete(&hd->done);
 	while (!kthread_should_stop())
