@@ -2923,9 +2923,10 @@ static void lt_double_wait_third(struct lt_double *d, void *addr)
 }
 
 /*
- * Release the round's room: one side after a skew of 0 to 70 us; or, one
- * round in 8, after the other side's release, once a third owner holds the
- * room (the hard-irq timers alone seldom strike in so short a skew).
+ * Release the round's room: both at once; or one side after a skew of 10
+ * to 60 us; or, one round in 8, after the other side's release, once a
+ * third owner holds the room (the hard-irq timers alone seldom strike in
+ * so short a skew).
  */
 static void lt_double_release(struct lt_double_side *sd, unsigned long round)
 {
@@ -2937,7 +2938,7 @@ static void lt_double_release(struct lt_double_side *sd, unsigned long round)
 	if (round % 8 == 7) {
 		if ((round >> 3) % 2 == sd->id)
 			lt_double_wait_third(d, addr);
-	} else if ((round >> 1) % 2 == sd->id) {
+	} else if (round % 16 >= 8 && (round >> 1) % 2 == sd->id) {
 		udelay(round % 8 * 10);
 	}
 	for (k = 0; k < 2; k++)
