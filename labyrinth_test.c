@@ -2817,9 +2817,11 @@ static void misuse_races_the_true_owners(struct kunit *test)
 /*
  * A double release racing from two CPUs: each round one of two kthreads
  * (on two CPUs) claims the one room, then both release it at once, one of
- * them after a skew; meanwhile a third owner, a hard-irq timer on each
- * CPU, claims the room whenever it is free and lets it go itself (one round
- * in 8, the late release waits for it to). Exactly
+ * them after a skew; meanwhile third owners, a hard-irq timer on each CPU,
+ * claim the room whenever it is free and let it go themselves. One round
+ * in 8, the side whose release won claims the room as a third owner and
+ * keeps it until the late release is over: so much the timers seldom
+ * arrange in a skew of microseconds. Exactly
  * one release of each claim succeeds; the other finds the room free
  * (-ENOENT) or the third owner's (-EPERM, exactly that while the third
  * owner held it all along), and the third owner never loses it.
@@ -2853,6 +2855,9 @@ struct lt_double {
 	bool stop, timed_out;
 	void *addr;			/* this round's claim, or NULL */
 	unsigned long claims, rounds, overlaps, third_rounds, enoent, eperm;
+	unsigned long waits, waits_in_vain;	/* for @held */
+	struct lt_owner held;		/* the winner, holding for the late one */
+	bool no_hold, late_done;
 	unsigned long bad_rounds;
 	long bad_code[2];
 	struct lt_double_side side[2];
@@ -2893,63 +2898,108 @@ static void lt_double_claim(struct lt_double *d)
 	WRITE_ONCE(d->addr, addr);
 }
 
+/* The third owners: the timers', and the winner's holding for the late one. */
+static struct lt_owner *lt_double_third(struct lt_double *d, unsigned int k)
+{
+	return k < 2 ? &d->side[k].third : &d->held;
+}
+
 /* Was one of the third owners holding @addr all along since @seq? */
 static bool lt_double_third_held(struct lt_double *d, void *addr,
 				 const unsigned long *seq)
 {
+	struct lt_owner *o;
 	unsigned int k;
 
-	for (k = 0; k < 2; k++)
-		if ((seq[k] & 1) && READ_ONCE(d->side[k].third.addr) == addr &&
-		    READ_ONCE(d->side[k].third.seq) == seq[k])
+	for (k = 0; k < 3; k++) {
+		o = lt_double_third(d, k);
+		if ((seq[k] & 1) && READ_ONCE(o->addr) == addr &&
+		    READ_ONCE(o->seq) == seq[k])
 			return true;
+	}
 	return false;
 }
 
-/* Until a third owner holds @addr, which the other side let go; 50 ms at most. */
-static void lt_double_wait_third(struct lt_double *d, void *addr)
+/* The late side: until the winner holds the room again; 5 s at most. */
+static void lt_double_wait_held(struct lt_double *d)
 {
-	u64 deadline = ktime_get_mono_fast_ns() + 50 * NSEC_PER_MSEC;
-	unsigned int k;
+	u64 deadline = ktime_get_mono_fast_ns() + 5 * NSEC_PER_SEC;
 
-	while (ktime_get_mono_fast_ns() < deadline) {
-		for (k = 0; k < 2; k++)
-			/* pairs with the third owner's release store */
-			if ((smp_load_acquire(&d->side[k].third.seq) & 1) &&
-			    READ_ONCE(d->side[k].third.addr) == addr)
-				return;
+	d->waits++;
+	/* pairs with the store-release in lt_double_hold() */
+	while (!(smp_load_acquire(&d->held.seq) & 1) && !READ_ONCE(d->no_hold)) {
+		if (ktime_get_mono_fast_ns() > deadline) {
+			d->waits_in_vain++;
+			return;
+		}
 		cpu_relax();
 	}
+	d->waits_in_vain += READ_ONCE(d->no_hold);
+}
+
+/* The winner: claim the room as a third owner until the late release ends. */
+static void lt_double_hold(struct lt_double *d)
+{
+	u64 deadline = ktime_get_mono_fast_ns() + NSEC_PER_SEC;
+	struct lt_owner *o = &d->held;
+	void *addr;
+
+	do {
+		addr = labyrinth_claim(d->lab, o);
+	} while (!addr && ktime_get_mono_fast_ns() < deadline);
+	if (!addr) {
+		WRITE_ONCE(d->no_hold, true);
+		return;
+	}
+	o->claims++;
+	WRITE_ONCE(o->addr, addr);
+	/* odd: the room is ours; pairs with lt_double_wait_held() */
+	smp_store_release(&o->seq, o->seq + 1);
+	deadline = ktime_get_mono_fast_ns() + 5 * NSEC_PER_SEC;
+	/* pairs with the late side's store-release */
+	while (!smp_load_acquire(&d->late_done) &&
+	       ktime_get_mono_fast_ns() < deadline)
+		cpu_relax();
+	if (labyrinth_owner(d->lab, addr) != o)
+		o->lost++;
+	WRITE_ONCE(o->seq, o->seq + 1);
+	smp_mb();	/* even before we let go, as in lt_owner_use() */
+	if (labyrinth_release(d->lab, addr, o))
+		o->lost++;
 }
 
 /*
  * Release the round's room: both at once; or one side after a skew of 10
- * to 60 us; or, one round in 8, after the other side's release, once a
- * third owner holds the room (the hard-irq timers alone seldom strike in
- * so short a skew).
+ * to 60 us; or, one round in 8, one side once the other's release won and
+ * that side holds the room again, as a third owner.
  */
 static void lt_double_release(struct lt_double_side *sd, unsigned long round)
 {
 	struct lt_double *d = sd->d;
 	void *addr = READ_ONCE(d->addr);
-	unsigned long seq[2];
+	bool hold = round % 8 == 7;
+	bool late = (round >> 3) % 2 == sd->id;
+	unsigned long seq[3];
 	unsigned int k;
 
-	if (round % 8 == 7) {
-		if ((round >> 3) % 2 == sd->id)
-			lt_double_wait_third(d, addr);
-	} else if (round % 16 >= 8 && (round >> 1) % 2 == sd->id) {
+	if (hold && late)
+		lt_double_wait_held(d);
+	else if (!hold && round % 16 >= 8 && (round >> 1) % 2 == sd->id)
 		udelay(round % 8 * 10);
-	}
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < 3; k++)
 		/* pairs with the third owner's release store */
-		seq[k] = smp_load_acquire(&d->side[k].third.seq);
+		seq[k] = smp_load_acquire(&lt_double_third(d, k)->seq);
 	/* the later to start sees the other in flight, the earlier to end too */
 	sd->overlapped = atomic_inc_return(&d->in_flight) == 2;
 	sd->code = labyrinth_release(d->lab, addr, OWNER_DOUBLE);
 	sd->overlapped |= atomic_dec_return(&d->in_flight) == 1;
 	smp_mb();	/* the release, then seq: pairs with lt_owner_use() */
 	sd->third_held = lt_double_third_held(d, addr, seq);
+	if (hold && late)
+		/* pairs with the acquire in lt_double_hold() */
+		smp_store_release(&d->late_done, true);
+	else if (hold)
+		lt_double_hold(d);
 }
 
 /* After both releases: exactly one succeeded. Then, whether to stop. */
@@ -2960,6 +3010,8 @@ static void lt_double_judge(struct lt_double *d)
 	bool third = d->side[0].third_held || d->side[1].third_held;
 	u64 now = ktime_get_mono_fast_ns();
 
+	WRITE_ONCE(d->late_done, false);
+	WRITE_ONCE(d->no_hold, false);
 	if (READ_ONCE(d->addr)) {
 		d->rounds++;
 		d->overlaps += d->side[0].overlapped || d->side[1].overlapped;
@@ -3070,6 +3122,10 @@ static void double_release_races_a_third_owner(struct kunit *test)
 				    "third owner on cpu %u", cpu[k]);
 		third += o->claims;
 	}
+	KUNIT_EXPECT_EQ(test, d->held.lost, 0);
+	KUNIT_EXPECT_EQ(test, d->held.violations, 0);
+	KUNIT_EXPECT_EQ(test, d->waits_in_vain, 0);
+	third += d->held.claims;
 	KUNIT_EXPECT_GT_MSG(test, d->overlaps, 0, "the two releases never overlapped");
 	KUNIT_EXPECT_GT_MSG(test, d->third_rounds, 0,
 			    "the third owner never held the room during a late release");
@@ -3077,9 +3133,9 @@ static void double_release_races_a_third_owner(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.releases, d->claims + third);
 	KUNIT_EXPECT_EQ(test, s.bad_calls, d->rounds);
 	KUNIT_EXPECT_EQ(test, s.rooms_owned, 0);
-	kunit_info(test, "%lu rounds: releases overlapped in %lu; the late one met the room free %lu times, the third owner's %lu (held all along %lu); third owners claimed %lu times\n",
+	kunit_info(test, "%lu rounds: releases overlapped in %lu; the late one met the room free %lu times, the third owner's %lu (held all along %lu; %lu waits for it, %lu in vain); third owners claimed %lu times\n",
 		   d->rounds, d->overlaps, d->enoent, d->eperm, d->third_rounds,
-		   third);
+		   d->waits, d->waits_in_vain, third);
 	addr = labyrinth_claim(d->lab, OWNER_A);	/* not lost */
 	KUNIT_EXPECT_NOT_NULL(test, addr);
 	KUNIT_EXPECT_EQ(test, labyrinth_release(d->lab, addr, OWNER_A), 0);
