@@ -21,6 +21,7 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/hrtimer.h>
+#include <linux/irq_work.h>
 #include <linux/kthread.h>
 #include <linux/llist.h>
 #include <linux/moduleparam.h>
@@ -2444,6 +2445,953 @@ static struct kunit_suite labyrinth_debugfs_suite = {
 	.test_cases = labyrinth_debugfs_cases,
 };
 
+/* ---- Release, detach, owner and stats while a room lock is held ---- */
+
+/*
+ * labyrinth.h promises that release, detach, owner and get_stats never
+ * take a room lock. A task holds one room's lock with interrupts off while
+ * those calls run on another CPU (in task or hard irq context), or in an
+ * NMI the holder sends itself. The holder checks that the calls finished
+ * while it still held the lock: calls that waited for it would finish only
+ * after the holder gave up (LT_HOLD_NS), or in the NMI never.
+ */
+#define LT_HOLD_NS		(2 * NSEC_PER_SEC)
+
+struct lt_held {
+	struct lt_run run;		/* the calls, made in run.ctx */
+	raw_spinlock_t *lock;		/* the lock of the room at run.addr */
+	bool detach;			/* the owner detaches, else releases */
+	bool locked_before, locked_after;	/* the lock, as the calls saw it */
+	bool called;			/* the calls are done */
+	bool called_while_held;		/* ... and the lock was still held */
+	struct completion locked, unlocked, done;
+	struct irq_work hard;		/* the calls in hard irq */
+};
+
+/* Every call on the room whose lock is held; the right owner's succeeds. */
+static void lt_held_calls_fn(struct lt_run *run)
+{
+	struct lt_held *hd = container_of(run, struct lt_held, run);
+	struct labyrinth *lab = run->lab;
+	void *addr = run->addr;
+
+	hd->locked_before = raw_spin_is_locked(hd->lock);
+	run->owner = labyrinth_owner(lab, addr);
+	labyrinth_get_stats(lab, &run->before);
+	lt_code(run, labyrinth_release(lab, addr, OWNER_B));
+	lt_code(run, PTR_ERR_OR_ZERO(labyrinth_detach(lab, addr, OWNER_B)));
+	lt_code(run, labyrinth_release(lab, addr + 64, OWNER_A));
+	if (hd->detach) {
+		run->page = labyrinth_detach(lab, addr, OWNER_A);
+		lt_code(run, PTR_ERR_OR_ZERO(run->page));
+	} else {
+		lt_code(run, labyrinth_release(lab, addr, OWNER_A));
+	}
+	run->owner_after = labyrinth_owner(lab, addr);
+	lt_code(run, labyrinth_release(lab, addr, OWNER_A));
+	lt_code(run, PTR_ERR_OR_ZERO(labyrinth_detach(lab, addr, OWNER_A)));
+	labyrinth_get_stats(lab, &run->after);
+	hd->locked_after = raw_spin_is_locked(hd->lock);
+	/* pairs with the holder's acquire: the calls are over */
+	smp_store_release(&hd->called, true);
+}
+
+static const long lt_held_codes[] = {
+	-EPERM, -EPERM, -EINVAL, 0, -ENOENT, -ENOENT,
+};
+
+/* On its CPU: hold the room lock until the calls are done, or give up. */
+static int lt_holder_fn(void *data)
+{
+	struct lt_held *hd = data;
+	unsigned long flags;
+	u64 deadline;
+
+	raw_spin_lock_irqsave(hd->lock, flags);
+	complete(&hd->locked);
+	deadline = ktime_get_mono_fast_ns() + LT_HOLD_NS;
+	/* pairs with the release in lt_held_calls_fn() */
+	while (!smp_load_acquire(&hd->called) &&
+	       ktime_get_mono_fast_ns() < deadline)	/* interrupts are off */
+		cpu_relax();
+	/* as above: read while the lock is still held */
+	hd->called_while_held = smp_load_acquire(&hd->called);
+	raw_spin_unlock_irqrestore(hd->lock, flags);
+	complete(&hd->unlocked);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static void lt_held_hard_fn(struct irq_work *work)
+{
+	struct lt_held *hd = container_of(work, struct lt_held, hard);
+
+	lt_call(&hd->run);
+}
+
+/*
+ * Bound to the calling CPU: once the lock is held, the calls in task or
+ * hard irq. (Not the test's own task: woken by the holder, the scheduler
+ * may queue it behind the holder, on the CPU whose interrupts are off.
+ * Not a timer: with the holder's CPU stuck, a timer of the other CPU may
+ * not fire before the holder gives up; an irq_work is a self-IPI.)
+ */
+static int lt_caller_fn(void *data)
+{
+	struct lt_held *hd = data;
+	struct lt_run *run = &hd->run;
+
+	if (!wait_for_completion_timeout(&hd->locked, 10 * HZ)) {
+		/* never held: the calls are not made */
+	} else if (run->ctx == LT_TASK) {
+		lt_call(run);
+	} else {
+		hd->hard = IRQ_WORK_INIT_HARD(lt_held_hard_fn);
+		irq_work_queue(&hd->hard);
+		irq_work_sync(&hd->hard);
+	}
+	complete(&hd->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/* A task on one CPU holds the lock; the calls run on another CPU. */
+static void lt_held_on_two_cpus(struct kunit *test, struct lt_held *hd)
+{
+	unsigned int holder = cpumask_first(cpu_online_mask);
+	unsigned int caller = cpumask_next(holder, cpu_online_mask);
+	struct task_struct *task, *calls;
+
+	calls = kthread_create_on_cpu(lt_caller_fn, hd, caller, "lt_caller/%u");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(calls));
+	task = kthread_create_on_cpu(lt_holder_fn, hd, holder, "lt_holder/%u");
+	if (IS_ERR(task)) {
+		kthread_stop(calls);
+		KUNIT_FAIL(test, "no holder thread");
+		return;
+	}
+	wake_up_process(calls);
+	wake_up_process(task);
+	if (!wait_for_completion_timeout(&hd->done, 20 * HZ))
+		KUNIT_FAIL(test, "the calls never ended");
+	if (!wait_for_completion_timeout(&hd->unlocked, 10 * HZ))
+		KUNIT_FAIL(test, "the holder never let go of the room lock");
+	kthread_stop(calls);
+	kthread_stop(task);
+}
+
+/* The task holds the lock with interrupts off and sends itself the NMI. */
+static void lt_held_in_nmi(struct kunit *test, struct lt_held *hd)
+{
+#ifdef LT_HAVE_NMI
+	unsigned long flags;
+
+	local_irq_save(flags);
+	raw_spin_lock(hd->lock);
+	lt_run_in_nmi(&hd->run);
+	/* pairs with the release in lt_held_calls_fn() */
+	hd->called_while_held = smp_load_acquire(&hd->called);
+	raw_spin_unlock(hd->lock);
+	local_irq_restore(flags);
+#endif
+}
+
+static const enum lt_ctx lt_held_ctxs[] = { LT_TASK, LT_HARDIRQ, LT_NMI };
+
+static void lt_held_desc(const enum lt_ctx *ctx, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s_%s", lt_ctx_names[*ctx],
+		 *ctx == LT_NMI ? "on_the_holding_cpu" : "on_another_cpu");
+}
+
+KUNIT_ARRAY_PARAM(lt_held, lt_held_ctxs, lt_held_desc);
+
+/*
+ * Let go of a room whose lock another context holds: released in one
+ * round, detached in the next, each after a wrong owner's release and
+ * detach and an interior address were refused; owner and stats read
+ * meanwhile.
+ */
+static void release_detach_owner_stats_while_room_is_locked(struct kunit *test)
+{
+	const enum lt_ctx *ctx = test->param_value;
+	struct labyrinth *lab;
+	struct lt_held *hd;
+	unsigned int i, round;
+
+	if (*ctx == LT_NMI)
+		lt_need_nmi(test);
+	else if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: one holds the room lock, the other calls");
+	lab = lt_create(test, 2, 0, 0, 0, 0);
+	lt_hold_refill(lab);		/* the detached room stays void */
+	for (round = 0; round < 2; round++) {
+		hd = kunit_kzalloc(test, sizeof(*hd), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, hd);
+		hd->run.fn = lt_held_calls_fn;
+		hd->run.ctx = *ctx;
+		hd->run.lab = lab;
+		hd->detach = round;
+		init_completion(&hd->locked);
+		init_completion(&hd->unlocked);
+		init_completion(&hd->done);
+		hd->run.addr = labyrinth_claim(lab, OWNER_A);
+		KUNIT_ASSERT_NOT_NULL(test, hd->run.addr);
+		i = labyrinth_room_index(lab, hd->run.addr);
+		KUNIT_ASSERT_NE(test, i, UINT_MAX);
+		hd->lock = labyrinth_room_lock(lab, i);
+
+		if (*ctx == LT_NMI)
+			lt_held_in_nmi(test, hd);
+		else
+			lt_held_on_two_cpus(test, hd);
+
+		KUNIT_ASSERT_TRUE_MSG(test, hd->run.in_ctx,
+				      "did not run in %s context", lt_ctx_names[*ctx]);
+		KUNIT_EXPECT_TRUE_MSG(test, hd->called_while_held,
+				      "round %u: the calls waited for the room lock", round);
+		KUNIT_EXPECT_TRUE(test, hd->locked_before);
+		KUNIT_EXPECT_TRUE(test, hd->locked_after);
+		KUNIT_EXPECT_PTR_EQ(test, hd->run.owner, OWNER_A);
+		KUNIT_EXPECT_NULL(test, hd->run.owner_after);
+		KUNIT_ASSERT_EQ(test, hd->run.nr_codes, ARRAY_SIZE(lt_held_codes));
+		for (i = 0; i < hd->run.nr_codes; i++)
+			KUNIT_EXPECT_EQ_MSG(test, hd->run.codes[i], lt_held_codes[i],
+					    "round %u, call %u", round, i);
+		KUNIT_EXPECT_EQ(test, hd->run.before.rooms_owned, 1);
+		KUNIT_EXPECT_EQ(test, hd->run.after.rooms_owned, 0);
+		KUNIT_EXPECT_EQ(test, hd->run.after.rooms_void, round);
+		KUNIT_EXPECT_EQ(test, hd->run.after.releases -
+				hd->run.before.releases, !round);
+		KUNIT_EXPECT_EQ(test, hd->run.after.detaches -
+				hd->run.before.detaches, round);
+		KUNIT_EXPECT_EQ(test, hd->run.after.bad_calls -
+				hd->run.before.bad_calls, 5);
+		if (round && !IS_ERR_OR_NULL(hd->run.page)) {
+			KUNIT_EXPECT_PTR_EQ(test, hd->run.page,
+					    virt_to_page(hd->run.addr));
+			__free_pages(hd->run.page, 0);	/* detached: ours */
+		}
+	}
+}
+
+static struct kunit_case labyrinth_lockheld_cases[] = {
+	KUNIT_CASE_PARAM(release_detach_owner_stats_while_room_is_locked,
+			 lt_held_gen_params),
+	{}
+};
+
+static struct kunit_suite labyrinth_lockheld_suite = {
+	.name = "labyrinth_lockheld",
+	.suite_init = lt_suite_init,	/* lt_run_in_nmi()'s handler */
+	.suite_exit = lt_suite_exit,
+	.test_cases = labyrinth_lockheld_cases,
+};
+
+/* ---- Misuse racing the true owners ---- */
+
+/* Runs at least this long, longer until the misuse met owned rooms. */
+#define LT_MISUSE_MIN_MS	300
+#define LT_MISUSE_MAX_MS	10000
+#define LT_MISUSE_PERIOD_NS	(200 * NSEC_PER_USEC)
+/* Order 1: addr + PAGE_SIZE is an interior address that is page-aligned. */
+#define LT_MISUSE_ORDER		1
+#define LT_MISUSE_WORDS		((PAGE_SIZE << LT_MISUSE_ORDER) / sizeof(long))
+
+/* A token no claim ever uses. */
+static const int lt_wrong_owner;
+#define OWNER_WRONG ((const void *)&lt_wrong_owner)
+
+/* Write (@write) or check a canary over a whole order-1 room. */
+static bool lt_misuse_canary(unsigned long *words, unsigned long seed,
+			     bool write)
+{
+	unsigned long i;
+
+	for (i = 0; i < LT_MISUSE_WORDS; i++) {
+		if (write)
+			WRITE_ONCE(words[i], seed ^ i);
+		else if (READ_ONCE(words[i]) != (seed ^ i))
+			return false;
+	}
+	return true;
+}
+
+struct lt_misuse;
+
+/*
+ * A true owner, a kthread or a hard-irq timer. While it holds @addr, @seq
+ * is odd: a misuser that reads the same odd @seq before and after its calls
+ * knows the room was owned by this owner all along.
+ */
+struct lt_owner {
+	struct labyrinth *lab;
+	struct llist_head *detached;	/* what it detached, to be freed */
+	gfp_t gfp;
+	unsigned int hold_us, detach_every;
+	unsigned long seq;
+	void *addr;
+	unsigned long claims, detaches, lost, violations;
+};
+
+/* Calls with a wrong owner or a wrong address, in task or hard irq. */
+struct lt_misuser {
+	struct lt_misuse *m;
+	struct lt_owner *victims;	/* the two owners of another CPU */
+	unsigned long rounds, owned_rounds, wrong;
+	long bad_code;			/* the first wrong answer */
+	unsigned int bad_call;
+	bool bad_owned;
+};
+
+/* Each CPU: an owner and a misuser in task context, and in hard irq. */
+struct lt_misuse_cpu {
+	struct lt_owner owner[2];
+	struct lt_misuser misuser[2];
+	struct hrtimer owner_timer, misuse_timer;
+	struct task_struct *owner_task, *misuse_task;
+};
+
+struct lt_misuse {
+	struct labyrinth *lab;
+	void *stale;		/* a detached room's, its room refilled since */
+	bool stop;		/* for the timers */
+	struct llist_head detached;
+	unsigned int nr;
+	struct lt_misuse_cpu c[];
+};
+
+static void lt_misuse_free_detached(struct llist_head *head)
+{
+	struct llist_node *node, *next;
+
+	llist_for_each_safe(node, next, llist_del_all(head))
+		__free_pages(virt_to_page(node), LT_MISUSE_ORDER);
+}
+
+/* Claim, publish, hold and check, unpublish, then release or detach. */
+static void lt_owner_use(struct lt_owner *o)
+{
+	struct labyrinth *lab = o->lab;
+	unsigned long *words, seed;
+
+	words = labyrinth_claim_gfp(lab, o, o->gfp);
+	if (!words)
+		return;
+	o->claims++;
+	seed = (unsigned long)o ^ o->claims;
+	lt_misuse_canary(words, seed, true);
+	WRITE_ONCE(o->addr, words);
+	/* odd: the room at addr is ours; pairs with lt_misuse_once() */
+	smp_store_release(&o->seq, o->seq + 1);
+	udelay(o->hold_us);
+	if (labyrinth_owner(lab, words) != o)
+		o->lost++;
+	if (!lt_misuse_canary(words, seed, false))
+		o->violations++;
+	WRITE_ONCE(o->seq, o->seq + 1);
+	smp_mb();	/* even before we let go: pairs with lt_misuse_once() */
+	if (!o->detach_every || o->claims % o->detach_every) {
+		if (labyrinth_release(lab, words, o))
+			o->lost++;
+	} else if (IS_ERR(labyrinth_detach(lab, words, o))) {
+		o->lost++;
+	} else {
+		o->detaches++;
+		llist_add((struct llist_node *)words, o->detached);
+	}
+}
+
+/*
+ * Six misuses of the room @o holds or held: a wrong owner's release and
+ * detach, then with @o's own token two interior addresses and the stale
+ * address. While @o owns the room all along the answers are exact; else
+ * the wrong owner meets a free room (-ENOENT), another owner's (-EPERM) or
+ * a detached address refilled since (-EINVAL); never success.
+ */
+static void lt_misuse_once(struct lt_misuser *u, struct lt_owner *o)
+{
+	static const long owned[] = {
+		-EPERM, -EPERM, -EINVAL, -EINVAL, -EINVAL, -EINVAL,
+	};
+	struct labyrinth *lab = u->m->lab;
+	void *stale = u->m->stale;
+	unsigned long seq;
+	long code[6];
+	unsigned int i;
+	bool held;
+	void *addr;
+
+	/* pairs with the owner's release: an odd seq, its address */
+	seq = smp_load_acquire(&o->seq);
+	addr = READ_ONCE(o->addr);
+	if (!addr)
+		return;
+	code[0] = labyrinth_release(lab, addr, OWNER_WRONG);
+	code[1] = PTR_ERR_OR_ZERO(labyrinth_detach(lab, addr, OWNER_WRONG));
+	code[2] = labyrinth_release(lab, addr + 64, o);
+	code[3] = PTR_ERR_OR_ZERO(labyrinth_detach(lab, addr + PAGE_SIZE, o));
+	code[4] = labyrinth_release(lab, stale, o);
+	code[5] = PTR_ERR_OR_ZERO(labyrinth_detach(lab, stale, o));
+	smp_mb();	/* the calls, then seq: pairs with lt_owner_use() */
+	held = (seq & 1) && READ_ONCE(o->seq) == seq;
+	WRITE_ONCE(u->rounds, u->rounds + 1);
+	WRITE_ONCE(u->owned_rounds, u->owned_rounds + held);
+	for (i = 0; i < ARRAY_SIZE(code); i++) {
+		/* else the wrong owner may meet a free or refilled room */
+		if (code[i] == owned[i] ||
+		    (!held && i < 2 && (code[i] == -ENOENT || code[i] == -EINVAL)))
+			continue;
+		if (!u->wrong++) {
+			u->bad_call = i;
+			u->bad_code = code[i];
+			u->bad_owned = held;
+		}
+	}
+}
+
+static enum hrtimer_restart lt_owner_timer(struct hrtimer *timer)
+{
+	struct lt_misuse_cpu *mc = container_of(timer, struct lt_misuse_cpu,
+						owner_timer);
+
+	if (READ_ONCE(mc->misuser[1].m->stop))
+		return HRTIMER_NORESTART;
+	lt_owner_use(&mc->owner[1]);
+	hrtimer_forward_now(timer, ns_to_ktime(LT_MISUSE_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+static enum hrtimer_restart lt_misuse_timer(struct hrtimer *timer)
+{
+	struct lt_misuse_cpu *mc = container_of(timer, struct lt_misuse_cpu,
+						misuse_timer);
+	struct lt_misuser *u = &mc->misuser[1];
+
+	if (READ_ONCE(u->m->stop))
+		return HRTIMER_NORESTART;
+	lt_misuse_once(u, &u->victims[u->rounds % 2]);
+	hrtimer_forward_now(timer, ns_to_ktime(LT_MISUSE_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+/* The owner kthread of a CPU; it starts and stops the CPU's timers. */
+static int lt_owner_thread(void *data)
+{
+	struct lt_misuse_cpu *mc = data;
+
+	hrtimer_start(&mc->owner_timer, ns_to_ktime(LT_MISUSE_PERIOD_NS),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	hrtimer_start(&mc->misuse_timer, ns_to_ktime(LT_MISUSE_PERIOD_NS),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	while (!kthread_should_stop()) {
+		lt_owner_use(&mc->owner[0]);
+		lt_misuse_free_detached(mc->owner[0].detached);
+		cond_resched();
+	}
+	hrtimer_cancel(&mc->owner_timer);
+	hrtimer_cancel(&mc->misuse_timer);
+	return 0;
+}
+
+static int lt_misuse_thread(void *data)
+{
+	struct lt_misuser *u = data;
+
+	while (!kthread_should_stop()) {
+		lt_misuse_once(u, &u->victims[u->rounds % 2]);
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Misuse in task and in hard irq met rooms their owners held all along. */
+static bool lt_misuse_raced(struct lt_misuse *m)
+{
+	unsigned long owned[2] = {};
+	unsigned int i, k;
+
+	for (i = 0; i < m->nr; i++)
+		for (k = 0; k < 2; k++)
+			owned[k] += READ_ONCE(m->c[i].misuser[k].owned_rounds);
+	return owned[0] && owned[1];
+}
+
+/* Per online CPU two owners and two misusers, misusing the next CPU's. */
+static void lt_misuse_start(struct kunit *test, struct lt_misuse *m)
+{
+	unsigned int cpu, i = 0, k;
+
+	for_each_online_cpu(cpu) {
+		struct lt_misuse_cpu *mc = &m->c[i];
+		struct lt_misuse_cpu *peer = &m->c[(i + 1) % m->nr];
+
+		for (k = 0; k < 2; k++) {
+			mc->owner[k].lab = m->lab;
+			mc->owner[k].detached = &m->detached;
+			mc->owner[k].detach_every = 16;
+			mc->misuser[k].m = m;
+			mc->misuser[k].victims = peer->owner;
+		}
+		mc->owner[0].gfp = GFP_KERNEL;	/* refills what owners detach */
+		mc->owner[0].hold_us = 20;
+		mc->owner[1].hold_us = 2;
+		hrtimer_setup(&mc->owner_timer, lt_owner_timer, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_PINNED_HARD);
+		hrtimer_setup(&mc->misuse_timer, lt_misuse_timer,
+			      CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+		mc->owner_task = kthread_create_on_cpu(lt_owner_thread, mc, cpu,
+						       "lt_owner/%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(mc->owner_task));
+		mc->misuse_task = kthread_create_on_cpu(lt_misuse_thread,
+							&mc->misuser[0], cpu,
+							"lt_misuse/%u");
+		if (IS_ERR(mc->misuse_task)) {
+			kthread_stop(mc->owner_task);
+			KUNIT_FAIL(test, "no misuse thread");
+			return;
+		}
+		i++;
+	}
+	for (i = 0; i < m->nr; i++) {
+		wake_up_process(m->c[i].owner_task);
+		wake_up_process(m->c[i].misuse_task);
+	}
+}
+
+static void lt_misuse_stop(struct lt_misuse *m)
+{
+	unsigned int i;
+
+	WRITE_ONCE(m->stop, true);
+	for (i = 0; i < m->nr; i++) {
+		kthread_stop(m->c[i].misuse_task);
+		kthread_stop(m->c[i].owner_task);
+	}
+	lt_misuse_free_detached(&m->detached);
+}
+
+/*
+ * Wrong-owner, interior-address and stale-address releases and detaches
+ * race the true owners on other CPUs, from task and hard irq context. Every
+ * misuse gets a documented error (exactly the owned room's while the room
+ * was owned throughout the call), is counted, and takes nothing: each owner
+ * keeps its room and canary and lets it go itself, every claim exactly
+ * once, no room lost. And the race happened: misuse in each context met
+ * rooms that were owned all along.
+ */
+static void misuse_races_the_true_owners(struct kunit *test)
+{
+	unsigned long claims = 0, detaches = 0, rounds = 0, owned[2] = {};
+	unsigned int cpus = num_online_cpus(), i, k, ms;
+	struct lt_misuse *m;
+	struct labyrinth_stats s0, s;
+	struct page *stale;
+	void **addrs;
+
+	if (cpus < 2)
+		kunit_skip(test, "needs two CPUs: the misuse races owners on another CPU");
+	m = kunit_kzalloc(test, struct_size(m, c, cpus), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	addrs = kunit_kcalloc(test, 2 * cpus, sizeof(*addrs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, addrs);
+	m->nr = cpus;
+	init_llist_head(&m->detached);
+	m->lab = lt_create(test, 2 * cpus, LT_MISUSE_ORDER, 0, 0, 0);
+
+	/* The stale address: detached, its room refilled, its pages ours. */
+	m->stale = labyrinth_claim(m->lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, m->stale);
+	stale = labyrinth_detach(m->lab, m->stale, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, stale);
+	labyrinth_flush_refill(m->lab);
+	KUNIT_ASSERT_EQ(test, lt_stats(m->lab).rooms_void, 0);
+	s0 = lt_stats(m->lab);
+
+	lt_misuse_start(test, m);
+	for (ms = 0; ms < LT_MISUSE_MAX_MS; ms += 20) {
+		msleep(20);
+		if (ms >= LT_MISUSE_MIN_MS && lt_misuse_raced(m))
+			break;
+	}
+	lt_misuse_stop(m);
+
+	for (i = 0; i < cpus; i++) {
+		for (k = 0; k < 2; k++) {
+			struct lt_owner *o = &m->c[i].owner[k];
+			struct lt_misuser *u = &m->c[i].misuser[k];
+
+			KUNIT_EXPECT_EQ_MSG(test, o->lost, 0, "cpu %u owner %u", i, k);
+			KUNIT_EXPECT_EQ_MSG(test, o->violations, 0,
+					    "cpu %u owner %u", i, k);
+			KUNIT_EXPECT_EQ_MSG(test, u->wrong, 0,
+					    "cpu %u misuser %u: call %u gave %ld (%s)",
+					    i, k, u->bad_call, u->bad_code,
+					    u->bad_owned ? "owned all along" : "racing");
+			claims += o->claims;
+			detaches += o->detaches;
+			rounds += u->rounds;
+			owned[k] += u->owned_rounds;
+		}
+	}
+	s = lt_stats(m->lab);
+	KUNIT_EXPECT_GT_MSG(test, owned[0], 0, "no misuse in task met an owned room");
+	KUNIT_EXPECT_GT_MSG(test, owned[1], 0, "no misuse in hard irq met an owned room");
+	KUNIT_EXPECT_EQ(test, s.claims - s0.claims, claims);
+	KUNIT_EXPECT_EQ(test, s.releases - s0.releases, claims - detaches);
+	KUNIT_EXPECT_EQ(test, s.detaches - s0.detaches, detaches);
+	KUNIT_EXPECT_EQ(test, s.bad_calls - s0.bad_calls, 6 * rounds);
+	KUNIT_EXPECT_EQ(test, s.rooms_owned, 0);
+	kunit_info(test, "%u ms: %lu owner claims (%lu detached); %lu misuse rounds of 6 calls, %lu in task and %lu in hard irq on rooms owned all along\n",
+		   ms, claims, detaches, rounds, owned[0], owned[1]);
+
+	/* nothing lost: once refilled, every room can be claimed */
+	labyrinth_flush_refill(m->lab);
+	lt_claim_all(test, m->lab, 2 * cpus, OWNER_A, addrs);
+	lt_release_all(test, m->lab, 2 * cpus, OWNER_A, addrs);
+	__free_pages(stale, LT_MISUSE_ORDER);
+}
+
+/*
+ * A double release racing from two CPUs: each round one of two kthreads
+ * (on two CPUs) claims the one room, then both release it at once, one of
+ * them after a skew; meanwhile third owners, a hard-irq timer on each CPU,
+ * claim the room whenever it is free and let it go themselves. One round
+ * in 8, the side whose release won claims the room as a third owner and
+ * keeps it until the late release is over: so much the timers seldom
+ * arrange in a skew of microseconds. Exactly
+ * one release of each claim succeeds; the other finds the room free
+ * (-ENOENT) or the third owner's (-EPERM, exactly that while the third
+ * owner held it all along), and the third owner never loses it.
+ */
+#define LT_DOUBLE_MIN_MS	300
+#define LT_DOUBLE_MAX_MS	10000
+#define LT_DOUBLE_PERIOD_NS	(200 * NSEC_PER_USEC)
+
+static const int lt_double_owner;
+#define OWNER_DOUBLE ((const void *)&lt_double_owner)
+
+struct lt_double;
+
+/* A releaser's kthread, and its CPU's third owner: an lt_owner in a timer. */
+struct lt_double_side {
+	struct lt_double *d;
+	unsigned int id;
+	struct task_struct *task;
+	struct hrtimer timer;
+	struct lt_owner third;
+	long code;
+	bool overlapped;	/* the other release was in flight meanwhile */
+	bool third_held;	/* a third owner held the room all along */
+};
+
+struct lt_double {
+	struct labyrinth *lab;
+	u64 min_end, max_end;		/* ktime_get_mono_fast_ns() */
+	atomic_t arrived;		/* both sides meet: lt_double_meet() */
+	atomic_t in_flight;
+	bool stop, timed_out;
+	void *addr;			/* this round's claim, or NULL */
+	unsigned long claims, rounds, overlaps, third_rounds, enoent, eperm;
+	unsigned long waits, waits_in_vain;	/* for @held */
+	struct lt_owner held;		/* the winner, holding for the late one */
+	bool no_hold, late_done;
+	unsigned long bad_rounds;
+	long bad_code[2];
+	struct lt_double_side side[2];
+};
+
+/* Both sides meet; false if told to stop, or the other never came. */
+static bool lt_double_meet(struct lt_double *d, unsigned int *meets)
+{
+	u64 deadline = ktime_get_mono_fast_ns() + 5 * NSEC_PER_SEC;
+	int all = 2 * ++*meets;
+
+	smp_mb__before_atomic();	/* what we did, before we arrive */
+	atomic_inc(&d->arrived);
+	while (atomic_read_acquire(&d->arrived) < all) {
+		if (READ_ONCE(d->stop))
+			return false;
+		if (ktime_get_mono_fast_ns() > deadline) {
+			WRITE_ONCE(d->timed_out, true);
+			WRITE_ONCE(d->stop, true);
+			return false;
+		}
+		cpu_relax();
+	}
+	return !READ_ONCE(d->stop);
+}
+
+/* The claimer of a round: the room, however long the third owners keep it. */
+static void lt_double_claim(struct lt_double *d)
+{
+	u64 deadline = ktime_get_mono_fast_ns() + NSEC_PER_SEC;
+	void *addr;
+
+	do {
+		addr = labyrinth_claim(d->lab, OWNER_DOUBLE);
+	} while (!addr && ktime_get_mono_fast_ns() < deadline);
+	if (addr)
+		d->claims++;
+	WRITE_ONCE(d->addr, addr);
+}
+
+/* The third owners: the timers', and the winner's holding for the late one. */
+static struct lt_owner *lt_double_third(struct lt_double *d, unsigned int k)
+{
+	return k < 2 ? &d->side[k].third : &d->held;
+}
+
+/* Was one of the third owners holding @addr all along since @seq? */
+static bool lt_double_third_held(struct lt_double *d, void *addr,
+				 const unsigned long *seq)
+{
+	struct lt_owner *o;
+	unsigned int k;
+
+	for (k = 0; k < 3; k++) {
+		o = lt_double_third(d, k);
+		if ((seq[k] & 1) && READ_ONCE(o->addr) == addr &&
+		    READ_ONCE(o->seq) == seq[k])
+			return true;
+	}
+	return false;
+}
+
+/* The late side: until the winner holds the room again; 5 s at most. */
+static void lt_double_wait_held(struct lt_double *d)
+{
+	u64 deadline = ktime_get_mono_fast_ns() + 5 * NSEC_PER_SEC;
+
+	d->waits++;
+	/* pairs with the store-release in lt_double_hold() */
+	while (!(smp_load_acquire(&d->held.seq) & 1) && !READ_ONCE(d->no_hold)) {
+		if (ktime_get_mono_fast_ns() > deadline) {
+			d->waits_in_vain++;
+			return;
+		}
+		cpu_relax();
+	}
+	d->waits_in_vain += READ_ONCE(d->no_hold);
+}
+
+/* The winner: claim the room as a third owner until the late release ends. */
+static void lt_double_hold(struct lt_double *d)
+{
+	u64 deadline = ktime_get_mono_fast_ns() + NSEC_PER_SEC;
+	struct lt_owner *o = &d->held;
+	void *addr;
+
+	do {
+		addr = labyrinth_claim(d->lab, o);
+	} while (!addr && ktime_get_mono_fast_ns() < deadline);
+	if (!addr) {
+		WRITE_ONCE(d->no_hold, true);
+		return;
+	}
+	o->claims++;
+	WRITE_ONCE(o->addr, addr);
+	/* odd: the room is ours; pairs with lt_double_wait_held() */
+	smp_store_release(&o->seq, o->seq + 1);
+	deadline = ktime_get_mono_fast_ns() + 5 * NSEC_PER_SEC;
+	/* pairs with the late side's store-release */
+	while (!smp_load_acquire(&d->late_done) &&
+	       ktime_get_mono_fast_ns() < deadline)
+		cpu_relax();
+	if (labyrinth_owner(d->lab, addr) != o)
+		o->lost++;
+	WRITE_ONCE(o->seq, o->seq + 1);
+	smp_mb();	/* even before we let go, as in lt_owner_use() */
+	if (labyrinth_release(d->lab, addr, o))
+		o->lost++;
+}
+
+/*
+ * Release the round's room: both at once; or one side after a skew of 10
+ * to 60 us; or, one round in 8, one side once the other's release won and
+ * that side holds the room again, as a third owner.
+ */
+static void lt_double_release(struct lt_double_side *sd, unsigned long round)
+{
+	struct lt_double *d = sd->d;
+	void *addr = READ_ONCE(d->addr);
+	bool hold = round % 8 == 7;
+	bool late = (round >> 3) % 2 == sd->id;
+	unsigned long seq[3];
+	unsigned int k;
+
+	if (hold && late)
+		lt_double_wait_held(d);
+	else if (!hold && round % 16 >= 8 && (round >> 1) % 2 == sd->id)
+		udelay(round % 8 * 10);
+	for (k = 0; k < 3; k++)
+		/* pairs with the third owner's release store */
+		seq[k] = smp_load_acquire(&lt_double_third(d, k)->seq);
+	/* the later to start sees the other in flight, the earlier to end too */
+	sd->overlapped = atomic_inc_return(&d->in_flight) == 2;
+	sd->code = labyrinth_release(d->lab, addr, OWNER_DOUBLE);
+	sd->overlapped |= atomic_dec_return(&d->in_flight) == 1;
+	smp_mb();	/* the release, then seq: pairs with lt_owner_use() */
+	sd->third_held = lt_double_third_held(d, addr, seq);
+	if (hold && late)
+		/* pairs with the acquire in lt_double_hold() */
+		smp_store_release(&d->late_done, true);
+	else if (hold)
+		lt_double_hold(d);
+}
+
+/* After both releases: exactly one succeeded. Then, whether to stop. */
+static void lt_double_judge(struct lt_double *d)
+{
+	long code[2] = { d->side[0].code, d->side[1].code };
+	long late = code[0] ? code[0] : code[1];
+	bool third = d->side[0].third_held || d->side[1].third_held;
+	u64 now = ktime_get_mono_fast_ns();
+
+	WRITE_ONCE(d->late_done, false);
+	WRITE_ONCE(d->no_hold, false);
+	if (READ_ONCE(d->addr)) {
+		d->rounds++;
+		d->overlaps += d->side[0].overlapped || d->side[1].overlapped;
+		d->third_rounds += third;
+		if (!code[0] + !code[1] != 1 || (third && late != -EPERM) ||
+		    (late != -EPERM && late != -ENOENT)) {
+			if (!d->bad_rounds++) {
+				d->bad_code[0] = code[0];
+				d->bad_code[1] = code[1];
+			}
+		}
+		d->eperm += late == -EPERM;
+		d->enoent += late == -ENOENT;
+	}
+	if (now > d->max_end ||
+	    (now > d->min_end && d->overlaps && d->third_rounds))
+		WRITE_ONCE(d->stop, true);
+}
+
+static enum hrtimer_restart lt_double_timer(struct hrtimer *timer)
+{
+	struct lt_double_side *sd = container_of(timer, struct lt_double_side,
+						 timer);
+
+	if (READ_ONCE(sd->d->stop))
+		return HRTIMER_NORESTART;
+	lt_owner_use(&sd->third);
+	hrtimer_forward_now(timer, ns_to_ktime(LT_DOUBLE_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+/* One side: claim on its turn, release every round, meet in between. */
+static int lt_double_thread(void *data)
+{
+	struct lt_double_side *sd = data;
+	struct lt_double *d = sd->d;
+	unsigned int meets = 0;
+	unsigned long round;
+
+	hrtimer_start(&sd->timer, ns_to_ktime(LT_DOUBLE_PERIOD_NS),
+		      HRTIMER_MODE_REL_PINNED_HARD);
+	for (round = 0; lt_double_meet(d, &meets); round++) {
+		if (round % 2 == sd->id)
+			lt_double_claim(d);
+		if (!lt_double_meet(d, &meets))
+			break;
+		if (READ_ONCE(d->addr))
+			lt_double_release(sd, round);
+		if (!lt_double_meet(d, &meets))
+			break;
+		if (round % 2 == sd->id)
+			lt_double_judge(d);
+	}
+	WRITE_ONCE(d->stop, true);
+	hrtimer_cancel(&sd->timer);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static void double_release_races_a_third_owner(struct kunit *test)
+{
+	struct lt_double *d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	unsigned int cpu[2], k;
+	struct labyrinth_stats s;
+	unsigned long third = 0;
+	void *addr;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: both release the same claim at once");
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	d->lab = lt_create(test, 1, LT_MISUSE_ORDER, 0, 0, 0);
+	cpu[0] = cpumask_first(cpu_online_mask);
+	cpu[1] = cpumask_next(cpu[0], cpu_online_mask);
+	d->min_end = ktime_get_mono_fast_ns() + LT_DOUBLE_MIN_MS * NSEC_PER_MSEC;
+	d->max_end = d->min_end + (LT_DOUBLE_MAX_MS - LT_DOUBLE_MIN_MS) *
+		     NSEC_PER_MSEC;
+	for (k = 0; k < 2; k++) {
+		struct lt_double_side *sd = &d->side[k];
+
+		sd->d = d;
+		sd->id = k;
+		sd->third.lab = d->lab;
+		sd->third.hold_us = 20;		/* never detaches */
+		hrtimer_setup(&sd->timer, lt_double_timer, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_PINNED_HARD);
+		sd->task = kthread_create_on_cpu(lt_double_thread, sd, cpu[k],
+						 "lt_double/%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(sd->task));
+	}
+	for (k = 0; k < 2; k++)
+		wake_up_process(d->side[k].task);
+	while (!READ_ONCE(d->stop))
+		msleep(20);
+	for (k = 0; k < 2; k++)
+		kthread_stop(d->side[k].task);
+
+	s = lt_stats(d->lab);
+	KUNIT_EXPECT_FALSE_MSG(test, d->timed_out, "a side stopped coming");
+	KUNIT_EXPECT_EQ_MSG(test, d->bad_rounds, 0,
+			    "%lu of %lu rounds wrong, first: releases gave %ld and %ld",
+			    d->bad_rounds, d->rounds, d->bad_code[0], d->bad_code[1]);
+	for (k = 0; k < 2; k++) {
+		struct lt_owner *o = &d->side[k].third;
+
+		KUNIT_EXPECT_EQ_MSG(test, o->lost, 0, "third owner on cpu %u", cpu[k]);
+		KUNIT_EXPECT_EQ_MSG(test, o->violations, 0,
+				    "third owner on cpu %u", cpu[k]);
+		third += o->claims;
+	}
+	KUNIT_EXPECT_EQ(test, d->held.lost, 0);
+	KUNIT_EXPECT_EQ(test, d->held.violations, 0);
+	KUNIT_EXPECT_EQ(test, d->waits_in_vain, 0);
+	third += d->held.claims;
+	KUNIT_EXPECT_GT_MSG(test, d->overlaps, 0, "the two releases never overlapped");
+	KUNIT_EXPECT_GT_MSG(test, d->third_rounds, 0,
+			    "the third owner never held the room during a late release");
+	KUNIT_EXPECT_EQ(test, s.claims, d->claims + third);
+	KUNIT_EXPECT_EQ(test, s.releases, d->claims + third);
+	KUNIT_EXPECT_EQ(test, s.bad_calls, d->rounds);
+	KUNIT_EXPECT_EQ(test, s.rooms_owned, 0);
+	kunit_info(test, "%lu rounds: releases overlapped in %lu; the late one met the room free %lu times, the third owner's %lu (held all along %lu; %lu waits for it, %lu in vain); third owners claimed %lu times\n",
+		   d->rounds, d->overlaps, d->enoent, d->eperm, d->third_rounds,
+		   d->waits, d->waits_in_vain, third);
+	addr = labyrinth_claim(d->lab, OWNER_A);	/* not lost */
+	KUNIT_EXPECT_NOT_NULL(test, addr);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(d->lab, addr, OWNER_A), 0);
+}
+
+static struct kunit_case labyrinth_misuse_cases[] = {
+	KUNIT_CASE_SLOW(misuse_races_the_true_owners),
+	KUNIT_CASE_SLOW(double_release_races_a_third_owner),
+	{}
+};
+
+static struct kunit_suite labyrinth_misuse_suite = {
+	.name = "labyrinth_misuse",
+	.test_cases = labyrinth_misuse_cases,
+};
+
 /* ---- NMI: the hammer ---- */
 
 static unsigned int nmi_ms = 1000;
@@ -2454,6 +3402,11 @@ MODULE_PARM_DESC(nmi_ms, "how long the NMI hammer runs (default 1000)");
 #define LT_HAMMER_ROOMS		4
 /* NMIs sent per round of the task's loop, at most: the task keeps going */
 #define LT_HAMMER_BURST		4
+/*
+ * Past nmi_ms the hammer goes on until an NMI landed inside a claim of the
+ * task and one released a room the task claimed, for this long at most.
+ */
+#define LT_HAMMER_EXTRA_MS	10000
 
 /*
  * The hammer: on the target CPU a kthread and a hard-irq timer claim, write
@@ -2462,37 +3415,58 @@ MODULE_PARM_DESC(nmi_ms, "how long the NMI hammer runs (default 1000)");
  * sends the target NMIs as fast as it can; each NMI releases the room
  * handed to it and claims, checks and releases or detaches a room of its
  * own. Every valid call must succeed, no canary may change, no room may be
- * lost; nothing may hang.
+ * lost; nothing may hang. And what the hammer is for must have happened:
+ * NMIs that landed inside a claim of the task, and NMIs that released
+ * rooms the task claimed.
  */
 struct lt_hammer {
 	struct labyrinth *lab;
 	unsigned int target;
-	u64 deadline;			/* ktime_get_mono_fast_ns() */
+	u64 deadline, limit;		/* ktime_get_mono_fast_ns() */
 	bool stop;
 	void *handoff;			/* a room of the task's, for the NMI */
 	struct llist_head detached;	/* pages to free in task context */
-	bool in_claim;			/* the target is inside a claim */
+	bool in_claim;			/* the task is inside a claim */
 	/* counted where they happen; read when everything stopped */
 	unsigned long task_claims, task_handoffs, hard_claims, detaches;
 	unsigned long nmis, nmi_claims, nmi_releases, nmi_detaches;
 	unsigned long nmi_handoff_releases, nmi_lock_held, nmi_in_claim;
 	unsigned long refused, violations;
 	unsigned long task_rounds;	/* the sender waits on it */
+	u64 ran_ns;			/* how long the task ran */
 	atomic_long_t sent;
 	struct hrtimer timer;
 };
 
 static struct lt_hammer *lt_hammer;
 
-/* A claim on the target, marked for the NMI to see it landed inside. */
+/*
+ * A claim on the target; the task's are marked for the NMI to see it
+ * landed inside one (the timer's and the NMI's own claims would clear the
+ * mark of the claim they interrupt).
+ */
 static void *lt_hammer_claim(struct lt_hammer *h, const void *who)
 {
+	bool task = in_task();
 	void *words;
 
-	WRITE_ONCE(h->in_claim, true);
+	if (task)
+		WRITE_ONCE(h->in_claim, true);
 	words = labyrinth_claim(h->lab, who);
-	WRITE_ONCE(h->in_claim, false);
+	if (task)
+		WRITE_ONCE(h->in_claim, false);
 	return words;
+}
+
+/* Past the deadline, and the interleavings happened or it is too late. */
+static bool lt_hammer_over(struct lt_hammer *h)
+{
+	u64 now = ktime_get_mono_fast_ns();
+
+	if (now < h->deadline)
+		return false;
+	return now >= h->limit || (READ_ONCE(h->nmi_in_claim) &&
+				   READ_ONCE(h->nmi_handoff_releases));
 }
 
 /* Claim, canary, then release or detach; @who owns. False: nothing free. */
@@ -2522,7 +3496,8 @@ static int lt_hammer_nmi(unsigned int type, struct pt_regs *regs)
 	if (!h || smp_processor_id() != h->target)
 		return NMI_DONE;
 	h->nmis++;
-	h->nmi_in_claim += READ_ONCE(h->in_claim);
+	/* read by the task meanwhile: lt_hammer_over() */
+	WRITE_ONCE(h->nmi_in_claim, h->nmi_in_claim + READ_ONCE(h->in_claim));
 	room = xchg(&h->handoff, NULL);
 	if (room) {
 		idx = labyrinth_room_index(h->lab, room);
@@ -2532,7 +3507,8 @@ static int lt_hammer_nmi(unsigned int type, struct pt_regs *regs)
 		if (labyrinth_release(h->lab, room, &h->task_claims))
 			h->refused++;
 		else
-			h->nmi_handoff_releases++;
+			WRITE_ONCE(h->nmi_handoff_releases,
+				   h->nmi_handoff_releases + 1);
 	}
 	if (lt_hammer_use(h, &h->nmis, h->nmis, !(h->nmis % 8), &h->nmi_claims))
 		h->nmi_detaches += !(h->nmis % 8);
@@ -2561,7 +3537,7 @@ static int lt_hammer_task(void *data)
 
 	hrtimer_start(&h->timer, ns_to_ktime(100 * NSEC_PER_USEC),
 		      HRTIMER_MODE_REL_PINNED_HARD);
-	while (ktime_get_mono_fast_ns() < h->deadline) {
+	while (!lt_hammer_over(h)) {
 		WRITE_ONCE(h->task_rounds, ++seq);
 		if (seq % 4) {
 			lt_hammer_use(h, &h->task_claims, seq, !(seq % 32),
@@ -2579,6 +3555,7 @@ static int lt_hammer_task(void *data)
 		lt_free_detached(&h->detached);
 		cond_resched();
 	}
+	h->ran_ns = ktime_get_mono_fast_ns() - h->deadline + (u64)nmi_ms * NSEC_PER_MSEC;
 	WRITE_ONCE(h->stop, true);
 	hrtimer_cancel(&h->timer);
 	while (!kthread_should_stop())
@@ -2597,7 +3574,7 @@ static int lt_hammer_sender(void *data)
 	struct lt_hammer *h = data;
 	unsigned long round = 0, burst = 0, now;
 
-	while (ktime_get_mono_fast_ns() < h->deadline) {
+	while (!READ_ONCE(h->stop) && ktime_get_mono_fast_ns() < h->limit) {
 		now = READ_ONCE(h->task_rounds);
 		if (now != round) {
 			round = now;
@@ -2620,8 +3597,10 @@ static void lt_hammer_run(struct kunit *test, struct lt_hammer *h,
 			  unsigned int sender_cpu)
 {
 	struct task_struct *task, *sender;
+	unsigned long end;
 
 	h->deadline = ktime_get_mono_fast_ns() + (u64)nmi_ms * NSEC_PER_MSEC;
+	h->limit = h->deadline + LT_HAMMER_EXTRA_MS * NSEC_PER_MSEC;
 	task = kthread_create_on_cpu(lt_hammer_task, h, h->target, "lt_hammer/%u");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
 	sender = kthread_create_on_cpu(lt_hammer_sender, h, sender_cpu, "lt_nmi/%u");
@@ -2633,7 +3612,10 @@ static void lt_hammer_run(struct kunit *test, struct lt_hammer *h,
 	WRITE_ONCE(lt_hammer, h);
 	wake_up_process(task);
 	wake_up_process(sender);
-	msleep(nmi_ms + 100);
+	msleep(nmi_ms);
+	end = jiffies + msecs_to_jiffies(LT_HAMMER_EXTRA_MS + 1000);
+	while (!READ_ONCE(h->stop) && time_before(jiffies, end))
+		msleep(20);
 	kthread_stop(sender);
 	kthread_stop(task);
 	WRITE_ONCE(lt_hammer, NULL);
@@ -2655,13 +3637,17 @@ static void lt_hammer_check(struct kunit *test, struct lt_hammer *h)
 	KUNIT_EXPECT_EQ(test, h->refused, 0);
 	KUNIT_EXPECT_EQ(test, s.bad_calls, 0);
 	KUNIT_EXPECT_GT(test, h->nmi_claims, 0);
-	KUNIT_EXPECT_GT(test, h->nmi_handoff_releases, 0);
+	KUNIT_EXPECT_GT_MSG(test, h->nmi_in_claim, 0,
+			    "no NMI landed inside a claim of the task");
+	KUNIT_EXPECT_GT_MSG(test, h->nmi_handoff_releases, 0,
+			    "no NMI released a room the task claimed");
 	KUNIT_EXPECT_EQ(test, s.claims, h->task_claims + h->hard_claims +
 			h->nmi_claims);
 	KUNIT_EXPECT_EQ(test, s.releases + s.detaches, s.claims);
 	KUNIT_EXPECT_EQ(test, s.rooms_owned, 0);
-	kunit_info(test, "NMI hammer, %u ms: %ld NMIs sent, %lu taken: %lu NMI claims (%lu detached), %lu NMI releases of the task's rooms (%lu found the room lock held, %lu NMIs landed inside a claim), all lock-free; task %lu claims, hardirq %lu; refills %llu (nolock %llu, deferred %llu)\n",
-		   nmi_ms, atomic_long_read(&h->sent), h->nmis, h->nmi_claims,
+	kunit_info(test, "NMI hammer, %u ms (%llu ms run): %ld NMIs sent, %lu taken: %lu NMI claims (%lu detached), %lu NMI releases of the task's rooms (%lu found the room lock held, %lu NMIs landed inside a claim), all lock-free; task %lu claims, hardirq %lu; refills %llu (nolock %llu, deferred %llu)\n",
+		   nmi_ms, div_u64(h->ran_ns, NSEC_PER_MSEC),
+		   atomic_long_read(&h->sent), h->nmis, h->nmi_claims,
 		   h->nmi_detaches, h->nmi_handoff_releases, h->nmi_lock_held,
 		   h->nmi_in_claim, h->task_claims, h->hard_claims, s.refills,
 		   s.refills_nolock, s.refills_deferred);
@@ -2825,6 +3811,7 @@ static struct kunit_suite labyrinth_numa_suite = {
 };
 
 kunit_test_suites(&labyrinth_suite, &labyrinth_debugfs_suite,
+		  &labyrinth_lockheld_suite, &labyrinth_misuse_suite,
 		  &labyrinth_nmi_suite, &labyrinth_numa_suite);
 
 MODULE_DESCRIPTION("KUnit tests for labyrinth");

@@ -12,8 +12,9 @@
  * PREEMPT_RT pages may not be freed in hard irq). Then it waits for the
  * detached rooms to be refilled and claims every room once more. One
  * summary line follows; the load fails with -EIO if a canary was
- * overwritten, an owner was wrong or a room was lost. Unloading destroys
- * the labyrinth.
+ * overwritten, an owner was wrong, a room was lost or one of the three
+ * contexts made no claim at all (then it did not test that context).
+ * Unloading destroys the labyrinth.
  *
  * Copyright (C) 2026 The labyrinth authors
  */
@@ -59,6 +60,11 @@ module_param(hold, uint, 0444);
 MODULE_PARM_DESC(hold, "rooms the driver keeps while loaded, at most 8 (default 2)");
 
 enum demo_ctx { DEMO_TASK, DEMO_SOFTIRQ, DEMO_HARDIRQ, DEMO_NR_CTX };
+
+static const char *const demo_ctx_names[DEMO_NR_CTX] = {
+	[DEMO_TASK] = "task", [DEMO_SOFTIRQ] = "softirq",
+	[DEMO_HARDIRQ] = "hardirq",
+};
 
 /* One claimant; its address is the owner token of the rooms it claims. */
 struct demo_claimant {
@@ -250,6 +256,7 @@ static int demo_report(void)
 	unsigned long total = 0, detached = 0;
 	struct labyrinth_stats st;
 	unsigned int cpu, c, lost;
+	bool idle = false;
 
 	for_each_online_cpu(cpu) {
 		for (c = 0; c < DEMO_NR_CTX; c++) {
@@ -271,7 +278,14 @@ static int demo_report(void)
 		st.fail_contended, st.refills, st.refill_failures,
 		st.refills_gfp, st.refills_nolock, st.refills_deferred,
 		violations, mismatches, lost);
-	if (violations || mismatches || lost || st.claims != total ||
+	for (c = 0; c < DEMO_NR_CTX; c++) {
+		if (ops[c])
+			continue;
+		pr_err("no claim in %s context in %u ms: that context went untested\n",
+		       demo_ctx_names[c], run_ms);
+		idle = true;
+	}
+	if (idle || violations || mismatches || lost || st.claims != total ||
 	    st.releases != total - detached || st.detaches != detached)
 		return -EIO;
 	return 0;
