@@ -74,8 +74,9 @@ build_modules() {
 	local name=$1 kdir=$2 dir=$REPO/build/$1 stamp
 	shift 2
 	# objects of an earlier kernel config (kbuild does not always see it
-	# change from an external module's directory, e.g. .mod.o): start over
-	stamp=$(cat "$kdir/.config" 2>/dev/null | sha256sum | cut -c1-16)
+	# change from an external module's directory, e.g. .mod.o) or of other
+	# sources (an mtime older than the object's): start over
+	stamp=$( (cat "$kdir/.config" 2>/dev/null; sources_hash) | sha256sum | cut -c1-16)
 	[ "$(cat "$dir/.labyrinth-kernel" 2>/dev/null)" = "$stamp" ] || rm -rf "$dir"
 	mkdir -p "$dir"
 	echo "$stamp" >"$dir/.labyrinth-kernel"

@@ -47,6 +47,12 @@ hook_line() {	# FILE LINE
 hook_line Kconfig 'source "labyrinth/Kconfig"'
 hook_line Kbuild 'obj-y += labyrinth/'
 rm -rf "$UML_SRC/labyrinth"
+# labyrinth's objects from other sources (see sources_hash): rebuilt
+if [ "$(cat "$UML_BUILD/.labyrinth-sources" 2>/dev/null)" != "$(sources_hash)" ]; then
+	rm -rf "$UML_BUILD/labyrinth"
+	mkdir -p "$UML_BUILD"
+	sources_hash >"$UML_BUILD/.labyrinth-sources"
+fi
 link_sources "$UML_SRC/labyrinth" "${MODULE_FILES[@]}"
 ln -s "$REPO/scripts/Kconfig" "$UML_SRC/labyrinth/Kconfig"
 

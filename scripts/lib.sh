@@ -36,6 +36,15 @@ check_files() {
 		compat/*.[ch] trace/*.h "${EXTRA_FILES[@]}" | grep -v '/probes\.h$')
 }
 
+# sources_hash: one hash of the contents of every source file that builds
+# the modules. Builds are redone from scratch when it changes: a checkout
+# of another branch or worktree can give a source an mtime older than its
+# object, and make would keep the stale object.
+sources_hash() {
+	(cd "$REPO" && find "${MODULE_FILES[@]}" "${EXTRA_FILES[@]}" scripts/Kconfig \
+		-type f -print0 | sort -z | xargs -0 cat) | sha256sum | cut -c1-16
+}
+
 log() { printf '[labyrinth] %s\n' "$*" >&2; }
 die() { printf '[labyrinth] error: %s\n' "$*" >&2; exit 1; }
 
