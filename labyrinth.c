@@ -63,9 +63,9 @@
  * interrupts off, on the CPU whose they are, after checking that the room
  * is that CPU's: the claim at the entrance from its read of the entrance
  * to its move, a walk for its move alone (the walk itself may run
- * preemptible and migrate). A release writes no entrance of the CPU it
- * runs on: it hints the room to the room's home CPU, a WRITE_ONCE()
- * racing that CPU's this_cpu accesses; it reads this CPU's last room only
+ * preemptible and migrate). A release writes one entrance only, the next
+ * room of the room's home CPU (which may be the CPU it runs on): a
+ * WRITE_ONCE() racing that CPU's this_cpu accesses; it reads this CPU's last room only
  * as a guess, checked like any other room. Both are hints, and the race
  * is benign: any room is a valid entrance, and a lost hint costs a probe.
  * (A CPU's entrance that is not its own, which only a test sets, is sent
@@ -346,7 +346,10 @@ static void labyrinth_free_pages(struct labyrinth *lab, struct page *page)
 static void labyrinth_kick_fn(struct irq_work *work)
 {
 	struct labyrinth *lab = container_of(work, struct labyrinth, kick);
-	/* written by the refill alone; a stale read delays by one backoff */
+	/*
+	 * Written by the refill alone. A stale 0, read just before a failing
+	 * pass sets the backoff, may bring that pass's retry forward once.
+	 */
 	unsigned long backoff = READ_ONCE(lab->refill_backoff);
 	bool now = xchg(&lab->kick_now, 0) && !backoff;
 
@@ -556,6 +559,8 @@ static struct page *labyrinth_draw(struct labyrinth *lab,
 	labyrinth_set_state(room, LAB_ROOM_VOID);
 	if (page)
 		labyrinth_account(lab, LAB_PAGES_TAKEN);
+	else	/* a refill pass may have cleared the bit of the BUSY room */
+		set_bit(idx, lab->void_map);
 	return page;
 }
 
@@ -1239,9 +1244,10 @@ EXPORT_SYMBOL_GPL(labyrinth_release);
  * of one room.)
  *
  * Context: Any context, NMI included. Never sleeps.
- * Return: 0 on success; -EINVAL as for labyrinth_release(), or if @gen is
- * 0; -ENOENT if the claim @gen names is over (the room is free, void, or
- * has been claimed again since, by any owner); -EPERM if the claim is
+ * Return: 0 on success; -EINVAL as for labyrinth_release() (so also once
+ * a claim that ended in a detach has its room refilled with other pages),
+ * or if @gen is 0; -ENOENT if the claim @gen names is over (the room is
+ * free, void, or has been claimed again since, by any owner); -EPERM if the claim is
  * current but @owner is not its token. Every refusal that names a
  * labyrinth is counted in its bad_calls.
  */
@@ -1556,9 +1562,23 @@ static bool labyrinth_refill_room(struct labyrinth *lab, unsigned int i)
 	return ok;
 }
 
+/* The first room of the wing after room @i's (wrapping): another node's. */
+static unsigned int labyrinth_next_wing(const struct labyrinth *lab,
+					unsigned int i)
+{
+	unsigned int w = labyrinth_wing_of(lab, i);
+	unsigned int next = labyrinth_wing_start(lab, w) +
+			    labyrinth_wing_size(lab, w);
+
+	return next < lab->nr_rooms ? next : 0;
+}
+
 /*
  * Fill the void rooms in process context, found by their bits; free the
- * spare pages. A pass stops at the first fill that fails and retries after
+ * spare pages. A pass starts where the last one failed, at the wing after
+ * the failing room's, so that a node out of memory does not keep the
+ * rooms of another from their refill. A pass stops at the first fill that
+ * fails and retries after
  * refill_backoff: refill_delay, doubled with each pass that fails again,
  * up to 2^LABYRINTH_REFILL_BACKOFF_SHIFT times refill_delay. A pass that
  * fills every void room it finds ends the backoff.
@@ -1567,13 +1587,19 @@ static void labyrinth_refill_fn(struct work_struct *work)
 {
 	struct labyrinth *lab = container_of(to_delayed_work(work),
 					     struct labyrinth, refill_work);
+	unsigned int start = lab->refill_cursor, end = lab->nr_rooms;
+	unsigned int i = start;
 	unsigned long backoff, cap;
-	unsigned int i = 0;
 
 	labyrinth_free_spare(lab);
 	for (;;) {
-		i = find_next_bit(lab->void_map, lab->nr_rooms, i);
-		if (i >= lab->nr_rooms) {
+		i = find_next_bit(lab->void_map, end, i);
+		if (i >= end && end != start) {	/* wrap: rooms before start */
+			end = start;
+			i = 0;
+			continue;
+		}
+		if (i >= end) {
 			WRITE_ONCE(lab->refill_backoff, 0);
 			return;
 		}
@@ -1582,6 +1608,7 @@ static void labyrinth_refill_fn(struct work_struct *work)
 		i++;
 		cond_resched();
 	}
+	lab->refill_cursor = labyrinth_next_wing(lab, i);
 	/* only this work item writes it; the kick reads it */
 	backoff = lab->refill_backoff;
 	cap = lab->refill_delay << LABYRINTH_REFILL_BACKOFF_SHIFT;

@@ -194,14 +194,16 @@ struct labyrinth {
 
 	unsigned long refill_delay;	/* jiffies: after a detach; first retry */
 	unsigned long refill_backoff;	/* next retry's delay; 0: not failing */
+	unsigned int refill_cursor;	/* where the next refill pass starts */
 	struct irq_work kick;		/* schedules refill_work from any context */
 	int kick_now;			/* ... without delay (an int: for xchg) */
 	struct delayed_work refill_work;
 	struct llist_head spare;	/* pages to give back in process context */
 	/*
 	 * [nr_rooms] bits: a room that is void (or GONE) has its bit set,
-	 * save while the deferred refill holds it; set by detach and by a
-	 * failed deferred fill, cleared by the refill and when a room gets
+	 * save while the deferred refill holds it; set by detach, by a
+	 * failed deferred fill and by a claim's failed fill (which may have
+	 * met the refill while BUSY), cleared by the refill and when a room gets
 	 * pages. Never touched by a claim or release of a ready room.
 	 */
 	unsigned long *void_map;
