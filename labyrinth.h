@@ -45,7 +45,9 @@ struct labyrinth;
  * - the owner token and the claim's generation (labyrinth_claim_gen(),
  *   labyrinth_release_gen(), labyrinth_detach_gen()): a release or detach
  *   of a claim that is over gets -ENOENT, whoever holds the room now and
- *   with whatever token; a wrong owner of the current claim gets -EPERM.
+ *   with whatever token (-EINVAL once a detached room has been refilled:
+ *   the address names no room then); a wrong owner of the current claim
+ *   gets -EPERM. A generation is valid with its own address only.
  *
  * Context table ("raw lock": under the caller's raw spinlock with
  * interrupts disabled):
