@@ -2648,6 +2648,12 @@ static void release_detach_owner_stats_while_room_is_locked(struct kunit *test)
 		else
 			lt_held_on_two_cpus(test, hd);
 
+		/* detached: ours, freed before any assertion may end the case */
+		if (round && !IS_ERR_OR_NULL(hd->run.page)) {
+			KUNIT_EXPECT_PTR_EQ(test, hd->run.page,
+					    virt_to_page(hd->run.addr));
+			__free_pages(hd->run.page, 0);
+		}
 		KUNIT_ASSERT_TRUE_MSG(test, hd->run.in_ctx,
 				      "did not run in %s context", lt_ctx_names[*ctx]);
 		KUNIT_EXPECT_TRUE_MSG(test, hd->called_while_held,
@@ -2669,11 +2675,6 @@ static void release_detach_owner_stats_while_room_is_locked(struct kunit *test)
 				hd->run.before.detaches, round);
 		KUNIT_EXPECT_EQ(test, hd->run.after.bad_calls -
 				hd->run.before.bad_calls, 5);
-		if (round && !IS_ERR_OR_NULL(hd->run.page)) {
-			KUNIT_EXPECT_PTR_EQ(test, hd->run.page,
-					    virt_to_page(hd->run.addr));
-			__free_pages(hd->run.page, 0);	/* detached: ours */
-		}
 	}
 }
 
@@ -2919,8 +2920,11 @@ static bool lt_misuse_raced(struct lt_misuse *m)
 	return owned[0] && owned[1];
 }
 
-/* Per online CPU two owners and two misusers, misusing the next CPU's. */
-static void lt_misuse_start(struct kunit *test, struct lt_misuse *m)
+/*
+ * Per online CPU two owners and two misusers, misusing the next CPU's.
+ * -ENOMEM, with every thread it made stopped, if a thread cannot be made.
+ */
+static int lt_misuse_start(struct lt_misuse *m)
 {
 	unsigned int cpu, i = 0, k;
 
@@ -2944,14 +2948,14 @@ static void lt_misuse_start(struct kunit *test, struct lt_misuse *m)
 			      CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
 		mc->owner_task = kthread_create_on_cpu(lt_owner_thread, mc, cpu,
 						       "lt_owner/%u");
-		KUNIT_ASSERT_FALSE(test, IS_ERR(mc->owner_task));
+		if (IS_ERR(mc->owner_task))
+			goto err_stop;
 		mc->misuse_task = kthread_create_on_cpu(lt_misuse_thread,
 							&mc->misuser[0], cpu,
 							"lt_misuse/%u");
 		if (IS_ERR(mc->misuse_task)) {
 			kthread_stop(mc->owner_task);
-			KUNIT_FAIL(test, "no misuse thread");
-			return;
+			goto err_stop;
 		}
 		i++;
 	}
@@ -2959,6 +2963,14 @@ static void lt_misuse_start(struct kunit *test, struct lt_misuse *m)
 		wake_up_process(m->c[i].owner_task);
 		wake_up_process(m->c[i].misuse_task);
 	}
+	return 0;
+
+err_stop:	/* never woken: their functions never run */
+	while (i--) {
+		kthread_stop(m->c[i].misuse_task);
+		kthread_stop(m->c[i].owner_task);
+	}
+	return -ENOMEM;
 }
 
 static void lt_misuse_stop(struct lt_misuse *m)
@@ -3010,7 +3022,7 @@ static void misuse_races_the_true_owners(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, lt_stats(m->lab).rooms_void, 0);
 	s0 = lt_stats(m->lab);
 
-	lt_misuse_start(test, m);
+	KUNIT_ASSERT_EQ_MSG(test, lt_misuse_start(m), 0, "no thread to run");
 	for (ms = 0; ms < LT_MISUSE_MAX_MS; ms += 20) {
 		msleep(20);
 		if (ms >= LT_MISUSE_MIN_MS && lt_misuse_raced(m))
@@ -3340,7 +3352,12 @@ static void double_release_races_a_third_owner(struct kunit *test)
 			      HRTIMER_MODE_REL_PINNED_HARD);
 		sd->task = kthread_create_on_cpu(lt_double_thread, sd, cpu[k],
 						 "lt_double/%u");
-		KUNIT_ASSERT_FALSE(test, IS_ERR(sd->task));
+		if (IS_ERR(sd->task)) {
+			if (k)		/* never woken: its function never runs */
+				kthread_stop(d->side[0].task);
+			KUNIT_FAIL(test, "no thread for side %u", k);
+			return;
+		}
 	}
 	for (k = 0; k < 2; k++)
 		wake_up_process(d->side[k].task);
