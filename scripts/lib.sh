@@ -93,9 +93,12 @@ debian_mirror() {
 		echo "$DEBIAN_MIRROR"
 		return 0
 	fi
-	uri=$(awk 'FNR == 1 { u = "" }
+	# deb822: stanzas end at a blank line, their fields in any order
+	uri=$(awk 'function done() { if (!f && u != "" && b) { print u; f = 1; exit } u = ""; b = 0 }
+		   FNR == 1 || /^[ \t]*$/ { done() }
 		   /^URIs:/ { u = $2 }
-		   /^Suites:/ && u != "" && / bookworm( |$)/ { print u; exit }' \
+		   /^Suites:/ && / bookworm( |$)/ { b = 1 }
+		   END { done() }' \
 		/etc/apt/sources.list.d/*.sources 2>/dev/null || true)
 	[ -n "$uri" ] || uri=$(awk '$1 == "deb" && $0 ~ / bookworm / {
 		for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
