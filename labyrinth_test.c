@@ -1067,6 +1067,63 @@ static struct page *lt_nolock_fail_hook(struct labyrinth *lab, int nid)
 	return NULL;
 }
 
+/* The refill runs while the claim's fill has the room BUSY; then it fails. */
+static struct labyrinth *lt_meanwhile_lab;
+
+static struct page *lt_refill_meanwhile_stub(struct labyrinth *lab, int nid,
+					     gfp_t gfp)
+{
+	if (lab == lt_meanwhile_lab) {
+		lt_meanwhile_lab = NULL;
+		labyrinth_run_refill(lab);	/* sees BUSY, takes the bit */
+	}
+	return NULL;
+}
+
+/*
+ * A claim's fill that fails leaves its room void and marked for the
+ * deferred refill, even when a refill pass met the room BUSY meanwhile
+ * (and took its bit): else the room would never be refilled.
+ */
+static void claim_fill_failure_keeps_room_marked_void(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, 0);
+	unsigned int cpu, ia;
+	struct page *page;
+	void *a, *b, *c;
+
+	lt_hold_refill(lab);
+	a = labyrinth_claim(lab, OWNER_A);
+	b = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	ia = labyrinth_room_index(lab, a);
+	page = labyrinth_detach(lab, a, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	__free_pages(page, 0);
+	KUNIT_ASSERT_EQ(test, labyrinth_release(lab, b, OWNER_A), 0);
+	KUNIT_ASSERT_EQ(test, labyrinth_void_marked(lab), 1);
+
+	lt_meanwhile_lab = lab;
+	kunit_activate_static_stub(test, labyrinth_alloc_room,
+				   lt_refill_meanwhile_stub);
+	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
+	for_each_possible_cpu(cpu)		/* meet the void room first */
+		labyrinth_set_entrance(lab, cpu, ia);
+	c = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, c, b);
+	KUNIT_EXPECT_NULL(test, lt_meanwhile_lab);	/* the refill ran */
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 1);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 1);
+
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
+	labyrinth_set_nolock_hook(lab, NULL);
+	labyrinth_run_refill(lab);		/* finds the room by its bit */
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 0);
+	if (c)
+		labyrinth_release(lab, c, OWNER_A);
+}
+
 /*
  * A failed refill leaves the room void, the claim moves on; it recovers.
  * The claims may sleep (GFP_KERNEL), so they fill on the spot; both
@@ -2056,6 +2113,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(create_accepts_edge_configs),
 	KUNIT_CASE(create_fails_at_each_allocation),
 	KUNIT_CASE(claim_refill_failure_leaves_room_void),
+	KUNIT_CASE(claim_fill_failure_keeps_room_marked_void),
 	KUNIT_CASE(failing_refill_backs_off),
 	KUNIT_CASE(refill_stops_at_first_failure_and_backs_off),
 	KUNIT_CASE(rooms_are_compound_pages),
