@@ -69,7 +69,7 @@ MODULE_PARM_DESC(reps, "repetitions per point; the median is reported (default 5
 
 static char *points = "all";
 module_param(points, charp, 0444);
-MODULE_PARM_DESC(points, "all (default); scale: labyrinth and objpool on every CPU, and the scarce cases; cross: their cross-CPU and every-CPU task points");
+MODULE_PARM_DESC(points, "all (default); scale: labyrinth and objpool on every CPU, and the scarce cases; cross: their cross-CPU and every-CPU task points; occupancy: filling, failed claims and churn in labyrinths of 64 to 16,384 rooms");
 
 enum bench_ctx { BENCH_TASK, BENCH_SOFTIRQ, BENCH_HARDIRQ, BENCH_NR_CTX };
 
@@ -925,7 +925,176 @@ static void bench_scarce_point(const struct bench_peer *peer)
 		atomic_inc(&bench_errors);
 }
 
-/* Which points: "all", "scale" or "cross" (see the parameter). */
+/*
+ * ---- Occupancy: what a claim costs as the labyrinth fills ----
+ *
+ * One task, on whatever CPU it runs: the time per claim to claim every
+ * room of a labyrinth of 64, 4,096 and 16,384 rooms; the time of a failed
+ * claim on each of them full; and the claim+release pair while 0, 50, 90
+ * and 99% of a 4,096-room labyrinth's rooms are held by a parked owner.
+ * One CSV line a point: peer labyrinth_fill, labyrinth_fail_full or
+ * labyrinth_churn, context nROOMS or heldPCT, 1 cpu, the median ns per
+ * claim (or pair) of `reps` runs.
+ */
+static const int bench_parked;
+static const unsigned int bench_occ_sizes[] = { 64, 4096, 16384 };
+static const unsigned int bench_occ_held[] = { 0, 50, 90, 99 };
+#define BENCH_OCC_ROOMS		4096
+#define BENCH_OCC_FAILS		256
+#define BENCH_OCC_PAIRS		16384
+
+static struct labyrinth *bench_occ_create(unsigned int rooms)
+{
+	struct labyrinth_config cfg = {
+		.name = "bench_occ", .nr_rooms = rooms, .node = NUMA_NO_NODE,
+	};
+
+	return labyrinth_create(&cfg);
+}
+
+/* Claim @n rooms of @lab for @owner into @addrs; the ns it took, or 0. */
+static u64 bench_occ_claim(struct labyrinth *lab, const void *owner,
+			   void **addrs, unsigned int n)
+{
+	unsigned int i;
+	u64 t0, ns = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!(i % 256))		/* seconds under the old walk: let others run */
+			cond_resched();
+		t0 = ktime_get_ns();
+		addrs[i] = labyrinth_claim(lab, owner);
+		ns += ktime_get_ns() - t0;
+		if (!addrs[i]) {
+			pr_err("occupancy: claim %u of %u failed\n", i, n);
+			atomic_inc(&bench_errors);
+			while (i--)
+				labyrinth_release(lab, addrs[i], owner);
+			return 0;
+		}
+	}
+	return ns;
+}
+
+static void bench_occ_release(struct labyrinth *lab, const void *owner,
+			      void **addrs, unsigned int n)
+{
+	while (n--)
+		if (labyrinth_release(lab, addrs[n], owner))
+			atomic_inc(&bench_errors);
+}
+
+static u64 bench_occ_collisions(struct labyrinth *lab)
+{
+	struct labyrinth_stats st;
+
+	labyrinth_get_stats(lab, &st);
+	return st.collisions;
+}
+
+/* Filling, and failed claims on the full labyrinth, for one size. */
+static void bench_occ_fill(unsigned int rooms, void **addrs)
+{
+	u64 fill[16], fail[16], kps[16] = {}, coll_fill = 0, coll_fail = 0, c;
+	unsigned int r, i, n = clamp(reps, 1U, 16U);
+	struct labyrinth *lab;
+	char ctx[16];
+	u64 t0;
+
+	snprintf(ctx, sizeof(ctx), "n%u", rooms);
+	for (r = 0; r < n; r++) {
+		lab = bench_occ_create(rooms);
+		if (IS_ERR(lab)) {
+			atomic_inc(&bench_errors);
+			return;
+		}
+		c = bench_occ_collisions(lab);
+		fill[r] = div_u64(bench_occ_claim(lab, &bench_owner, addrs, rooms) * 10,
+				  rooms);
+		coll_fill += bench_occ_collisions(lab) - c;
+		c = bench_occ_collisions(lab);
+		t0 = ktime_get_ns();
+		for (i = 0; i < BENCH_OCC_FAILS; i++) {
+			if (labyrinth_claim(lab, &bench_owner)) {
+				pr_err("occupancy: a claim on a full labyrinth succeeded\n");
+				atomic_inc(&bench_errors);
+			}
+		}
+		fail[r] = div_u64((ktime_get_ns() - t0) * 10, BENCH_OCC_FAILS);
+		coll_fail += bench_occ_collisions(lab) - c;
+		bench_occ_release(lab, &bench_owner, addrs, rooms);
+		labyrinth_destroy(lab);
+		cond_resched();
+	}
+	bench_report("labyrinth_fill", ctx, 1, fill, kps, n, 0, (u64)rooms * n,
+		     coll_fill);
+	bench_report("labyrinth_fail_full", ctx, 1, fail, kps, n,
+		     (u64)BENCH_OCC_FAILS * n, (u64)BENCH_OCC_FAILS * n, coll_fail);
+}
+
+/* Claim+release pairs while @held percent of the rooms are parked. */
+static void bench_occ_churn(struct labyrinth *lab, unsigned int held,
+			    void **addrs)
+{
+	unsigned int parked = BENCH_OCC_ROOMS * held / 100, r, i;
+	unsigned int n = clamp(reps, 1U, 16U);
+	u64 ns[16], kps[16] = {}, misses = 0, c;
+	char ctx[16];
+	void *obj;
+	u64 t0;
+
+	snprintf(ctx, sizeof(ctx), "held%u", held);
+	if (parked && !bench_occ_claim(lab, &bench_parked, addrs, parked))
+		return;
+	c = bench_occ_collisions(lab);
+	for (r = 0; r < n; r++) {
+		preempt_disable();
+		t0 = ktime_get_ns();
+		for (i = 0; i < BENCH_OCC_PAIRS; i++) {
+			obj = labyrinth_claim(lab, &bench_owner);
+			if (unlikely(!obj)) {
+				misses++;
+				continue;
+			}
+			labyrinth_release(lab, obj, &bench_owner);
+		}
+		ns[r] = div_u64((ktime_get_ns() - t0) * 10, BENCH_OCC_PAIRS);
+		preempt_enable();
+		cond_resched();
+	}
+	bench_report("labyrinth_churn", ctx, 1, ns, kps, n, misses,
+		     (u64)BENCH_OCC_PAIRS * n, bench_occ_collisions(lab) - c);
+	if (misses)
+		atomic_inc(&bench_errors);
+	bench_occ_release(lab, &bench_parked, addrs, parked);
+}
+
+static void bench_occupancy(void)
+{
+	struct labyrinth *lab;
+	unsigned int i;
+	void **addrs;
+
+	addrs = vmalloc(array_size(bench_occ_sizes[ARRAY_SIZE(bench_occ_sizes) - 1],
+				   sizeof(void *)));
+	if (!addrs) {
+		atomic_inc(&bench_errors);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(bench_occ_sizes); i++)
+		bench_occ_fill(bench_occ_sizes[i], addrs);
+	lab = bench_occ_create(BENCH_OCC_ROOMS);
+	if (IS_ERR(lab)) {
+		atomic_inc(&bench_errors);
+	} else {
+		for (i = 0; i < ARRAY_SIZE(bench_occ_held); i++)
+			bench_occ_churn(lab, bench_occ_held[i], addrs);
+		labyrinth_destroy(lab);
+	}
+	vfree(addrs);
+}
+
+/* Which points: "all", "scale", "cross" or "occupancy" (see the parameter). */
 static bool bench_wants(const char *what)
 {
 	return !strcmp(points, "all") || !strcmp(points, what);
@@ -1020,6 +1189,8 @@ static int __init bench_init(void)
 	for (i = 0; i < ARRAY_SIZE(bench_peers) && !err; i++) {
 		if (only && !strstr(only, bench_peers[i].name))
 			continue;
+		if (bench_wants("occupancy") && strcmp(points, "all"))
+			continue;
 		/* beyond "all": labyrinth and objpool alone */
 		if (!bench_wants("all") && strcmp(bench_peers[i].name, "labyrinth") &&
 		    strcmp(bench_peers[i].name, "objpool"))
@@ -1029,6 +1200,8 @@ static int __init bench_init(void)
 	for (i = 0; i < ARRAY_SIZE(bench_scarce_peers) && !err; i++)
 		if (bench_wants("scale"))
 			bench_scarce_point(&bench_scarce_peers[i]);
+	if (!err && !smoke && bench_wants("occupancy"))
+		bench_occupancy();
 	if (!err && atomic_read(&bench_errors))
 		err = -EIO;
 	pr_info("LABYRINTH-BENCH-END %d\n", err);

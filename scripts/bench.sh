@@ -21,7 +21,8 @@
 # latest.txt (tables and every target ratio, met or missed), latest.png.
 # Times under TCG are not hardware numbers: only ratios between peers of
 # the same boot are reported. BENCH_ARGS passes module parameters
-# (default "ms=100 reps=5"); BENCH_MODES picks boots.
+# (default "ms=100 reps=5"); BENCH_MODES picks boots; BENCH_POINTS the
+# points of the icount and tcg boots (default all; e.g. occupancy).
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kernel.sh"
@@ -61,8 +62,8 @@ start_hogs() {
 modes=${BENCH_MODES:-icount tcg tcg4 tcg8 oversub}
 for m in $modes; do
 	case $m in
-	icount) TSC_KHZ=1000000 bench icount 2 all "-icount shift=0,align=off" ;;
-	tcg) bench tcg 2 all ;;
+	icount) TSC_KHZ=1000000 bench icount 2 "${BENCH_POINTS:-all}" "-icount shift=0,align=off" ;;
+	tcg) bench tcg 2 "${BENCH_POINTS:-all}" ;;
 	tcg4) bench tcg4 4 scale ;;
 	tcg8) bench tcg8 8 scale ;;
 	oversub)

@@ -113,6 +113,28 @@ def many_cpus(boots):
     print("  (scarce: 3 rooms or objects for every context of every CPU, each held 200 ns)\n")
 
 
+OCC_SIZES = (64, 4096, 16384)
+OCC_HELD = (0, 50, 90, 99)
+
+
+def occupancy(boots):
+    shown = [m for m in ("icount", "tcg") if boots.get(m) and boots[m].rows and
+             boots[m].ns("labyrinth_fill", "n64") is not None]
+    if not shown:
+        return
+    unit = {"icount": "instructions", "tcg": "TCG ns"}
+    print("Occupancy, one task (per claim; churn per claim+release pair):\n")
+    print(f"{'point':26} " + " ".join(f"{unit[m]:>14} {'coll/op':>8}" for m in shown))
+    rows = [("labyrinth_fill", f"n{n}", f"claim every room, {n}") for n in OCC_SIZES]
+    rows += [("labyrinth_fail_full", f"n{n}", f"failed claim, full {n}") for n in OCC_SIZES]
+    rows += [("labyrinth_churn", f"held{h}", f"churn, {h}% held") for h in OCC_HELD]
+    for peer, ctx, name in rows:
+        cells = [f"{fmt(boots[m].ns(peer, ctx), '14.1f')} "
+                 f"{fmt(boots[m].per_claim('collisions', peer, ctx), '8.2f')}" for m in shown]
+        print(f"{name:26} " + " ".join(cells))
+    print()
+
+
 def oversub(boots):
     quiet, busy = boots.get("tcg"), boots.get("oversub")
     if not busy or not busy.rows:
@@ -163,6 +185,19 @@ def targets(boots):
             for peer in ("mempool", "alloc_pages"):
                 target(f"[{src}] 1 CPU {c}: labyrinth / {peer}", ratio(lab, b.ns(peer, c)),
                        0.5, "<=")
+    for src, b in (("instructions", ic), ("TCG time", tcg)):
+        if not b or not b.rows or b.ns("labyrinth_fill", "n64") is None:
+            continue
+        target(f"[{src}] filling: per claim, 16384 rooms / 4096 rooms",
+               ratio(b.ns("labyrinth_fill", "n16384"), b.ns("labyrinth_fill", "n4096")),
+               1.25, "<=")
+        target(f"[{src}] failed claim: full 16384 rooms / full 64 rooms",
+               ratio(b.ns("labyrinth_fail_full", "n16384"), b.ns("labyrinth_fail_full", "n64")),
+               2.0, "<=")
+        for h in (90, 99):
+            target(f"[{src}] churn: {h}% held / empty",
+                   ratio(b.ns("labyrinth_churn", f"held{h}"), b.ns("labyrinth_churn", "held0")),
+                   1.5, "<=")
     if tcg and tcg.rows:
         target("[TCG] cross-CPU pairs/s: labyrinth / objpool",
                ratio(tcg.kps("labyrinth", "cross_cpu"), tcg.kps("objpool", "cross_cpu")),
@@ -217,6 +252,7 @@ def main():
             bad.append(f"bench: no complete run in {log}")
     tables(boots)
     many_cpus(boots)
+    occupancy(boots)
     oversub(boots)
     extras(boots.get("tcg"))
     targets(boots)
