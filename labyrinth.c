@@ -184,11 +184,11 @@ struct labyrinth_fill {
 	unsigned long ticket;	/* the claim's ticket, once it took a room */
 };
 
-/* The walk state of one claim: per wing, its next column and rooms seen. */
+/* The walk state of one claim: per wing, where its scan goes on. */
 struct labyrinth_walk {
 	unsigned long entered;		/* bitmap of wings entered */
-	unsigned int col[LABYRINTH_MAX_DOORS];
-	unsigned int seen[LABYRINTH_MAX_DOORS];
+	unsigned int col[LABYRINTH_MAX_DOORS];	/* the next column */
+	unsigned int left[LABYRINTH_MAX_DOORS];	/* columns not yet scanned */
 };
 
 /* Operations named in the bad_call tracepoint. */
@@ -395,6 +395,109 @@ static void labyrinth_free_spare(struct labyrinth *lab)
 		labyrinth_free_pages(lab, virt_to_page(node));
 }
 
+/* ---- The free map: which rooms a walk should look at ---- */
+
+/*
+ * Room @idx may be claimable (set its bit), which a walk found taken
+ * before (it was clear). The word map's bit after the room's: a walk that
+ * clears the word's bit reads the word again (labyrinth_word_empty()).
+ */
+static noinline void labyrinth_set_free(struct labyrinth *lab, unsigned int idx)
+{
+	unsigned int k = idx / BITS_PER_LONG;
+
+	set_bit(idx, lab->free_map);
+	/* the room's bit before the word's: pairs with labyrinth_word_empty() */
+	smp_mb__after_atomic();
+	if (!test_bit(k, lab->word_map))
+		set_bit(k, lab->word_map);
+}
+
+/*
+ * Room @idx came free (release), got pages (fill) or went void (detach),
+ * and its ticket says so: see that its bit is set. The caller orders its
+ * ticket store before this with a full barrier (a fully ordered cmpxchg,
+ * or smp_mb()), so that either this reads the bit a walk cleared and sets
+ * it, or that walk's look again after the clear reads the new ticket:
+ * pairs with labyrinth_note_taken(). The common case is one load: the bit
+ * of a room claimed at an entrance is never cleared.
+ */
+static __always_inline void labyrinth_note_free(struct labyrinth *lab,
+						unsigned int idx)
+{
+	if (unlikely(!test_bit(idx, lab->free_map)))
+		labyrinth_set_free(lab, idx);
+}
+
+/*
+ * A walk could not take @room: clear its bit, so that walks skip it, then
+ * look again: a release that moved it FREE before the clear may have read
+ * the bit still set and left it (labyrinth_note_free()). A void room
+ * keeps its bit where every claim may fill it (alloc_pages_nolock()):
+ * the next claim tries again, as the deferred refill backs off.
+ */
+static void labyrinth_note_taken(struct labyrinth *lab,
+				 struct labyrinth_room *room)
+{
+	unsigned int idx = room - lab->rooms;
+	unsigned long t = READ_ONCE(room->ticket);
+
+	if (!labyrinth_held(t) && labyrinth_state(t) == LAB_ROOM_VOID &&
+	    labyrinth_has_nolock(lab))
+		return;
+	clear_bit(idx, lab->free_map);
+	/* the clear before the look: pairs with the releaser's barrier */
+	smp_mb__after_atomic();
+	if (labyrinth_takeable(READ_ONCE(room->ticket)))
+		labyrinth_set_free(lab, idx);
+}
+
+/*
+ * Word @k of the free map read 0: clear its bit in the word map, then
+ * read the word again (a room's bit set before the clear is seen here,
+ * one set after it sets the word's bit: labyrinth_set_free()). Returns
+ * the word read again; its bit is set again if it is not 0.
+ */
+static unsigned long labyrinth_word_empty(struct labyrinth *lab, unsigned int k)
+{
+	unsigned long word;
+
+	clear_bit(k, lab->word_map);
+	smp_mb__after_atomic();
+	word = READ_ONCE(lab->free_map[k]);
+	if (word)
+		set_bit(k, lab->word_map);
+	return word;
+}
+
+/*
+ * The first room in [@from, @end) whose bit is set, or @end: the word of
+ * @from, then only the words whose bit in the word map is set, a word at
+ * a time. A word that reads 0 loses its bit in the word map, so a later
+ * walk skips it with the other 63 of its word-map word: a full labyrinth
+ * costs a walk a load per 4,096 rooms of a wing.
+ */
+static unsigned int labyrinth_next_free(struct labyrinth *lab,
+					unsigned int from, unsigned int end)
+{
+	unsigned int k = from / BITS_PER_LONG;
+	unsigned int kend = DIV_ROUND_UP(end, BITS_PER_LONG);
+	unsigned long word;
+
+	if (from >= end)
+		return end;
+	word = READ_ONCE(lab->free_map[k]) & BITMAP_FIRST_WORD_MASK(from);
+	while (!word) {
+		k = find_next_bit(lab->word_map, kend, k + 1);
+		if (k >= kend)
+			return end;
+		word = READ_ONCE(lab->free_map[k]);
+		if (!word)
+			word = labyrinth_word_empty(lab, k);
+	}
+	return min(k * BITS_PER_LONG + __ffs(word), end);
+}
+
 /* ---- The address table ---- */
 
 /* The bucket of @addr and its 12-bit fingerprint. */
@@ -495,6 +598,10 @@ static bool labyrinth_install(struct labyrinth *lab,
 	labyrinth_set_state(room, LAB_ROOM_READY);
 	/* void no more; a late set_bit of its detach only costs a look */
 	clear_bit(labyrinth_room_idx(lab, room), lab->void_map);
+	atomic_dec(&lab->nr_void);
+	/* READY before the free map's bit: see labyrinth_note_free() */
+	smp_mb();
+	labyrinth_note_free(lab, labyrinth_room_idx(lab, room));
 	return true;
 }
 
@@ -682,27 +789,38 @@ static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 	return res;
 }
 
-/* See the next unseen room of wing @w; returns its index. */
-static unsigned int labyrinth_walk_next(const struct labyrinth *lab,
+/*
+ * The next room of wing @w whose bit is set in the free map, scanning the
+ * wing once in ring order from column @col0 (where the claim entered);
+ * UINT_MAX once the scan has covered the wing.
+ */
+static unsigned int labyrinth_walk_next(struct labyrinth *lab,
 					struct labyrinth_walk *walk,
 					unsigned int w, unsigned int col0)
 {
 	unsigned int size = labyrinth_wing_size(lab, w);
-	unsigned int col;
+	unsigned int start = labyrinth_wing_start(lab, w);
+	unsigned int col, end, i;
 
 	if (!__test_and_set_bit(w, &walk->entered)) {
-		walk->seen[w] = 0;
 		walk->col[w] = col0 < size ? col0 : 0;
+		walk->left[w] = size;
 	}
-	col = walk->col[w];
-	walk->col[w] = col + 1 < size ? col + 1 : 0;
-	walk->seen[w]++;
-	return labyrinth_wing_start(lab, w) + col;
+	while (walk->left[w]) {
+		col = walk->col[w];
+		end = min(size, col + walk->left[w]);
+		i = labyrinth_next_free(lab, start + col, start + end) - start;
+		walk->left[w] -= (i < end ? i + 1 : end) - col;
+		walk->col[w] = i + 1 < size ? i + 1 : 0;
+		if (i < end)
+			return start + i;
+	}
+	return UINT_MAX;
 }
 
 /*
- * @door of wing @w if its wing has an unseen room, else the first door
- * after it that does. Returns the door.
+ * @door of wing @w if its wing has columns left to scan, else the first
+ * door after it whose wing has; lab->doors if no wing has.
  */
 static unsigned int labyrinth_walk_door(const struct labyrinth *lab,
 					const struct labyrinth_walk *walk,
@@ -712,12 +830,10 @@ static unsigned int labyrinth_walk_door(const struct labyrinth *lab,
 
 	for (i = 0; i < lab->doors; i++, door = (door + 1) % lab->doors) {
 		next = lab->door_to[w * lab->doors + door];
-		if (!test_bit(next, &walk->entered) ||
-		    walk->seen[next] < labyrinth_wing_size(lab, next))
+		if (!test_bit(next, &walk->entered) || walk->left[next])
 			return door;
 	}
-	WARN_ON_ONCE(1);	/* the walk ends before every room is seen */
-	return 0;
+	return lab->doors;
 }
 
 /* The room door @door of room @i opens onto (see the design note). */
@@ -733,42 +849,88 @@ unsigned int labyrinth_door_target(const struct labyrinth *lab, unsigned int i,
 EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_door_target);
 
 /*
- * The walk past the first room @idx, whose probe gave @res: out of line,
- * so that the common claim sets up no walk state. Returns the room
- * claimed or NULL; *@probes counts the rooms visited.
+ * The walk, from the column of room @idx: the rooms of its wing whose bit
+ * is set in the free map, in ring order, then the wings behind the doors.
+ * After a room it cannot take the walk goes on in the same wing (the near
+ * door); after a busy lock it takes a far door, 1, 2, ... W - 1 in turn
+ * (another CPU works there now); a door whose wing has been scanned passes
+ * to the next. It visits each room at most once and at most lab->limit
+ * rooms; a room it finds taken loses its bit, so the next walk skips it
+ * unvisited. Returns the room claimed or NULL; *@probes counts the visits.
  */
 static noinline struct labyrinth_room *
-labyrinth_walk_on(struct labyrinth *lab, const void *owner, unsigned long ip,
-		  unsigned int idx, enum labyrinth_probe res,
-		  unsigned int *probes, bool *contended,
-		  struct labyrinth_fill *fill)
+labyrinth_walk(struct labyrinth *lab, const void *owner, unsigned long ip,
+	       unsigned int idx, unsigned int *probes, bool *contended,
+	       struct labyrinth_fill *fill)
 {
-	unsigned int w = labyrinth_wing_of(lab, idx), far = 0, door, col0;
+	unsigned int w = labyrinth_wing_of(lab, idx), far = 0, door = 0, col0;
+	struct labyrinth_room *room;
 	struct labyrinth_walk walk;
+	enum labyrinth_probe res;
+	unsigned int i;
 
 	col0 = idx - labyrinth_wing_start(lab, w);
 	walk.entered = 0;
-	labyrinth_walk_next(lab, &walk, w, col0);	/* the first room */
 	for (;;) {
-		*contended |= res == LAB_PROBE_LOCKED;
-		if (*probes == lab->limit)
-			break;
-		door = 0;
-		if (res == LAB_PROBE_LOCKED && lab->doors > 1) {
-			far = far + 1 < lab->doors ? far + 1 : 1;
-			door = far;
+		i = labyrinth_walk_next(lab, &walk, w, col0);
+		if (i == UINT_MAX) {	/* this wing is scanned: the next door */
+			door = labyrinth_walk_door(lab, &walk, w, door);
+			if (door == lab->doors)
+				return NULL;	/* every wing is */
+			w = lab->door_to[w * lab->doors + door];
+			continue;
 		}
-		door = labyrinth_walk_door(lab, &walk, w, door);
+		if (*probes == lab->limit)
+			return NULL;
+		(*probes)++;
+		room = &lab->rooms[i];
+		res = labyrinth_try_room(lab, room, owner, ip, fill);
+		if (res == LAB_PROBE_CLAIMED) {
+			/* ours: walks skip it until its release sets the bit */
+			clear_bit(i, lab->free_map);
+			return room;
+		}
+		door = 0;
+		if (res == LAB_PROBE_LOCKED) {
+			*contended = true;
+			if (lab->doors > 1) {
+				far = far + 1 < lab->doors ? far + 1 : 1;
+				door = far;
+			}
+		} else {
+			labyrinth_note_taken(lab, room);
+		}
 		if (static_branch_unlikely(&labyrinth_collect) && lab->hits)
 			/* the heat map; racy increments, a lost one is fine */
-			data_race(lab->hits[idx * lab->doors + door]++);
-		w = lab->door_to[w * lab->doors + door];
-		idx = labyrinth_walk_next(lab, &walk, w, col0);
-		(*probes)++;
-		res = labyrinth_try_room(lab, &lab->rooms[idx], owner, ip, fill);
-		if (res == LAB_PROBE_CLAIMED)
-			return &lab->rooms[idx];
+			data_race(lab->hits[i * lab->doors + door]++);
+		if (door) {
+			door = labyrinth_walk_door(lab, &walk, w, door);
+			if (door == lab->doors)
+				return NULL;
+			w = lab->door_to[w * lab->doors + door];
+		}
 	}
+}
+
+/*
+ * A walk that found no room, for a caller whose gfp allows an allocation
+ * that may spin: the first room of the void map (a void room the deferred
+ * refill has yet to fill), filled on the spot. Walks skip a void room
+ * that a claim could not fill - its bit in the free map is cleared until
+ * the refill fills it - so this is where such a caller still meets one.
+ */
+static struct labyrinth_room *
+labyrinth_walk_void(struct labyrinth *lab, const void *owner, unsigned long ip,
+		    unsigned int *probes, struct labyrinth_fill *fill)
+{
+	unsigned int i = find_first_bit(lab->void_map, lab->nr_rooms);
+
+	if (i >= lab->nr_rooms || *probes == lab->limit)
+		return NULL;
+	(*probes)++;
+	if (labyrinth_try_room(lab, &lab->rooms[i], owner, ip, fill) ==
+	    LAB_PROBE_CLAIMED)
+		return &lab->rooms[i];
 	return NULL;
 }
 
@@ -793,7 +955,7 @@ static void labyrinth_prepare(struct labyrinth *lab,
 /*
  * A claim of @room at this CPU's entrance, or one of this CPU's rooms: its
  * release looks there first and the next claim enters at the room after
- * it. With interrupts off, so that @room is this CPU's.
+ * it. With interrupts off, so that @room is this CPU's own.
  */
 static __always_inline void labyrinth_move_entrance(struct labyrinth *lab,
 						    struct labyrinth_room *room)
@@ -815,8 +977,9 @@ static noinline void labyrinth_reenter(struct labyrinth *lab)
 
 /*
  * The walk found @room (or nothing, NULL): move this CPU's entrance if
- * @room is one of its rooms, with interrupts off so that the CPU checked
- * is the CPU written, whatever CPU the walk started on.
+ * @room is one of its rooms, else make @room its cursor, where its next
+ * claims look while the entrance is taken. With interrupts off, so that
+ * the CPU checked is the CPU written, whatever CPU the walk started on.
  */
 static void labyrinth_walk_done(struct labyrinth *lab,
 				struct labyrinth_room *room)
@@ -826,10 +989,16 @@ static void labyrinth_walk_done(struct labyrinth *lab,
 
 	local_irq_save(flags);
 	cpu = smp_processor_id();
-	if (room && room->home == cpu)
+	if (room && room->home == cpu) {
 		labyrinth_move_entrance(lab, room);
-	else if (this_cpu_read(lab->pcpu->next)->home != cpu)
-		labyrinth_reenter(lab);
+	} else {
+		if (room) {
+			this_cpu_write(lab->pcpu->last, room);
+			this_cpu_write(lab->pcpu->cursor, room);
+		}
+		if (this_cpu_read(lab->pcpu->next)->home != cpu)
+			labyrinth_reenter(lab);
+	}
 	local_irq_restore(flags);
 }
 
@@ -896,19 +1065,19 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 		.gfp = gfp,
 		.can_fill = (gfp & __GFP_RECLAIM) || labyrinth_has_nolock(lab),
 	};
+	/* read again: the walk may run preemptible; any room is a start */
 	struct labyrinth_room *entrance = this_cpu_read(lab->pcpu->next);
-	unsigned int probes = 1, idx = labyrinth_room_idx(lab, entrance);
-	struct labyrinth_room *room = entrance;
+	unsigned int probes = 0, idx = labyrinth_room_idx(lab, entrance);
+	struct labyrinth_room *room;
 	bool contended = false;
-	enum labyrinth_probe res;
 
-	res = labyrinth_try_room(lab, room, owner, ip, &fill);
-	if (res != LAB_PROBE_CLAIMED)
-		room = labyrinth_walk_on(lab, owner, ip, idx, res, &probes,
-					 &contended, &fill);
+	room = labyrinth_walk(lab, owner, ip, idx, &probes, &contended, &fill);
+	if (!room && (gfp & __GFP_RECLAIM) && !fill.failed)
+		room = labyrinth_walk_void(lab, owner, ip, &probes, &fill);
 	if (fill.skipped || fill.failed)
 		labyrinth_kick(lab, !fill.failed);
-	if (probes > 1 || !room)
+	/* rooms the free map offered that the claim could not take */
+	if (probes > !!room)
 		labyrinth_count_n(lab, LAB_COLLISIONS, probes - !!room);
 	labyrinth_walk_done(lab, room);
 	if (room) {
@@ -922,18 +1091,20 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 }
 
 /*
- * A claim: this CPU's entrance if a look says it is free and its lock is
- * free, else the walk. The common case is a load, a trylock with
- * interrupts saved, a few stores and an unlock. Interrupts are off from
- * the read of the entrance to its move: both are this CPU's. The claim's
- * ticket goes to *@gen if @gen is not NULL.
+ * A claim: this CPU's entrance if a look says it is free; if it is owned
+ * (its run is full) and no room is void, this CPU's cursor if a look says
+ * that one is free; then only if the room's lock is free. Else the walk,
+ * which fills a void room where it meets one. The common case is a load,
+ * a trylock with interrupts saved, a few stores and an unlock. Interrupts
+ * are off from the read of the entrance to its move: both are this CPU's.
+ * The claim's ticket goes to *@gen if @gen is not NULL.
  */
 static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 						const void *owner, gfp_t gfp,
 						unsigned long *gen,
 						unsigned long ip)
 {
-	struct labyrinth_room *room;
+	struct labyrinth_room *room, *entrance;
 	unsigned long flags, t;
 	bool taken = false;
 
@@ -944,10 +1115,19 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 		return NULL;
 	}
 	local_irq_save(flags);
-	room = this_cpu_read(lab->pcpu->next);
+	entrance = this_cpu_read(lab->pcpu->next);
+	room = entrance;
 	/* free and ready (a look first: no trylock on a taken room) */
-	if (likely(labyrinth_takeable(READ_ONCE(room->ticket)) &&
-		   raw_spin_trylock(&room->lock))) {
+	t = READ_ONCE(room->ticket);
+	/*
+	 * owned: the cursor, unless a room is void (the walk fills it: see
+	 * nr_void); void: the walk, which fills the entrance if it can
+	 */
+	if (unlikely(labyrinth_held(t)) && !atomic_read(&lab->nr_void)) {
+		room = this_cpu_read(lab->pcpu->cursor);
+		t = READ_ONCE(room->ticket);
+	}
+	if (likely(labyrinth_takeable(t) && raw_spin_trylock(&room->lock))) {
 		/* pairs with the cmpxchg of release and detach */
 		t = smp_load_acquire(&room->ticket);
 		if (likely(labyrinth_takeable(t))) {
@@ -955,8 +1135,10 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 			taken = true;
 		}
 		raw_spin_unlock(&room->lock);
-		if (likely(taken))
+		if (likely(room == entrance && taken))
 			labyrinth_move_entrance(lab, room);
+		else if (taken)		/* the cursor: its release looks here */
+			this_cpu_write(lab->pcpu->last, room);
 	}
 	local_irq_restore(flags);
 	if (likely(taken)) {
@@ -1122,14 +1304,20 @@ static __always_inline int labyrinth_let_go(struct labyrinth *lab,
 			return -EPERM;
 		if (detach)	/* read before the room may go void */
 			*page = READ_ONCE(room->page);
-	} while (unlikely(!try_cmpxchg_release(&room->ticket, &t,
-					       t - LAB_OWNED + to)));
+		/*
+		 * Fully ordered: the new ticket before the free map's bit is
+		 * read (labyrinth_note_free()), the owner's writes before.
+		 */
+	} while (unlikely(!try_cmpxchg(&room->ticket, &t, t - LAB_OWNED + to)));
 	if (unlikely(poison)) {
 		/* RELEASING: ours alone until FREE, whoever else releases */
 		labyrinth_poison(lab, room, addr);
 		/* the poison is seen by whoever sees the room FREE */
 		smp_store_release(&room->ticket, t - LAB_OWNED + LAB_GEN);
+		smp_mb();	/* FREE before the free map: see above */
 	}
+	/* free, or void (a claim that can may fill it): walks look at it */
+	labyrinth_note_free(lab, labyrinth_room_idx(lab, room));
 	return 0;
 }
 
@@ -1185,8 +1373,9 @@ static __always_inline int labyrinth_do_release(struct labyrinth *lab,
 		   READ_ONCE(room->addr) == addr &&
 		   READ_ONCE(room->owner) == owner &&
 		   !(lab->flags & LABYRINTH_POISON) &&
-		   try_cmpxchg_release(&room->ticket, &t,
-				       t - LAB_OWNED + LAB_GEN))) {
+		   /* fully ordered: see labyrinth_let_go() */
+		   try_cmpxchg(&room->ticket, &t, t - LAB_OWNED + LAB_GEN))) {
+		labyrinth_note_free(lab, labyrinth_room_idx(lab, room));
 		labyrinth_count(lab, LAB_RELEASES);
 		/* its home CPU's next claim takes it again */
 		labyrinth_hint_home(lab, room);
@@ -1282,6 +1471,7 @@ labyrinth_do_detach(struct labyrinth *lab, void *addr, const void *owner,
 		return ERR_PTR(err);
 	}
 	labyrinth_note_void(lab, room);
+	atomic_inc(&lab->nr_void);
 	labyrinth_account(lab, LAB_PAGES_GIVEN);
 	labyrinth_count(lab, LAB_DETACHES);
 	if (static_branch_unlikely(&labyrinth_collect))
@@ -1753,6 +1943,7 @@ static void labyrinth_place_entrances(struct labyrinth *lab)
 		p->next = &lab->rooms[first];
 		p->last = &lab->rooms[first];
 		p->own = &lab->rooms[first];
+		p->cursor = &lab->rooms[first];
 		for (r = first; r < end; r++) {
 			if (lab->rooms[r].home != LAB_NO_HOME)
 				continue;	/* shared: the first CPU's */
@@ -1809,7 +2000,12 @@ static int labyrinth_alloc_parts(struct labyrinth *lab,
 					   W * sizeof(int));
 	lab->void_map = labyrinth_alloc_lab(BITS_TO_LONGS(cfg->nr_rooms) *
 					    sizeof(unsigned long));
-	if (!lab->rooms || !lab->table || !lab->door_to || !lab->void_map)
+	lab->free_map = labyrinth_alloc_lab(BITS_TO_LONGS(cfg->nr_rooms) *
+					    sizeof(unsigned long));
+	lab->word_map = labyrinth_alloc_lab(BITS_TO_LONGS(BITS_TO_LONGS(cfg->nr_rooms)) *
+					    sizeof(unsigned long));
+	if (!lab->rooms || !lab->table || !lab->door_to || !lab->void_map ||
+	    !lab->free_map || !lab->word_map)
 		return -ENOMEM;
 	lab->wing_node = (int *)(lab->door_to + ALIGN(W * W, sizeof(int)));
 	/* the heat map, if it is small: debugfs only */
@@ -1822,6 +2018,8 @@ static int labyrinth_alloc_parts(struct labyrinth *lab,
 static void labyrinth_free_parts(struct labyrinth *lab)
 {
 	kvfree(lab->hits);
+	kvfree(lab->word_map);
+	kvfree(lab->free_map);
 	kvfree(lab->void_map);
 	kvfree(lab->door_to);
 	kvfree(lab->table);
@@ -1900,6 +2098,7 @@ struct labyrinth *labyrinth_create(const struct labyrinth_config *cfg)
 		goto err_free_parts;
 	atomic64_inc(&labyrinth_totals.started);
 	labyrinth_layout(lab, cfg);
+	atomic_set(&lab->nr_void, lab->nr_rooms);	/* each fill takes one */
 	lab->kick = IRQ_WORK_INIT_HARD(labyrinth_kick_fn);	/* prompt on RT too */
 	INIT_DELAYED_WORK(&lab->refill_work, labyrinth_refill_fn);
 	init_llist_head(&lab->spare);
@@ -2059,10 +2258,38 @@ void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,
 			    unsigned int idx)
 {
 	per_cpu_ptr(lab->pcpu, cpu)->next = &lab->rooms[idx];
+	per_cpu_ptr(lab->pcpu, cpu)->cursor = &lab->rooms[idx];
 }
 EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_set_entrance);
 
 /* Replace alloc_pages_nolock() for @lab (NULL: the real one again). */
+/*
+ * At rest, rooms a claim could take that walks would not look at: FREE
+ * and READY with a clear bit in the free map, or a set bit in a word
+ * whose bit in the word map is clear. Always 0, or claims fail with rooms
+ * free.
+ */
+unsigned int labyrinth_free_map_lost(struct labyrinth *lab)
+{
+	unsigned int i, lost = 0;
+
+	for (i = 0; i < lab->nr_rooms; i++)
+		if (labyrinth_takeable(READ_ONCE(lab->rooms[i].ticket)) &&
+		    (!test_bit(i, lab->free_map) ||
+		     !test_bit(i / BITS_PER_LONG, lab->word_map)))
+			lost++;
+	return lost;
+}
+EXPORT_SYMBOL_IF_KUNIT(labyrinth_free_map_lost);
+
+/* Every bit of the free map set: as claims at their entrances leave them. */
+void labyrinth_mark_all_free(struct labyrinth *lab)
+{
+	bitmap_set(lab->free_map, 0, lab->nr_rooms);
+	bitmap_set(lab->word_map, 0, BITS_TO_LONGS(lab->nr_rooms));
+}
+EXPORT_SYMBOL_IF_KUNIT(labyrinth_mark_all_free);
+
 void labyrinth_set_nolock_hook(struct labyrinth *lab,
 			       struct page *(*hook)(struct labyrinth *lab, int nid))
 {

@@ -154,10 +154,15 @@ struct labyrinth_pcpu {
 	u64 count[LAB_NR_COUNTERS];
 	/* where this CPU's next claim enters: one of its own rooms */
 	struct labyrinth_room *next ____cacheline_aligned_in_smp;
-	/* the room of its own this CPU claimed last */
+	/* the room this CPU claimed last: where its release looks first */
 	struct labyrinth_room *last;
 	/* the first room of its own: where a stray entrance returns */
 	struct labyrinth_room *own;
+	/*
+	 * the room of another CPU's that its last walk claimed: where its
+	 * claims look when the entrance is taken (its own run is full)
+	 */
+	struct labyrinth_room *cursor;
 	u64 hist[LAB_HIST_BUCKETS];	/* only while collecting */
 };
 
@@ -180,6 +185,24 @@ struct labyrinth_pcpu {
 struct labyrinth {
 	struct labyrinth_room *rooms;
 	struct labyrinth_pcpu __percpu *pcpu;
+	/*
+	 * The free map, [nr_rooms] bits: a room's bit is clear only while a
+	 * walk has found the room taken (owned, being released, BUSY, or void
+	 * and not filled) and nothing has since made it claimable. Set by a
+	 * release, a detach and a fill (if clear: a load otherwise), cleared
+	 * by a walk that passes or claims the room. The word map, a bit per
+	 * word of it: clear only while a walk found that word 0. See
+	 * labyrinth_note_free() and labyrinth_note_taken().
+	 */
+	unsigned long *free_map;
+	unsigned long *word_map;
+	/*
+	 * Rooms without pages: detached (or GONE) and not refilled since.
+	 * While any is, a claim whose entrance is owned walks (and fills the
+	 * first void room it meets) rather than take its cursor: claims keep
+	 * the ready rooms in reserve for when the allocator fails.
+	 */
+	atomic_t nr_void;
 	u32 *table;			/* the address table */
 	unsigned int table_bits;	/* log2 of its buckets */
 	unsigned int nr_rooms;
@@ -275,6 +298,8 @@ void labyrinth_set_nolock_hook(struct labyrinth *lab,
 			       struct page *(*hook)(struct labyrinth *lab, int nid));
 void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,
 			    unsigned int idx);
+void labyrinth_mark_all_free(struct labyrinth *lab);
+unsigned int labyrinth_free_map_lost(struct labyrinth *lab);
 long labyrinth_pages_held(void);
 void labyrinth_set_collect(bool on);
 
