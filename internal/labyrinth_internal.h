@@ -76,25 +76,25 @@ enum labyrinth_room_state {
 #define LAB_STATE_MASK		(3UL << LAB_STATE_SHIFT)
 #define LAB_GEN			BIT(4)		/* one claim generation */
 
-static inline unsigned long labyrinth_phase(unsigned long ticket)
+static __always_inline unsigned long labyrinth_phase(unsigned long ticket)
 {
 	return ticket & LAB_PHASE_MASK;
 }
 
-static inline unsigned long labyrinth_state(unsigned long ticket)
+static __always_inline unsigned long labyrinth_state(unsigned long ticket)
 {
 	return (ticket & LAB_STATE_MASK) >> LAB_STATE_SHIFT;
 }
 
 /* Owned, or being released by its owner: not to be taken or let go. */
-static inline bool labyrinth_held(unsigned long ticket)
+static __always_inline bool labyrinth_held(unsigned long ticket)
 {
 	return labyrinth_phase(ticket) == LAB_OWNED ||
 	       labyrinth_phase(ticket) == LAB_RELEASING;
 }
 
 /* FREE and READY: a room a claim may take. */
-static inline bool labyrinth_takeable(unsigned long ticket)
+static __always_inline bool labyrinth_takeable(unsigned long ticket)
 {
 	return !(ticket & (LAB_PHASE_MASK | LAB_STATE_MASK));
 }
