@@ -14,96 +14,19 @@
  */
 
 /*
- * Design
+ * The design - rooms and tickets, owner tokens, the address table, wings
+ * and doors, entrances and cursors, the free map, the walk, its bounds,
+ * the refill - and what holds where is Documentation/labyrinth.rst; the
+ * comment at each line that relies on an invariant says which.
  *
- * Rooms. Each room has a raw spinlock and a ticket. The lock guards what a
- * room holds (its state, page and address) and the move of a free room to
- * its owner; a claim only ever trylocks it. The ticket holds the room's
- * phase - FREE, OWNED, GONE (detached) or RELEASING (being poisoned by its
- * owner's release) - its state, and its claim generation (see
- * internal/labyrinth_internal.h). A claim, holding the lock, moves FREE to
- * OWNED; release and detach move OWNED on by cmpxchg, without the lock:
- * only the owner ever moves an owned room, so ownership is checked by
- * reading the owner and address after the ticket and confirmed by the
- * cmpxchg, which fails if anything happened in between; the _gen calls
- * also compare the ticket with the one their claim set, which names that
- * claim alone. So nobody ever waits for a room lock, and a release or
- * detach in NMI, or on a vCPU the host has just descheduled, holds up no
- * one.
- *
- * States. A room is READY (it has pages), VOID (its pages were detached,
- * or a fill failed) or BUSY (a fill is running with the lock dropped). A
- * detached room is GONE until the next holder of its lock makes it VOID.
- * Rooms of order > 0 are compound pages, however they were allocated
- * (alloc_pages_nolock() makes nothing else).
- *
- * Finding a room from its address. An address table maps the address of
- * each room's pages to the room: buckets of 16 entries, each entry the
- * room's index and 12 more bits of the address's hash, one cache line a
- * bucket, about two rooms a bucket. Release, detach and owner hash the
- * address, compare entries and then the room's own address; nothing of the
- * owner's struct page is read, and an address that is not a room's is
- * never dereferenced. A room's entry changes only when it gets new pages;
- * the node of those is noted then, for debugfs.
- *
- * Wings, doors and nodes. The n rooms form W wings of consecutive rooms, W
- * = doors, wing sizes differing by at most one; each wing's pages come
- * from one NUMA node, the wings of a node being consecutive. Door 0 of a
- * room, the near door, opens onto the next room of its wing (wrapping);
- * far door k onto the next room of another wing: the other wings of its
- * own node first, then those of the nearest nodes.
- *
- * Entrances. Each CPU has its own run of rooms on its node (its node's
- * rooms shared among its CPUs) and enters at its "next" room: the room
- * after the last one it claimed, or the last of its rooms released,
- * wherever. So a task that claims and releases reuses one warm room, and
- * a softirq or hard irq claim that interrupts a task holding its room
- * starts at the next room, not in the task's. What holds: a CPU's next
- * and last rooms are rooms of its own run. A claim writes them with
- * interrupts off, on the CPU whose they are, after checking that the room
- * is that CPU's: the claim at the entrance from its read of the entrance
- * to its move, a walk for its move alone (the walk itself may run
- * preemptible and migrate). A release writes one entrance only, the next
- * room of the room's home CPU (which may be the CPU it runs on): a
- * WRITE_ONCE() racing that CPU's this_cpu accesses; it reads this CPU's last room only
- * as a guess, checked like any other room. Both are hints, and the race
- * is benign: any room is a valid entrance, and a lost hint costs a probe.
- * (A CPU's entrance that is not its own, which only a test sets, is sent
- * back to its run by its next walk.)
- *
- * The walk. A claim looks at each room it visits and trylocks it if it may
- * take it; it passes owned rooms, and void ones it cannot fill, without a
- * locked operation. After a room it cannot take, it picks the next door:
- * the near door after a taken, BUSY or VOID room (taken rooms pile up at
- * the entrances); a far door, 1, 2, ... W - 1 in turn, after a busy lock
- * (another CPU works there right now). The claim remembers how many of
- * each wing's rooms it has seen, in ring order from the column it entered
- * at; a door leads to the first unseen room of its wing, and a door whose
- * wing is exhausted passes to the next door.
- *
- * Bounds. Every visit sees a room the claim has not seen: a claim visits
- * each room at most once and at most limit = max_probe (n when 0) rooms.
- * A visit is a look and at most one trylock with interrupts saved, a few
- * loads and stores and at most W - 1 door checks; the worst case adds one
- * fill (see filling: the caller's gfp, then alloc_pages_nolock()), after
- * which a claim skips void rooms. Only a fill with the caller's gfp takes
- * a room lock without trylock: the room's own, which nobody else holds
- * for long while the room is BUSY (debugfs reads it, the deferred refill
- * tries it).
- *
- * Filling. A claim that meets a void room fills it on the spot if it can:
- * with the caller's gfp if the caller allowed an allocation that may spin
- * (labyrinth_claim_gfp() with __GFP_KSWAPD_RECLAIM or __GFP_DIRECT_RECLAIM;
- * the room lock is dropped around it), else with alloc_pages_nolock() where
- * the kernel has it, which is valid in every context and is called with
- * the lock held. Otherwise it skips the room and kicks the deferred refill
- * through irq_work (valid in NMI): a work item that fills void rooms with
- * GFP_KERNEL, at once unless its last pass failed. It finds them by their
- * bits in a bitmap that a detach sets (O(1)), not by looking at every
- * room; a pass stops at the first fill that fails and retries after a
- * delay that doubles with each failed pass, from refill_delay to 64 times
- * it, however many claims skip void rooms meanwhile; a pass that fills
- * them all resets it. Nothing reads the context the caller runs in.
+ * This file holds the API and its paths, in order: allocation, the free
+ * map, filling a void room, claiming (the look at the entrance and cursor,
+ * then the walk), release, detach and owner (no lock: one cmpxchg),
+ * statistics, create and destroy, and the hooks of test builds. Beside it:
+ * core/layout.c (wings, nodes, doors, entrances: decided at create),
+ * core/table.c (the address table), core/refill.c (the deferred refill),
+ * debugfs/ (what debugfs shows), internal/labyrinth_internal.h (the
+ * structures and the helpers they share).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -112,20 +35,17 @@
 #include <linux/bitops.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
-#include <linux/hash.h>
 #include <linux/jiffies.h>
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
-#include <linux/nodemask.h>
 #include <linux/overflow.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
-#include <linux/topology.h>
 #include <linux/workqueue.h>
 
 #include "compat/compat.h"
@@ -136,14 +56,6 @@
 #include "labyrinth_trace.h"
 
 #define LABYRINTH_POISON_BYTE	0x6b
-/*
- * After a detach the deferred refill runs this much later: a claim may
- * refill the room first. A failed pass retries after this delay, doubled
- * with each pass that fails again, up to 2^LABYRINTH_REFILL_BACKOFF_SHIFT
- * times it (20 ms to 1.28 s): a failing allocator is not hammered.
- */
-#define LABYRINTH_REFILL_DELAY	msecs_to_jiffies(20)
-#define LABYRINTH_REFILL_BACKOFF_SHIFT	6
 /* A room's pages are drawn again this often when the table has no slot. */
 #define LABYRINTH_INSTALL_TRIES	4
 /*
@@ -194,57 +106,12 @@ struct labyrinth_walk {
 /* Operations named in the bad_call tracepoint. */
 enum { LAB_OP_CLAIM, LAB_OP_RELEASE, LAB_OP_DETACH };
 
-/* Count events in this CPU's counters: never a shared line. */
-static __always_inline void labyrinth_count_n(struct labyrinth *lab,
-					      enum labyrinth_counter c,
-					      unsigned int n)
-{
-	this_cpu_add(lab->pcpu->count[c], n);
-}
-
-static __always_inline void labyrinth_count(struct labyrinth *lab,
-					    enum labyrinth_counter c)
-{
-	this_cpu_inc(lab->pcpu->count[c]);
-}
-
 /* A refused call: counted and traced, never warned about. */
 static void labyrinth_bad_call(struct labyrinth *lab, int op, const void *owner,
 			       const void *addr, int err, unsigned long ip)
 {
 	labyrinth_count(lab, LAB_BAD_CALLS);
 	trace_labyrinth_bad_call(lab->name, op, owner, addr, err, ip);
-}
-
-static unsigned int labyrinth_room_idx(const struct labyrinth *lab,
-				       const struct labyrinth_room *room)
-{
-	return room - lab->rooms;
-}
-
-static unsigned int labyrinth_wing_size(const struct labyrinth *lab,
-					unsigned int w)
-{
-	return lab->wing_rooms + (w < lab->wing_extra);
-}
-
-static unsigned int labyrinth_wing_start(const struct labyrinth *lab,
-					 unsigned int w)
-{
-	return w * lab->wing_rooms + min(w, lab->wing_extra);
-}
-
-/* The wing room @i is in: the first n % W wings have one room more. */
-unsigned int labyrinth_wing_of(const struct labyrinth *lab, unsigned int i)
-{
-	unsigned int q = lab->wing_rooms, r = lab->wing_extra;
-
-	return i < r * (q + 1) ? i / (q + 1) : r + (i - r * (q + 1)) / q;
-}
-
-static int labyrinth_room_node(const struct labyrinth *lab, unsigned int i)
-{
-	return lab->wing_node[labyrinth_wing_of(lab, i)];
 }
 
 static size_t labyrinth_room_bytes(const struct labyrinth *lab)
@@ -323,76 +190,11 @@ static bool labyrinth_has_nolock(const struct labyrinth *lab)
 #endif
 }
 
-/* Count a room's pages in or out: LAB_PAGES_{TAKEN,FREED,GIVEN}. */
-static void labyrinth_account(struct labyrinth *lab, enum labyrinth_counter c)
-{
-	labyrinth_count_n(lab, c, 1U << lab->order);
-}
-
 /* Give a room's pages back to the page allocator; process context. */
-static void labyrinth_free_pages(struct labyrinth *lab, struct page *page)
+void labyrinth_free_pages(struct labyrinth *lab, struct page *page)
 {
 	labyrinth_account(lab, LAB_PAGES_FREED);
 	__free_pages(page, lab->order);
-}
-
-/*
- * The irq_work behind labyrinth_kick(): schedule the deferred refill, at
- * once if a claim skipped a void room it could not fill, else after
- * refill_delay (a detach: a claim may refill the room first). While the
- * refill is failing it runs after its backoff, however often it is kicked:
- * a retry already queued is not brought forward.
- */
-static void labyrinth_kick_fn(struct irq_work *work)
-{
-	struct labyrinth *lab = container_of(work, struct labyrinth, kick);
-	/*
-	 * Written by the refill alone. A stale 0, read just before a failing
-	 * pass sets the backoff, may bring that pass's retry forward once.
-	 */
-	unsigned long backoff = READ_ONCE(lab->refill_backoff);
-	bool now = xchg(&lab->kick_now, 0) && !backoff;
-
-#ifdef LABYRINTH_KUNIT
-	now &= !lab->refill_held;
-#endif
-	if (now)
-		mod_delayed_work(system_dfl_wq, &lab->refill_work, 0);
-	else
-		queue_delayed_work(system_dfl_wq, &lab->refill_work,
-				   backoff ?: lab->refill_delay);
-}
-
-/*
- * Schedule the deferred refill from any context, NMI included. A kick
- * still pending is not queued again (irq_work_queue() refuses it with a
- * fully ordered atomic): its function has yet to read kick_now and the
- * room that went void, as irq_work clears pending before it runs it.
- */
-static void labyrinth_kick(struct labyrinth *lab, bool now)
-{
-	if (now && !READ_ONCE(lab->kick_now))
-		WRITE_ONCE(lab->kick_now, 1);
-	irq_work_queue(&lab->kick);
-}
-
-/*
- * Pages that could not be installed where pages may not be freed (NMI,
- * or a raw lock on PREEMPT_RT): kept on an llist and freed by the deferred
- * refill. The list node lives in the pages themselves, which are ours.
- */
-static void labyrinth_spare(struct labyrinth *lab, struct page *page)
-{
-	llist_add(page_address(page), &lab->spare);
-	labyrinth_kick(lab, false);
-}
-
-static void labyrinth_free_spare(struct labyrinth *lab)
-{
-	struct llist_node *node, *next;
-
-	llist_for_each_safe(node, next, llist_del_all(&lab->spare))
-		labyrinth_free_pages(lab, virt_to_page(node));
 }
 
 /* ---- The free map: which rooms a walk should look at ---- */
@@ -448,8 +250,10 @@ static void labyrinth_note_taken(struct labyrinth *lab,
 	clear_bit(idx, lab->free_map);
 	/* the clear before the look: pairs with the releaser's barrier */
 	smp_mb__after_atomic();
-	if (labyrinth_takeable(READ_ONCE(room->ticket)))
+	if (labyrinth_takeable(READ_ONCE(room->ticket))) {
 		labyrinth_set_free(lab, idx);
+		labyrinth_count(lab, LAB_MAP_RECHECKS);
+	}
 }
 
 /*
@@ -463,6 +267,7 @@ static unsigned long labyrinth_word_empty(struct labyrinth *lab, unsigned int k)
 	unsigned long word;
 
 	clear_bit(k, lab->word_map);
+	/* the clear before the read: pairs with labyrinth_set_free() */
 	smp_mb__after_atomic();
 	word = READ_ONCE(lab->free_map[k]);
 	if (word)
@@ -498,88 +303,9 @@ static unsigned int labyrinth_next_free(struct labyrinth *lab,
 	return min(k * BITS_PER_LONG + __ffs(word), end);
 }
 
-/* ---- The address table ---- */
-
-/* The bucket of @addr and its 12-bit fingerprint. */
-static u32 *labyrinth_bucket(const struct labyrinth *lab, const void *addr,
-			     u32 *fp)
-{
-	u64 h = (u64)((unsigned long)addr >> PAGE_SHIFT) * GOLDEN_RATIO_64;
-
-	*fp = (h >> (64 - lab->table_bits - 12)) & 0xfff;
-	return &lab->table[(h >> (64 - lab->table_bits)) * LAB_BUCKET_SLOTS];
-}
-
-/* A room with pages of its own, not a detached room's memory of them. */
-static bool labyrinth_room_live(const struct labyrinth_room *room)
-{
-	unsigned long t = READ_ONCE(room->ticket);
-
-	return labyrinth_state(t) == LAB_ROOM_READY &&
-	       labyrinth_phase(t) != LAB_GONE;
-}
-
-/*
- * The room whose pages start at @addr, or NULL. Reads the table and the
- * rooms without a lock: a room's entry and address change only while it
- * is void, so the room an owner holds is always found. A detached room
- * keeps its address until it is refilled, and its pages may meanwhile
- * come back to another room: the room that has them wins. Such a ghost
- * may be refilled between the reads of its address and its state (an
- * interrupt that fills it, say), so the address is read again after the
- * state: a ghost never passes for the room that has the pages.
- */
-static struct labyrinth_room *labyrinth_lookup(struct labyrinth *lab,
-					       const void *addr)
-{
-	struct labyrinth_room *room, *ghost = NULL;
-	unsigned int i;
-	bool live;
-	u32 fp, v, *b;
-
-	if (!addr || offset_in_page(addr))
-		return NULL;
-	b = labyrinth_bucket(lab, addr, &fp);
-	for (i = 0; i < LAB_BUCKET_SLOTS; i++) {
-		v = READ_ONCE(b[i]);
-		if (!v || v >> LAB_FP_SHIFT != fp)
-			continue;
-		room = &lab->rooms[(v & LAB_IDX_MASK) - 1];
-		if (READ_ONCE(room->addr) != addr)
-			continue;
-		smp_rmb();	/* address, state, address: see labyrinth_install() */
-		live = labyrinth_room_live(room);
-		smp_rmb();	/* the state, then the address again */
-		if (READ_ONCE(room->addr) != addr)
-			continue;	/* refilled meanwhile: not @addr's room */
-		if (live)
-			return room;
-		ghost = room;
-	}
-	return ghost;
-}
-
-/* Enter @room's new address @addr in the table; false if its bucket is full. */
-static bool labyrinth_table_add(struct labyrinth *lab,
-				struct labyrinth_room *room, void *addr)
-{
-	u32 fp, v, *b = labyrinth_bucket(lab, addr, &fp);
-	unsigned int i;
-
-	v = fp << LAB_FP_SHIFT | (labyrinth_room_idx(lab, room) + 1);
-	for (i = 0; i < LAB_BUCKET_SLOTS; i++) {
-		/* other rooms' fills race for empty entries */
-		if (!READ_ONCE(b[i]) && !cmpxchg(&b[i], 0, v)) {
-			room->slot = b + i - lab->table;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Install @page in @room, which is VOID or BUSY and ours to change. */
-static bool labyrinth_install(struct labyrinth *lab,
-			      struct labyrinth_room *room, struct page *page)
+bool labyrinth_install(struct labyrinth *lab, struct labyrinth_room *room,
+		       struct page *page)
 {
 	void *addr = page_address(page);
 
@@ -605,29 +331,11 @@ static bool labyrinth_install(struct labyrinth *lab,
 	return true;
 }
 
-/*
- * @room went void (detached): note it for the deferred refill, which finds
- * void rooms by their bits instead of looking at every room. O(1), valid
- * in NMI (set_bit is an atomic RMW, like the cmpxchg labyrinth relies on).
- */
-static void labyrinth_note_void(struct labyrinth *lab,
-				struct labyrinth_room *room)
-{
-	/*
-	 * The ticket's move to GONE before the bit: the refill clears the
-	 * bit (fully ordered) before it reads the ticket, so it sees GONE
-	 * or the bit stays set. Pairs with test_and_clear_bit() in
-	 * labyrinth_refill_room().
-	 */
-	smp_mb__before_atomic();
-	set_bit(labyrinth_room_idx(lab, room), lab->void_map);
-}
-
 /* ---- Filling void rooms ---- */
 
 /* A GONE room, held locked, becomes VOID: its pages went to the owner. */
-static unsigned long labyrinth_clear_gone(struct labyrinth_room *room,
-					  unsigned long t)
+unsigned long labyrinth_clear_gone(struct labyrinth_room *room,
+				   unsigned long t)
 	__must_hold(&room->lock)
 {
 	lockdep_assert_held(&room->lock);
@@ -639,8 +347,8 @@ static unsigned long labyrinth_clear_gone(struct labyrinth_room *room,
 	return t;
 }
 
-static void labyrinth_filled(struct labyrinth *lab, struct labyrinth_room *room,
-			     enum labyrinth_counter how, bool ok)
+void labyrinth_filled(struct labyrinth *lab, struct labyrinth_room *room,
+		      enum labyrinth_counter how, bool ok)
 {
 	trace_labyrinth_refill(lab->name, labyrinth_room_idx(lab, room), ok,
 			       how - LAB_REFILLS_GFP);
@@ -651,9 +359,8 @@ static void labyrinth_filled(struct labyrinth *lab, struct labyrinth_room *room,
  * Draw pages for the VOID @room with @gfp, dropping its lock meanwhile
  * (the room is BUSY, so nobody else touches it). Held again on return.
  */
-static struct page *labyrinth_draw(struct labyrinth *lab,
-				   struct labyrinth_room *room, gfp_t gfp,
-				   unsigned long *flags)
+struct page *labyrinth_draw(struct labyrinth *lab, struct labyrinth_room *room,
+			    gfp_t gfp, unsigned long *flags)
 	__must_hold(&room->lock)
 {
 	unsigned int idx = labyrinth_room_idx(lab, room);
@@ -835,18 +542,6 @@ static unsigned int labyrinth_walk_door(const struct labyrinth *lab,
 	}
 	return lab->doors;
 }
-
-/* The room door @door of room @i opens onto (see the design note). */
-unsigned int labyrinth_door_target(const struct labyrinth *lab, unsigned int i,
-				   unsigned int door)
-{
-	unsigned int w = labyrinth_wing_of(lab, i), to;
-
-	to = lab->door_to[w * lab->doors + door];
-	return labyrinth_wing_start(lab, to) +
-	       (i - labyrinth_wing_start(lab, w) + 1) % labyrinth_wing_size(lab, to);
-}
-EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_door_target);
 
 /*
  * The walk, from the column of room @idx: the rooms of its wing whose bit
@@ -1054,8 +749,47 @@ static __always_inline void *labyrinth_claimed(struct labyrinth *lab,
 }
 
 /*
- * The claim of anything but a free entrance: the walk, void rooms,
- * failures. Out of line, so that the common claim is small.
+ * This CPU's entrance is owned (its run is full): its cursor, the room its
+ * last walk claimed, if a look says it is free and its lock is free - so
+ * that a CPU cycling one room of a nearly full labyrinth claims it again
+ * without a walk. Not while a room is void: the walk fills void rooms
+ * where it meets them, and the ready rooms stay in reserve for when the
+ * allocator fails (see nr_void). Interrupts off: the cursor is this CPU's.
+ */
+static struct labyrinth_room *labyrinth_claim_cursor(struct labyrinth *lab,
+						     const void *owner,
+						     unsigned long ip,
+						     unsigned long *ticket)
+{
+	struct labyrinth_room *room;
+	unsigned long flags, t;
+	bool taken = false;
+
+	if (!labyrinth_held(READ_ONCE(this_cpu_read(lab->pcpu->next)->ticket)) ||
+	    atomic_read(&lab->nr_void))
+		return NULL;
+	local_irq_save(flags);
+	room = this_cpu_read(lab->pcpu->cursor);
+	if (labyrinth_takeable(READ_ONCE(room->ticket)) &&
+	    raw_spin_trylock(&room->lock)) {
+		/* pairs with the cmpxchg of release and detach */
+		t = smp_load_acquire(&room->ticket);
+		if (labyrinth_takeable(t)) {
+			labyrinth_take(room, t, owner, ip);
+			*ticket = t + LAB_OWNED;
+			taken = true;
+		}
+		raw_spin_unlock(&room->lock);
+		if (taken)	/* its release looks here first */
+			this_cpu_write(lab->pcpu->last, room);
+	}
+	local_irq_restore(flags);
+	return taken ? room : NULL;
+}
+
+/*
+ * The claim of anything but a free entrance: the cursor, the walk, void
+ * rooms, failures. Out of line, so that the common claim is small.
  */
 static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 					   const void *owner, gfp_t gfp,
@@ -1071,6 +805,12 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	struct labyrinth_room *room;
 	bool contended = false;
 
+	room = labyrinth_claim_cursor(lab, owner, ip, &fill.ticket);
+	if (room) {
+		if (gen)
+			*gen = fill.ticket;
+		return labyrinth_claimed(lab, room, owner, 1);
+	}
 	room = labyrinth_walk(lab, owner, ip, idx, &probes, &contended, &fill);
 	if (!room && (gfp & __GFP_RECLAIM) && !fill.failed)
 		room = labyrinth_walk_void(lab, owner, ip, &probes, &fill);
@@ -1091,20 +831,18 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 }
 
 /*
- * A claim: this CPU's entrance if a look says it is free; if it is owned
- * (its run is full) and no room is void, this CPU's cursor if a look says
- * that one is free; then only if the room's lock is free. Else the walk,
- * which fills a void room where it meets one. The common case is a load,
- * a trylock with interrupts saved, a few stores and an unlock. Interrupts
- * are off from the read of the entrance to its move: both are this CPU's.
- * The claim's ticket goes to *@gen if @gen is not NULL.
+ * A claim: this CPU's entrance if a look says it is free and its lock is
+ * free, else labyrinth_claim_walk(). The common case is a load, a trylock
+ * with interrupts saved, a few stores and an unlock. Interrupts are off
+ * from the read of the entrance to its move: both are this CPU's. The
+ * claim's ticket goes to *@gen if @gen is not NULL.
  */
 static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 						const void *owner, gfp_t gfp,
 						unsigned long *gen,
 						unsigned long ip)
 {
-	struct labyrinth_room *room, *entrance;
+	struct labyrinth_room *room;
 	unsigned long flags, t;
 	bool taken = false;
 
@@ -1115,19 +853,10 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 		return NULL;
 	}
 	local_irq_save(flags);
-	entrance = this_cpu_read(lab->pcpu->next);
-	room = entrance;
+	room = this_cpu_read(lab->pcpu->next);
 	/* free and ready (a look first: no trylock on a taken room) */
-	t = READ_ONCE(room->ticket);
-	/*
-	 * owned: the cursor, unless a room is void (the walk fills it: see
-	 * nr_void); void: the walk, which fills the entrance if it can
-	 */
-	if (unlikely(labyrinth_held(t)) && !atomic_read(&lab->nr_void)) {
-		room = this_cpu_read(lab->pcpu->cursor);
-		t = READ_ONCE(room->ticket);
-	}
-	if (likely(labyrinth_takeable(t) && raw_spin_trylock(&room->lock))) {
+	if (likely(labyrinth_takeable(READ_ONCE(room->ticket)) &&
+		   raw_spin_trylock(&room->lock))) {
 		/* pairs with the cmpxchg of release and detach */
 		t = smp_load_acquire(&room->ticket);
 		if (likely(labyrinth_takeable(t))) {
@@ -1135,10 +864,8 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 			taken = true;
 		}
 		raw_spin_unlock(&room->lock);
-		if (likely(room == entrance && taken))
+		if (likely(taken))
 			labyrinth_move_entrance(lab, room);
-		else if (taken)		/* the cursor: its release looks here */
-			this_cpu_write(lab->pcpu->last, room);
 	}
 	local_irq_restore(flags);
 	if (likely(taken)) {
@@ -1585,6 +1312,7 @@ u64 labyrinth_sum(struct labyrinth *lab, enum labyrinth_counter c)
 		sum += data_race(per_cpu_ptr(lab->pcpu, cpu)->count[c]);
 	return sum;
 }
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_sum);
 
 /* Owned rooms now, read without locks. */
 unsigned int labyrinth_count_owned(struct labyrinth *lab)
@@ -1704,109 +1432,6 @@ void labyrinth_view(struct labyrinth *lab, unsigned int i,
 	raw_spin_unlock_irqrestore(&room->lock, flags);
 }
 
-/* ---- The deferred refill ---- */
-
-/* Fill the VOID @room, held locked, with GFP_KERNEL; process context. */
-static bool labyrinth_fill_deferred(struct labyrinth *lab,
-				    struct labyrinth_room *room,
-				    unsigned long *flags)
-	__must_hold(&room->lock)
-{
-	struct page *page = labyrinth_draw(lab, room, GFP_KERNEL, flags);
-	bool ok = page && labyrinth_install(lab, room, page);
-
-	if (page && !ok) {
-		raw_spin_unlock_irqrestore(&room->lock, *flags);
-		labyrinth_free_pages(lab, page);
-		raw_spin_lock_irqsave(&room->lock, *flags);
-	}
-	labyrinth_filled(lab, room, LAB_REFILLS_DEFERRED, ok);
-	return ok;
-}
-
-/*
- * The deferred refill of room @i, whose bit was found set in the void map.
- * The bit is cleared before the room is read under its lock, so a detach
- * that sets it again after moving the ticket is never missed (see
- * labyrinth_note_void()). False if the fill failed: the bit is set again.
- */
-static bool labyrinth_refill_room(struct labyrinth *lab, unsigned int i)
-{
-	struct labyrinth_room *room = &lab->rooms[i];
-	unsigned long flags, t;
-	bool ok = true;
-
-	/* fully ordered: pairs with labyrinth_note_void()'s barrier */
-	if (!test_and_clear_bit(i, lab->void_map))
-		return true;
-	raw_spin_lock_irqsave(&room->lock, flags);
-	/* release and detach move the ticket without the lock */
-	t = READ_ONCE(room->ticket);
-	if (labyrinth_phase(t) == LAB_GONE)
-		t = labyrinth_clear_gone(room, t);
-	if (labyrinth_state(t) == LAB_ROOM_VOID)
-		ok = labyrinth_fill_deferred(lab, room, &flags);
-	raw_spin_unlock_irqrestore(&room->lock, flags);
-	if (!ok)
-		set_bit(i, lab->void_map);
-	return ok;
-}
-
-/* The first room of the wing after room @i's (wrapping): another node's. */
-static unsigned int labyrinth_next_wing(const struct labyrinth *lab,
-					unsigned int i)
-{
-	unsigned int w = labyrinth_wing_of(lab, i);
-	unsigned int next = labyrinth_wing_start(lab, w) +
-			    labyrinth_wing_size(lab, w);
-
-	return next < lab->nr_rooms ? next : 0;
-}
-
-/*
- * Fill the void rooms in process context, found by their bits; free the
- * spare pages. A pass starts where the last one failed, at the wing after
- * the failing room's, so that a node out of memory does not keep the
- * rooms of another from their refill. A pass stops at the first fill that
- * fails and retries after
- * refill_backoff: refill_delay, doubled with each pass that fails again,
- * up to 2^LABYRINTH_REFILL_BACKOFF_SHIFT times refill_delay. A pass that
- * fills every void room it finds ends the backoff.
- */
-static void labyrinth_refill_fn(struct work_struct *work)
-{
-	struct labyrinth *lab = container_of(to_delayed_work(work),
-					     struct labyrinth, refill_work);
-	unsigned int start = lab->refill_cursor, end = lab->nr_rooms;
-	unsigned int i = start;
-	unsigned long backoff, cap;
-
-	labyrinth_free_spare(lab);
-	for (;;) {
-		i = find_next_bit(lab->void_map, end, i);
-		if (i >= end && end != start) {	/* wrap: rooms before start */
-			end = start;
-			i = 0;
-			continue;
-		}
-		if (i >= end) {
-			WRITE_ONCE(lab->refill_backoff, 0);
-			return;
-		}
-		if (!labyrinth_refill_room(lab, i))
-			break;
-		i++;
-		cond_resched();
-	}
-	lab->refill_cursor = labyrinth_next_wing(lab, i);
-	/* only this work item writes it; the kick reads it */
-	backoff = lab->refill_backoff;
-	cap = lab->refill_delay << LABYRINTH_REFILL_BACKOFF_SHIFT;
-	backoff = backoff ? min(2 * backoff, cap) : lab->refill_delay;
-	WRITE_ONCE(lab->refill_backoff, backoff);
-	queue_delayed_work(system_dfl_wq, &lab->refill_work, backoff);
-}
-
 /* ---- Create and destroy ---- */
 
 /*
@@ -1847,139 +1472,6 @@ static int labyrinth_check_config(const struct labyrinth_config *cfg)
 	     !node_state(cfg->node, N_MEMORY)))
 		return -EINVAL;
 	return 0;
-}
-
-/*
- * The nodes of the wings: @cfg's node, or (NUMA_NO_NODE) the nodes with
- * memory, each owning a run of consecutive wings.
- */
-static void labyrinth_place_wings(struct labyrinth *lab, int node)
-{
-	unsigned int w, k, nodes = num_node_state(N_MEMORY);
-	int nid;
-
-	if (node != NUMA_NO_NODE)
-		nodes = 1;
-	nodes = clamp(nodes, 1U, lab->doors);
-	for (w = 0; w < lab->doors; w++) {
-		if (node != NUMA_NO_NODE) {
-			lab->wing_node[w] = node;
-			continue;
-		}
-		k = w * nodes / lab->doors;	/* the k-th node with memory */
-		for_each_node_state(nid, N_MEMORY)
-			if (!k--)
-				break;
-		/* a node may lose its memory meanwhile (hotplug) */
-		lab->wing_node[w] = nid < MAX_NUMNODES ? nid : first_memory_node;
-	}
-}
-
-/*
- * The doors of each wing: door 0 to itself (the near door), then the far
- * doors to the other wings, nearest node first, in ring order within a
- * node - on one node, far door k leads to wing w + k.
- */
-static void labyrinth_place_doors(struct labyrinth *lab)
-{
-	unsigned int W = lab->doors, w, d, j, v;
-	u8 *to;
-
-	for (w = 0; w < W; w++) {
-		to = &lab->door_to[w * W];
-		for (d = 0; d < W; d++) {
-			v = (w + d) % W;
-			/* insertion by distance; ring order breaks ties */
-			for (j = d; j > 1 &&
-			     node_distance(lab->wing_node[w], lab->wing_node[v]) <
-			     node_distance(lab->wing_node[w], lab->wing_node[to[j - 1]]);
-			     j--)
-				to[j] = to[j - 1];
-			to[j] = v;
-		}
-	}
-}
-
-/* The labyrinth node nearest to node @nid: whose rooms @nid's CPUs use. */
-static unsigned int labyrinth_home_wing(const struct labyrinth *lab, int nid)
-{
-	unsigned int w, best = 0;
-
-	for (w = 1; w < lab->doors; w++)
-		if (nid != NUMA_NO_NODE &&
-		    node_distance(nid, lab->wing_node[w]) <
-		    node_distance(nid, lab->wing_node[best]))
-			best = w;
-	return best;
-}
-
-/*
- * Entrances: every CPU gets a run of the rooms of its node (the wings of
- * the labyrinth node nearest to it), shared out among that node's CPUs.
- */
-static void labyrinth_place_entrances(struct labyrinth *lab)
-{
-	unsigned int ncpus[LABYRINTH_MAX_DOORS] = {};
-	unsigned int rank[LABYRINTH_MAX_DOORS] = {};
-	unsigned int cpu, w, lw, r0, len, k, first, end, r;
-
-	for (r = 0; r < lab->nr_rooms; r++)
-		lab->rooms[r].home = LAB_NO_HOME;
-	for_each_possible_cpu(cpu)
-		ncpus[labyrinth_home_wing(lab, cpu_to_node(cpu))]++;
-	for_each_possible_cpu(cpu) {
-		struct labyrinth_pcpu *p = per_cpu_ptr(lab->pcpu, cpu);
-
-		w = labyrinth_home_wing(lab, cpu_to_node(cpu));
-		for (lw = w; lw + 1 < lab->doors &&
-		     lab->wing_node[lw + 1] == lab->wing_node[w]; lw++)
-			;
-		r0 = labyrinth_wing_start(lab, w);
-		len = labyrinth_wing_start(lab, lw) + labyrinth_wing_size(lab, lw) - r0;
-		k = rank[w]++;
-		first = r0 + div_u64((u64)k * len, ncpus[w]);
-		end = r0 + div_u64((u64)(k + 1) * len, ncpus[w]);
-		end = max(end, first + 1);
-		p->next = &lab->rooms[first];
-		p->last = &lab->rooms[first];
-		p->own = &lab->rooms[first];
-		p->cursor = &lab->rooms[first];
-		for (r = first; r < end; r++) {
-			if (lab->rooms[r].home != LAB_NO_HOME)
-				continue;	/* shared: the first CPU's */
-			lab->rooms[r].home = cpu;
-			lab->rooms[r].after = r + 1 < end ? r + 1 : first;
-		}
-	}
-}
-
-/* Geometry, nodes, doors and entrances; see the design note at the top. */
-static void labyrinth_layout(struct labyrinth *lab,
-			     const struct labyrinth_config *cfg)
-{
-	unsigned int n = cfg->nr_rooms, nodes = num_node_state(N_MEMORY);
-
-	lab->nr_rooms = n;
-	lab->order = cfg->order;
-	lab->doors = cfg->doors ?:
-		min_t(unsigned int, n,
-		      clamp_t(unsigned int, max(nr_cpu_ids, nodes), 4,
-			      LABYRINTH_MAX_DOORS));
-	lab->wing_rooms = n / lab->doors;
-	lab->wing_extra = n % lab->doors;
-	lab->limit = cfg->max_probe ?: n;
-	lab->flags = cfg->flags;
-	lab->refill_delay = LABYRINTH_REFILL_DELAY;
-	strscpy(lab->name, cfg->name ?: "labyrinth", sizeof(lab->name));
-	labyrinth_place_wings(lab, cfg->node);
-	labyrinth_place_doors(lab);
-	labyrinth_place_entrances(lab);
-}
-
-/* Buckets for about two rooms each: a power of two, at least 2. */
-static unsigned int labyrinth_table_bits(unsigned int nr_rooms)
-{
-	return max(1, ilog2(roundup_pow_of_two(nr_rooms)) - 1);
 }
 
 /* The memory of a labyrinth besides its rooms' pages; 0 or -ENOMEM. */
@@ -2098,6 +1590,7 @@ struct labyrinth *labyrinth_create(const struct labyrinth_config *cfg)
 		goto err_free_parts;
 	atomic64_inc(&labyrinth_totals.started);
 	labyrinth_layout(lab, cfg);
+	lab->refill_delay = LABYRINTH_REFILL_DELAY;
 	atomic_set(&lab->nr_void, lab->nr_rooms);	/* each fill takes one */
 	lab->kick = IRQ_WORK_INIT_HARD(labyrinth_kick_fn);	/* prompt on RT too */
 	INIT_DELAYED_WORK(&lab->refill_work, labyrinth_refill_fn);
@@ -2182,55 +1675,6 @@ void labyrinth_destroy(struct labyrinth *lab)
 EXPORT_SYMBOL_GPL(labyrinth_destroy);
 
 #ifdef LABYRINTH_KUNIT
-/* Delay of the deferred refill after a detach or failed fill. */
-void labyrinth_set_refill_delay(struct labyrinth *lab, unsigned long delay)
-{
-	lab->refill_delay = delay;
-	lab->refill_held = delay > HZ;	/* no refill at once either */
-}
-EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_set_refill_delay);
-
-/* The delay of the deferred refill's next retry; 0 while not failing. */
-unsigned long labyrinth_refill_backoff(struct labyrinth *lab)
-{
-	return READ_ONCE(lab->refill_backoff);
-}
-EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_refill_backoff);
-
-/* Rooms whose bit is set in the void map. */
-unsigned int labyrinth_void_marked(struct labyrinth *lab)
-{
-	return bitmap_weight(lab->void_map, lab->nr_rooms);
-}
-EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_void_marked);
-
-bool labyrinth_refill_pending(struct labyrinth *lab)
-{
-	irq_work_sync(&lab->kick);
-	return delayed_work_pending(&lab->refill_work);
-}
-EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_refill_pending);
-
-/* Run the deferred refill now and wait for it. */
-void labyrinth_flush_refill(struct labyrinth *lab)
-{
-	irq_work_sync(&lab->kick);
-	if (!flush_delayed_work(&lab->refill_work)) {
-		queue_delayed_work(system_dfl_wq, &lab->refill_work, 0);
-		flush_delayed_work(&lab->refill_work);
-	}
-}
-EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_flush_refill);
-
-/* Run the deferred refill in the caller (a test, whose stubs then apply). */
-void labyrinth_run_refill(struct labyrinth *lab)
-{
-	irq_work_sync(&lab->kick);
-	cancel_delayed_work_sync(&lab->refill_work);
-	labyrinth_refill_fn(&lab->refill_work.work);
-}
-EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_run_refill);
-
 raw_spinlock_t *labyrinth_room_lock(struct labyrinth *lab, unsigned int idx)
 {
 	return &lab->rooms[idx].lock;

@@ -24,10 +24,11 @@ struct labyrinth;
  * A labyrinth is a graph of rooms. Each room owns ``PAGE_SIZE << order``
  * bytes of page memory, allocated on a NUMA node when the labyrinth is
  * created. A claim enters the graph at a room of the CPU it runs on and
- * walks through the rooms' doors, looking at each room it visits and
+ * walks through the rooms' doors, skipping rooms a bitmap shows taken and
  * trylocking those it may take, until it finds a free one; it never spins
  * on a lock another claim holds, never sleeps and visits at most
- * ``max_probe`` rooms. The room then belongs to the claim's owner token
+ * ``max_probe`` rooms. (The design, and what holds where:
+ * Documentation/labyrinth.rst.) The room then belongs to the claim's owner token
  * until that owner releases it (the room goes back to the labyrinth) or
  * detaches it (the owner keeps the pages for good and the room is refilled
  * later). Release and detach never take a lock: one cmpxchg checks the

@@ -1787,6 +1787,91 @@ static void stray_entrance_returns_home(struct kunit *test)
 }
 
 /*
+ * The free map's race: on one room, a task on one CPU claims and releases
+ * while a task on another claims too. The second finds the room owned, so
+ * its walk clears the room's bit - and the owner's release may read that
+ * bit just before the clear and leave it, which would hide the free room
+ * from every walk. The walk's look again after the clear must catch it.
+ * Runs until the race has happened LT_MAP_RACES times (or 2 s): the
+ * interleaving is counted, not hoped for; at rest no free room is hidden.
+ */
+#define LT_MAP_RACES	20
+
+struct lt_map_race {
+	struct labyrinth *lab;
+	bool stop;
+	struct lt_map_racer {
+		struct lt_map_race *race;
+		const void *owner;
+		unsigned long claims, errors;
+	} racer[2];
+};
+
+static int lt_map_race_fn(void *data)
+{
+	struct lt_map_racer *me = data;
+	struct lt_map_race *r = me->race;
+	void *addr;
+
+	while (!READ_ONCE(r->stop) && !kthread_should_stop()) {
+		addr = labyrinth_claim(r->lab, me->owner);
+		if (addr) {
+			me->claims++;
+			if (labyrinth_release(r->lab, addr, me->owner))
+				me->errors++;
+		}
+		cond_resched();
+	}
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static void free_map_race_with_release(struct kunit *test)
+{
+	unsigned int cpu0 = cpumask_first(cpu_online_mask), cpu1, i;
+	struct task_struct *t[2];
+	struct lt_map_race *r;
+	unsigned long deadline;
+	u64 races = 0;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: a release races a walk on another");
+	cpu1 = cpumask_next(cpu0, cpu_online_mask);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->lab = lt_create(test, 1, 0, 0, 0, 0);
+	for (i = 0; i < 2; i++) {
+		r->racer[i].race = r;
+		r->racer[i].owner = i ? OWNER_B : OWNER_A;
+		t[i] = kthread_create_on_cpu(lt_map_race_fn, &r->racer[i],
+					     i ? cpu1 : cpu0, "lt_map_race/%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t[i]));
+	}
+	for (i = 0; i < 2; i++)
+		wake_up_process(t[i]);
+	deadline = jiffies + 2 * HZ;
+	while (time_before(jiffies, deadline)) {
+		races = labyrinth_sum(r->lab, LAB_MAP_RECHECKS);
+		if (races >= LT_MAP_RACES)
+			break;
+		msleep(20);
+	}
+	WRITE_ONCE(r->stop, true);
+	for (i = 0; i < 2; i++)
+		kthread_stop(t[i]);
+	kunit_info(test, "claims %lu and %lu; %llu releases raced a walk's clear of their bit\n",
+		   r->racer[0].claims, r->racer[1].claims, races);
+	KUNIT_EXPECT_EQ(test, r->racer[0].errors + r->racer[1].errors, 0);
+	KUNIT_EXPECT_GT(test, r->racer[0].claims, 0);
+	KUNIT_EXPECT_GT(test, r->racer[1].claims, 0);
+	KUNIT_EXPECT_GE_MSG(test, races, LT_MAP_RACES,
+			    "the race the look again exists for did not happen");
+	KUNIT_EXPECT_EQ(test, labyrinth_free_map_lost(r->lab), 0);
+	KUNIT_EXPECT_EQ(test, lt_stats(r->lab).rooms_owned, 0);
+}
+
+/*
  * A release hints the room to the room's home CPU, never to the CPU it
  * runs on: a release on one CPU of a room of another's (as after a
  * migration; here this CPU claimed it through a stray entrance) leaves
@@ -2108,9 +2193,10 @@ static void claim_is_exclusive_under_concurrency(struct kunit *test)
 	KUNIT_EXPECT_GT(test, detaches, 0);
 	/* no free room hidden from the walks */
 	KUNIT_EXPECT_EQ(test, labyrinth_free_map_lost(st->lab), 0);
-	kunit_info(test, "%u claimants on %u CPUs: %lu claims (%lu detached), %llu collisions, %llu failed claims\n",
+	kunit_info(test, "%u claimants on %u CPUs: %lu claims (%lu detached), %llu collisions, %llu failed claims; %llu releases raced a walk's clear of their bit\n",
 		   st->nr, cpus, claims, detaches, s.collisions,
-		   s.fail_full + s.fail_contended);
+		   s.fail_full + s.fail_contended,
+		   labyrinth_sum(st->lab, LAB_MAP_RECHECKS));
 	/* no room lost: once refilled, every room can be claimed */
 	labyrinth_flush_refill(st->lab);
 	KUNIT_EXPECT_EQ(test, lt_stats(st->lab).rooms_void, 0);
@@ -2155,6 +2241,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(poison_flag_catches_write_after_release),
 	KUNIT_CASE(destroy_with_owned_room_leaves_pages_to_owner),
 	KUNIT_CASE_SLOW(claim_is_exclusive_under_concurrency),
+	KUNIT_CASE(free_map_race_with_release),
 	{}
 };
 
@@ -3748,12 +3835,13 @@ static void lt_hammer_check(struct kunit *test, struct lt_hammer *h)
 			h->nmi_claims);
 	KUNIT_EXPECT_EQ(test, s.releases + s.detaches, s.claims);
 	KUNIT_EXPECT_EQ(test, s.rooms_owned, 0);
-	kunit_info(test, "NMI hammer, %u ms (%llu ms run): %ld NMIs sent, %lu taken: %lu NMI claims (%lu detached), %lu NMI releases of the task's rooms (%lu found the room lock held, %lu NMIs landed inside a claim), all lock-free; task %lu claims, hardirq %lu; refills %llu (nolock %llu, deferred %llu)\n",
+	kunit_info(test, "NMI hammer, %u ms (%llu ms run): %ld NMIs sent, %lu taken: %lu NMI claims (%lu detached), %lu NMI releases of the task's rooms (%lu found the room lock held, %lu NMIs landed inside a claim), all lock-free; task %lu claims, hardirq %lu; refills %llu (nolock %llu, deferred %llu); %llu releases raced a walk's clear of their bit\n",
 		   nmi_ms, div_u64(h->ran_ns, NSEC_PER_MSEC),
 		   atomic_long_read(&h->sent), h->nmis, h->nmi_claims,
 		   h->nmi_detaches, h->nmi_handoff_releases, h->nmi_lock_held,
 		   h->nmi_in_claim, h->task_claims, h->hard_claims, s.refills,
-		   s.refills_nolock, s.refills_deferred);
+		   s.refills_nolock, s.refills_deferred,
+		   labyrinth_sum(h->lab, LAB_MAP_RECHECKS));
 	KUNIT_EXPECT_EQ(test, labyrinth_free_map_lost(h->lab), 0);
 	labyrinth_flush_refill(h->lab);		/* no room lost */
 	lt_claim_all(test, h->lab, LT_HAMMER_ROOMS, OWNER_A, addrs);

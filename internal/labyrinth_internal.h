@@ -10,9 +10,13 @@
 #define _LABYRINTH_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/gfp_types.h>
 #include <linux/irq_work.h>
 #include <linux/jump_label.h>
+#include <linux/jiffies.h>
 #include <linux/llist.h>
+#include <linux/minmax.h>
+#include <linux/percpu.h>
 #include <linux/spinlock_types.h>
 #include <linux/workqueue.h>
 
@@ -139,6 +143,12 @@ enum labyrinth_counter {
 	LAB_PAGES_TAKEN,	/* from the page allocator */
 	LAB_PAGES_FREED,	/* back to the page allocator */
 	LAB_PAGES_GIVEN,	/* to an owner, by detach or destroy */
+	/*
+	 * a walk cleared a room's bit in the free map and its look again
+	 * found the room claimable: a release raced the clear (the KUnit
+	 * suite's concurrent cases count them: the race they prove)
+	 */
+	LAB_MAP_RECHECKS,
 	LAB_NR_COUNTERS
 };
 
@@ -260,13 +270,94 @@ struct labyrinth_totals {
 
 extern struct labyrinth_totals labyrinth_totals;
 
+/*
+ * After a detach the deferred refill runs this much later: a claim may
+ * refill the room first. A failed pass retries after this delay, doubled
+ * with each pass that fails again, up to 2^LABYRINTH_REFILL_BACKOFF_SHIFT
+ * times it (20 ms to 1.28 s): a failing allocator is not hammered.
+ */
+#define LABYRINTH_REFILL_DELAY	msecs_to_jiffies(20)
+#define LABYRINTH_REFILL_BACKOFF_SHIFT	6
+
+/* core/layout.c: wings, nodes, doors, entrances (debugfs reads them too) */
+unsigned int labyrinth_wing_of(const struct labyrinth *lab, unsigned int i);
+unsigned int labyrinth_door_target(const struct labyrinth *lab, unsigned int i,
+				   unsigned int door);
+void labyrinth_layout(struct labyrinth *lab, const struct labyrinth_config *cfg);
+
+/* Count events in this CPU's counters: never a shared line. */
+static __always_inline void labyrinth_count_n(struct labyrinth *lab,
+					      enum labyrinth_counter c,
+					      unsigned int n)
+{
+	this_cpu_add(lab->pcpu->count[c], n);
+}
+
+static __always_inline void labyrinth_count(struct labyrinth *lab,
+					    enum labyrinth_counter c)
+{
+	this_cpu_inc(lab->pcpu->count[c]);
+}
+
+static inline unsigned int labyrinth_room_idx(const struct labyrinth *lab,
+					      const struct labyrinth_room *room)
+{
+	return room - lab->rooms;
+}
+
+static inline unsigned int labyrinth_wing_size(const struct labyrinth *lab,
+					       unsigned int w)
+{
+	return lab->wing_rooms + (w < lab->wing_extra);
+}
+
+static inline unsigned int labyrinth_wing_start(const struct labyrinth *lab,
+						unsigned int w)
+{
+	return w * lab->wing_rooms + min(w, lab->wing_extra);
+}
+
+static inline int labyrinth_room_node(const struct labyrinth *lab,
+				      unsigned int i)
+{
+	return lab->wing_node[labyrinth_wing_of(lab, i)];
+}
+
+/* Count a room's pages in or out: LAB_PAGES_{TAKEN,FREED,GIVEN}. */
+static inline void labyrinth_account(struct labyrinth *lab,
+				     enum labyrinth_counter c)
+{
+	labyrinth_count_n(lab, c, 1U << lab->order);
+}
+
+/* core/table.c: the address table */
+unsigned int labyrinth_table_bits(unsigned int nr_rooms);
+struct labyrinth_room *labyrinth_lookup(struct labyrinth *lab, const void *addr);
+bool labyrinth_table_add(struct labyrinth *lab, struct labyrinth_room *room,
+			 void *addr);
+
+/* core/refill.c: the deferred refill and its kick */
+void labyrinth_kick_fn(struct irq_work *work);
+void labyrinth_kick(struct labyrinth *lab, bool now);
+void labyrinth_spare(struct labyrinth *lab, struct page *page);
+void labyrinth_free_spare(struct labyrinth *lab);
+void labyrinth_note_void(struct labyrinth *lab, struct labyrinth_room *room);
+void labyrinth_refill_fn(struct work_struct *work);
+
+/* labyrinth.c, for core/refill.c: filling a void room */
+void labyrinth_free_pages(struct labyrinth *lab, struct page *page);
+bool labyrinth_install(struct labyrinth *lab, struct labyrinth_room *room,
+		       struct page *page);
+unsigned long labyrinth_clear_gone(struct labyrinth_room *room, unsigned long t);
+void labyrinth_filled(struct labyrinth *lab, struct labyrinth_room *room,
+		      enum labyrinth_counter how, bool ok);
+struct page *labyrinth_draw(struct labyrinth *lab, struct labyrinth_room *room,
+			    gfp_t gfp, unsigned long *flags);
+
 /* labyrinth.c, for debugfs */
 u64 labyrinth_sum(struct labyrinth *lab, enum labyrinth_counter c);
 void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
 			u64 *hist);
-unsigned int labyrinth_wing_of(const struct labyrinth *lab, unsigned int i);
-unsigned int labyrinth_door_target(const struct labyrinth *lab, unsigned int i,
-				   unsigned int door);
 unsigned int labyrinth_count_owned(struct labyrinth *lab);
 void labyrinth_forget_claims(struct labyrinth *lab);
 
