@@ -753,42 +753,37 @@ static __always_inline void *labyrinth_claimed(struct labyrinth *lab,
  * last walk claimed, if a look says it is free and its lock is free - so
  * that a CPU cycling one room of a nearly full labyrinth claims it again
  * without a walk. Not while a room is void: the walk fills void rooms
- * where it meets them, and the ready rooms stay in reserve for when the
- * allocator fails (see nr_void). Interrupts off: the cursor is this CPU's.
+ * where they are met, and the ready rooms stay in reserve for when the
+ * allocator fails (see nr_void). With interrupts off, as the claim at the
+ * entrance: the cursor is this CPU's. Returns the room claimed, or NULL.
  */
-static struct labyrinth_room *labyrinth_claim_cursor(struct labyrinth *lab,
-						     const void *owner,
-						     unsigned long ip,
-						     unsigned long *ticket)
+static noinline struct labyrinth_room *
+labyrinth_claim_cursor(struct labyrinth *lab, const void *owner,
+		       unsigned long ip)
 {
 	struct labyrinth_room *room;
-	unsigned long flags, t;
-	bool taken = false;
+	unsigned long t;
 
-	if (!labyrinth_held(READ_ONCE(this_cpu_read(lab->pcpu->next)->ticket)) ||
-	    atomic_read(&lab->nr_void))
+	lockdep_assert_irqs_disabled();
+	if (atomic_read(&lab->nr_void))
 		return NULL;
-	local_irq_save(flags);
 	room = this_cpu_read(lab->pcpu->cursor);
-	if (labyrinth_takeable(READ_ONCE(room->ticket)) &&
-	    raw_spin_trylock(&room->lock)) {
-		/* pairs with the cmpxchg of release and detach */
-		t = smp_load_acquire(&room->ticket);
-		if (labyrinth_takeable(t)) {
-			labyrinth_take(room, t, owner, ip);
-			*ticket = t + LAB_OWNED;
-			taken = true;
-		}
-		raw_spin_unlock(&room->lock);
-		if (taken)	/* its release looks here first */
-			this_cpu_write(lab->pcpu->last, room);
-	}
-	local_irq_restore(flags);
-	return taken ? room : NULL;
+	if (!labyrinth_takeable(READ_ONCE(room->ticket)) ||
+	    !raw_spin_trylock(&room->lock))
+		return NULL;
+	/* pairs with the cmpxchg of release and detach */
+	t = smp_load_acquire(&room->ticket);
+	if (labyrinth_takeable(t))
+		labyrinth_take(room, t, owner, ip);
+	raw_spin_unlock(&room->lock);
+	if (!labyrinth_takeable(t))
+		return NULL;
+	this_cpu_write(lab->pcpu->last, room);	/* its release looks here */
+	return room;
 }
 
 /*
- * The claim of anything but a free entrance: the cursor, the walk, void
+ * The claim of anything but a free entrance or cursor: the walk, void
  * rooms, failures. Out of line, so that the common claim is small.
  */
 static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
@@ -805,12 +800,6 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	struct labyrinth_room *room;
 	bool contended = false;
 
-	room = labyrinth_claim_cursor(lab, owner, ip, &fill.ticket);
-	if (room) {
-		if (gen)
-			*gen = fill.ticket;
-		return labyrinth_claimed(lab, room, owner, 1);
-	}
 	room = labyrinth_walk(lab, owner, ip, idx, &probes, &contended, &fill);
 	if (!room && (gfp & __GFP_RECLAIM) && !fill.failed)
 		room = labyrinth_walk_void(lab, owner, ip, &probes, &fill);
@@ -832,10 +821,11 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 
 /*
  * A claim: this CPU's entrance if a look says it is free and its lock is
- * free, else labyrinth_claim_walk(). The common case is a load, a trylock
- * with interrupts saved, a few stores and an unlock. Interrupts are off
- * from the read of the entrance to its move: both are this CPU's. The
- * claim's ticket goes to *@gen if @gen is not NULL.
+ * free; if it is owned, this CPU's cursor (labyrinth_claim_cursor());
+ * else labyrinth_claim_walk(). The common case is a load, a trylock with
+ * interrupts saved, a few stores and an unlock. Interrupts are off from
+ * the read of the entrance to its move: both are this CPU's. The claim's
+ * ticket goes to *@gen if @gen is not NULL.
  */
 static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 						const void *owner, gfp_t gfp,
@@ -866,6 +856,13 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 		raw_spin_unlock(&room->lock);
 		if (likely(taken))
 			labyrinth_move_entrance(lab, room);
+	} else if (labyrinth_held(READ_ONCE(room->ticket))) {
+		/* owned (its run is full), not locked by another claim */
+		room = labyrinth_claim_cursor(lab, owner, ip);
+		taken = room;
+		/* ours: only its owner moves its ticket now */
+		if (taken)
+			t = READ_ONCE(room->ticket) - LAB_OWNED;
 	}
 	local_irq_restore(flags);
 	if (likely(taken)) {

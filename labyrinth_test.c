@@ -1872,6 +1872,77 @@ static void free_map_race_with_release(struct kunit *test)
 }
 
 /*
+ * A CPU whose run is full claims at its cursor: the room of another CPU's
+ * that its last walk claimed, released, is claimed again without a walk.
+ * While a room is void the cursor waits: the walk fills the void room.
+ */
+static struct page *lt_cursor_page;
+
+static struct page *lt_cursor_nolock(struct labyrinth *lab, int nid)
+{
+	return xchg(&lt_cursor_page, NULL);
+}
+
+static void claim_at_cursor_unless_a_room_is_void(struct kunit *test)
+{
+	void *addrs[8], *theirs = NULL, *again, *filled;
+	struct labyrinth_stats s0, s1;
+	struct page *page, *gone;
+	unsigned int cpu, i, n;
+	struct labyrinth *lab;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: a room of another's run");
+	lab = lt_create(test, 8, 0, 0, 0, 0);
+	page = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	migrate_disable();
+	cpu = smp_processor_id();
+	/* this CPU's run at its entrance, then a walk into another's */
+	for (n = 0, i = 0; i < 8 && !theirs; i++) {
+		addrs[n] = labyrinth_claim(lab, OWNER_A);
+		if (!addrs[n])
+			break;
+		if (lab->rooms[labyrinth_room_index(lab, addrs[n])].home != cpu)
+			theirs = addrs[n];
+		else
+			n++;
+	}
+	if (theirs)
+		labyrinth_release(lab, theirs, OWNER_A);
+	s0 = lt_stats(lab);
+	again = labyrinth_claim(lab, OWNER_A);		/* the cursor */
+	s1 = lt_stats(lab);
+	if (again)
+		labyrinth_release(lab, again, OWNER_A);
+	/* a room of this CPU's run goes void; its entrance stays owned */
+	gone = n > 1 ? labyrinth_detach(lab, addrs[1], OWNER_A) : NULL;
+	lt_cursor_page = page;
+	labyrinth_set_nolock_hook(lab, lt_cursor_nolock);
+	filled = labyrinth_claim(lab, OWNER_A);
+	labyrinth_set_nolock_hook(lab, NULL);
+	migrate_enable();
+
+	KUNIT_ASSERT_NOT_NULL(test, theirs);
+	KUNIT_ASSERT_GE(test, n, 2);
+	KUNIT_EXPECT_PTR_EQ(test, again, theirs);
+	KUNIT_EXPECT_EQ(test, s1.collisions - s0.collisions, 0);
+	KUNIT_EXPECT_EQ(test, s1.claims - s0.claims, 1);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, gone);
+	/* the void room, filled with the hook's page; not the cursor's */
+	KUNIT_EXPECT_PTR_EQ(test, filled, page_address(page));
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills_nolock, 1);
+	if (filled)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, filled, OWNER_A), 0);
+	else
+		__free_page(xchg(&lt_cursor_page, NULL));
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addrs[0], OWNER_A), 0);
+	for (i = 2; i < n; i++)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addrs[i], OWNER_A), 0);
+	__free_page(gone);
+}
+
+/*
  * A release hints the room to the room's home CPU, never to the CPU it
  * runs on: a release on one CPU of a room of another's (as after a
  * migration; here this CPU claimed it through a stray entrance) leaves
@@ -2242,6 +2313,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(destroy_with_owned_room_leaves_pages_to_owner),
 	KUNIT_CASE_SLOW(claim_is_exclusive_under_concurrency),
 	KUNIT_CASE(free_map_race_with_release),
+	KUNIT_CASE(claim_at_cursor_unless_a_room_is_void),
 	{}
 };
 
