@@ -293,7 +293,8 @@ static unsigned int labyrinth_next_free(struct labyrinth *lab,
 		return end;
 	word = READ_ONCE(lab->free_map[k]) & BITMAP_FIRST_WORD_MASK(from);
 	while (!word) {
-		k = find_next_bit(lab->word_map, kend, k + 1);
+		/* racy, as the words: see labyrinth_word_empty() */
+		k = data_race(find_next_bit(lab->word_map, kend, k + 1));
 		if (k >= kend)
 			return end;
 		word = READ_ONCE(lab->free_map[k]);
@@ -618,7 +619,8 @@ static struct labyrinth_room *
 labyrinth_walk_void(struct labyrinth *lab, const void *owner, unsigned long ip,
 		    unsigned int *probes, struct labyrinth_fill *fill)
 {
-	unsigned int i = find_first_bit(lab->void_map, lab->nr_rooms);
+	/* racy: a bit that changes meanwhile costs a look, under the lock */
+	unsigned int i = data_race(find_first_bit(lab->void_map, lab->nr_rooms));
 
 	if (i >= lab->nr_rooms || *probes == lab->limit)
 		return NULL;

@@ -1885,21 +1885,24 @@ static struct page *lt_cursor_nolock(struct labyrinth *lab, int nid)
 
 static void claim_at_cursor_unless_a_room_is_void(struct kunit *test)
 {
-	void *addrs[8], *theirs = NULL, *again, *filled;
+	unsigned int rooms = 4 * num_online_cpus(), cpu, i, n;
+	void **addrs, *theirs = NULL, *again, *filled;
 	struct labyrinth_stats s0, s1;
 	struct page *page, *gone;
-	unsigned int cpu, i, n;
 	struct labyrinth *lab;
 
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "needs two CPUs: a room of another's run");
-	lab = lt_create(test, 8, 0, 0, 0, 0);
+	/* four rooms in each CPU's run */
+	lab = lt_create(test, rooms, 0, 0, 0, 0);
+	addrs = kunit_kcalloc(test, rooms, sizeof(*addrs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, addrs);
 	page = alloc_page(GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	migrate_disable();
 	cpu = smp_processor_id();
 	/* this CPU's run at its entrance, then a walk into another's */
-	for (n = 0, i = 0; i < 8 && !theirs; i++) {
+	for (n = 0, i = 0; i < rooms && !theirs; i++) {
 		addrs[n] = labyrinth_claim(lab, OWNER_A);
 		if (!addrs[n])
 			break;

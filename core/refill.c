@@ -175,7 +175,8 @@ void labyrinth_refill_fn(struct work_struct *work)
 
 	labyrinth_free_spare(lab);
 	for (;;) {
-		i = find_next_bit(lab->void_map, end, i);
+		/* racy: a bit a detach sets meanwhile is kicked again */
+		i = data_race(find_next_bit(lab->void_map, end, i));
 		if (i >= end && end != start) {	/* wrap: rooms before start */
 			end = start;
 			i = 0;
