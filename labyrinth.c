@@ -22,7 +22,7 @@
  * This file holds the API and its paths, in order: allocation, the free
  * map, filling a void room, claiming (the look at the entrance and cursor,
  * then the walk), release, detach and owner (no lock: one cmpxchg),
- * statistics, create and destroy, and the hooks of test builds. Beside it:
+ * statistics, create and destroy, and test builds' hooks. Beside it:
  * core/layout.c (wings, nodes, doors, entrances: decided at create),
  * core/table.c (the address table), core/refill.c (the deferred refill),
  * debugfs/ (what debugfs shows), internal/labyrinth_internal.h (the
@@ -221,8 +221,9 @@ static noinline void labyrinth_set_free(struct labyrinth *lab, unsigned int idx)
  * ticket store before this with a full barrier (a fully ordered cmpxchg,
  * or smp_mb()), so that either this reads the bit a walk cleared and sets
  * it, or that walk's look again after the clear reads the new ticket:
- * pairs with labyrinth_note_taken(). The common case is one load: the bit
- * of a room claimed at an entrance is never cleared.
+ * pairs with labyrinth_note_taken(). The common case is one load: a claim
+ * at the entrance or cursor leaves the bit set (a walk that meets the room
+ * owned clears it).
  */
 static __always_inline void labyrinth_note_free(struct labyrinth *lab,
 						unsigned int idx)
@@ -238,19 +239,26 @@ static __always_inline void labyrinth_note_free(struct labyrinth *lab,
  * keeps its bit where every claim may fill it (alloc_pages_nolock()):
  * the next claim tries again, as the deferred refill backs off.
  */
+static bool labyrinth_fillable(const struct labyrinth *lab, unsigned long t)
+{
+	return labyrinth_has_nolock(lab) && !labyrinth_held(t) &&
+	       (labyrinth_phase(t) == LAB_GONE ||
+		labyrinth_state(t) == LAB_ROOM_VOID);
+}
+
 static void labyrinth_note_taken(struct labyrinth *lab,
 				 struct labyrinth_room *room)
 {
 	unsigned int idx = room - lab->rooms;
 	unsigned long t = READ_ONCE(room->ticket);
 
-	if (!labyrinth_held(t) && labyrinth_state(t) == LAB_ROOM_VOID &&
-	    labyrinth_has_nolock(lab))
+	if (labyrinth_fillable(lab, t))		/* detached, or void */
 		return;
 	clear_bit(idx, lab->free_map);
 	/* the clear before the look: pairs with the releaser's barrier */
 	smp_mb__after_atomic();
-	if (labyrinth_takeable(READ_ONCE(room->ticket))) {
+	t = READ_ONCE(room->ticket);
+	if (labyrinth_takeable(t) || labyrinth_fillable(lab, t)) {
 		labyrinth_set_free(lab, idx);
 		labyrinth_count(lab, LAB_MAP_RECHECKS);
 	}
@@ -412,7 +420,9 @@ static bool labyrinth_fill_spot(struct labyrinth *lab,
 			labyrinth_account(lab, LAB_PAGES_TAKEN);
 	}
 	if (page && !labyrinth_install(lab, room, page)) {
-		labyrinth_spare(lab, page);	/* no table slot: rare */
+		/* no table slot (rare): the refill tries again, kicked here */
+		set_bit(labyrinth_room_idx(lab, room), lab->void_map);
+		labyrinth_spare(lab, page);
 		page = NULL;
 	}
 	if (!tried) {
@@ -489,6 +499,12 @@ static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 	    labyrinth_fill_spot(lab, room, fill, &flags))
 		t = READ_ONCE(room->ticket);	/* FREE: ours under the lock */
 	if (labyrinth_takeable(t)) {
+		/*
+		 * ours: walks skip it until its release sets the bit. Before
+		 * the take's store-release, so that a release (the owner's,
+		 * after its acquire of OWNED) reads the bit clear and sets it.
+		 */
+		clear_bit(labyrinth_room_idx(lab, room), lab->free_map);
 		labyrinth_take(room, t, owner, ip);
 		fill->ticket = t + LAB_OWNED;
 		res = LAB_PROBE_CLAIMED;
@@ -581,11 +597,8 @@ labyrinth_walk(struct labyrinth *lab, const void *owner, unsigned long ip,
 		(*probes)++;
 		room = &lab->rooms[i];
 		res = labyrinth_try_room(lab, room, owner, ip, fill);
-		if (res == LAB_PROBE_CLAIMED) {
-			/* ours: walks skip it until its release sets the bit */
-			clear_bit(i, lab->free_map);
-			return room;
-		}
+		if (res == LAB_PROBE_CLAIMED)
+			return room;	/* its bit cleared: labyrinth_try_room() */
 		door = 0;
 		if (res == LAB_PROBE_LOCKED) {
 			*contended = true;
@@ -757,17 +770,25 @@ static __always_inline void *labyrinth_claimed(struct labyrinth *lab,
  * without a walk. Not while a room is void: the walk fills void rooms
  * where they are met, and the ready rooms stay in reserve for when the
  * allocator fails (see nr_void). With interrupts off, as the claim at the
- * entrance: the cursor is this CPU's. Returns the room claimed, or NULL.
+ * entrance: the cursor is this CPU's. Returns the room claimed (its ticket
+ * in *@gen if @gen is not NULL) or NULL. (Not this CPU's last room read
+ * back: an NMI's claim may write that meanwhile.)
  */
 static noinline struct labyrinth_room *
-labyrinth_claim_cursor(struct labyrinth *lab, const void *owner,
-		       unsigned long ip)
+labyrinth_claim_cursor(struct labyrinth *lab, const void *owner, gfp_t gfp,
+		       unsigned long *gen, unsigned long ip)
 {
 	struct labyrinth_room *room;
 	unsigned long t;
 
 	lockdep_assert_irqs_disabled();
-	if (atomic_read(&lab->nr_void))
+	/*
+	 * Only claims that could fill a void room wait for it. nr_void may
+	 * read -1 for a moment (a refill's install before its detach's
+	 * increment): the cursor is then taken, which is harmless.
+	 */
+	if (atomic_read(&lab->nr_void) > 0 &&
+	    ((gfp & __GFP_RECLAIM) || labyrinth_has_nolock(lab)))
 		return NULL;
 	room = this_cpu_read(lab->pcpu->cursor);
 	if (!labyrinth_takeable(READ_ONCE(room->ticket)) ||
@@ -775,8 +796,11 @@ labyrinth_claim_cursor(struct labyrinth *lab, const void *owner,
 		return NULL;
 	/* pairs with the cmpxchg of release and detach */
 	t = smp_load_acquire(&room->ticket);
-	if (labyrinth_takeable(t))
+	if (labyrinth_takeable(t)) {
 		labyrinth_take(room, t, owner, ip);
+		if (gen)
+			*gen = t + LAB_OWNED;
+	}
 	raw_spin_unlock(&room->lock);
 	if (!labyrinth_takeable(t))
 		return NULL;
@@ -853,6 +877,8 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 		t = smp_load_acquire(&room->ticket);
 		if (likely(labyrinth_takeable(t))) {
 			labyrinth_take(room, t, owner, ip);
+			if (gen)
+				*gen = t + LAB_OWNED;
 			taken = true;
 		}
 		raw_spin_unlock(&room->lock);
@@ -860,18 +886,12 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 			labyrinth_move_entrance(lab, room);
 	} else if (labyrinth_held(READ_ONCE(room->ticket))) {
 		/* owned (its run is full), not locked by another claim */
-		room = labyrinth_claim_cursor(lab, owner, ip);
+		room = labyrinth_claim_cursor(lab, owner, gfp, gen, ip);
 		taken = room;
-		/* ours: only its owner moves its ticket now */
-		if (taken)
-			t = READ_ONCE(room->ticket) - LAB_OWNED;
 	}
 	local_irq_restore(flags);
-	if (likely(taken)) {
-		if (gen)
-			*gen = t + LAB_OWNED;
+	if (likely(taken))
 		return labyrinth_claimed(lab, room, owner, 1);
-	}
 	return labyrinth_claim_walk(lab, owner, gfp, gen, ip);
 }
 
@@ -1705,7 +1725,6 @@ void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,
 }
 EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_set_entrance);
 
-/* Replace alloc_pages_nolock() for @lab (NULL: the real one again). */
 /*
  * At rest, rooms a claim could take that walks would not look at: FREE
  * and READY with a clear bit in the free map, or a set bit in a word
@@ -1723,7 +1742,7 @@ unsigned int labyrinth_free_map_lost(struct labyrinth *lab)
 			lost++;
 	return lost;
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_free_map_lost);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_free_map_lost);
 
 /* Every bit of the free map set: as claims at their entrances leave them. */
 void labyrinth_mark_all_free(struct labyrinth *lab)
@@ -1731,8 +1750,9 @@ void labyrinth_mark_all_free(struct labyrinth *lab)
 	bitmap_set(lab->free_map, 0, lab->nr_rooms);
 	bitmap_set(lab->word_map, 0, BITS_TO_LONGS(lab->nr_rooms));
 }
-EXPORT_SYMBOL_IF_KUNIT(labyrinth_mark_all_free);
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_mark_all_free);
 
+/* Replace alloc_pages_nolock() for @lab (NULL: the real one again). */
 void labyrinth_set_nolock_hook(struct labyrinth *lab,
 			       struct page *(*hook)(struct labyrinth *lab, int nid))
 {

@@ -96,8 +96,9 @@ struct labyrinth;
  * @order: page order of each room's memory, at most MAX_PAGE_ORDER
  * @doors: doors per room, 1 to min(@nr_rooms, %LABYRINTH_MAX_DOORS);
  *	0 picks a default from the number of CPUs
- * @max_probe: most rooms one claim may visit, at most @nr_rooms; 0 means
- *	every room
+ * @max_probe: most rooms one claim's walk may visit, at most @nr_rooms; 0
+ *	means every room (before its walk a claim looks at its entrance and,
+ *	if that is owned, its cursor)
  * @flags: %LABYRINTH_ZERO, %LABYRINTH_POISON
  * @node: the NUMA node of the rooms' pages, or %NUMA_NO_NODE to spread
  *	them over the nodes with memory, each node's CPUs entering the rooms
@@ -118,7 +119,8 @@ struct labyrinth_config {
  * @claims: successful claims
  * @releases: successful releases
  * @detaches: successful detaches
- * @collisions: rooms a claim visited and skipped (owned, void or locked)
+ * @collisions: rooms a claim's walk visited and could not take (owned,
+ *	void or locked); a miss at the entrance or cursor is not one
  * @fail_full: claims that returned NULL having met no busy lock
  * @fail_contended: claims that returned NULL having met a busy lock
  * @refills: void rooms filled after create: the sum of the next three

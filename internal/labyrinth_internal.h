@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Internals of labyrinth.ko shared by its core (labyrinth.c) and its
- * debugfs files (debugfs/labyrinth_debugfs.c), and the hooks its KUnit
- * suite reaches in test builds. Not API: drivers use labyrinth.h only.
+ * Internals of labyrinth.ko shared by its parts (labyrinth.c, core/,
+ * debugfs/labyrinth_debugfs.c), and the hooks its KUnit suite reaches in
+ * test builds. Not API: drivers use labyrinth.h only.
  *
  * Copyright (C) 2026 The labyrinth authors
  */
@@ -206,13 +206,6 @@ struct labyrinth {
 	 */
 	unsigned long *free_map;
 	unsigned long *word_map;
-	/*
-	 * Rooms without pages: detached (or GONE) and not refilled since.
-	 * While any is, a claim whose entrance is owned walks (and fills the
-	 * first void room it meets) rather than take its cursor: claims keep
-	 * the ready rooms in reserve for when the allocator fails.
-	 */
-	atomic_t nr_void;
 	u32 *table;			/* the address table */
 	unsigned int table_bits;	/* log2 of its buckets */
 	unsigned int nr_rooms;
@@ -225,6 +218,15 @@ struct labyrinth {
 	u8 *door_to;			/* [W][W]: the wing door d of wing w opens onto */
 	int *wing_node;			/* [W]: the NUMA node of each wing's pages */
 
+	/*
+	 * Rooms without pages: detached (or GONE) and not refilled since;
+	 * written by every detach and fill, so on a line of its own, not on
+	 * the claim's. While any is, a claim whose entrance is owned and that
+	 * could fill a void room walks (and fills the first it meets) rather
+	 * than take its cursor: the ready rooms stay in reserve for when the
+	 * allocator fails.
+	 */
+	atomic_t nr_void ____cacheline_aligned_in_smp;
 	unsigned long refill_delay;	/* jiffies: after a detach; first retry */
 	unsigned long refill_backoff;	/* next retry's delay; 0: not failing */
 	unsigned int refill_cursor;	/* where the next refill pass starts */
