@@ -904,9 +904,11 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
  *	later claim; a token shared by many claims (the device) does not:
  *	see labyrinth_release() and labyrinth_claim_gen()
  *
- * Walks the labyrinth from this CPU's entrance and takes the first free
- * room it can lock, visiting at most max_probe rooms and each room at most
- * once. Never waits for a room lock. A void room on the way is filled on
+ * Takes this CPU's entrance if it is free, else (if the entrance is owned)
+ * the room this CPU's last walk claimed if that is free, else walks the
+ * labyrinth from the entrance and takes the first free room it can lock,
+ * passing rooms a bitmap shows taken and visiting at most max_probe rooms,
+ * each at most once. Never waits for a room lock. A void room on the way is filled on
  * the spot with alloc_pages_nolock() where the kernel has it (6.18 and
  * later), else left to the deferred refill; labyrinth_claim_gfp() lets the
  * caller allow more.

@@ -26,13 +26,13 @@ struct labyrinth;
  * created. A claim enters the graph at a room of the CPU it runs on and
  * walks through the rooms' doors, skipping rooms a bitmap shows taken and
  * trylocking those it may take, until it finds a free one; it never spins
- * on a lock another claim holds, never sleeps and visits at most
- * ``max_probe`` rooms. (The design, and what holds where:
- * Documentation/labyrinth.rst.) The room then belongs to the claim's owner token
- * until that owner releases it (the room goes back to the labyrinth) or
- * detaches it (the owner keeps the pages for good and the room is refilled
- * later). Release and detach never take a lock: one cmpxchg checks the
- * owner and hands the room back.
+ * on a lock another claim holds, never sleeps and, after a look at its
+ * entrance (and cursor), visits at most ``max_probe`` rooms (the design,
+ * and what holds where: Documentation/labyrinth.rst). The room then
+ * belongs to the claim's owner token until that owner releases it (the
+ * room goes back to the labyrinth) or detaches it (the owner keeps the
+ * pages for good and the room is refilled later). Release and detach
+ * never take a lock: one cmpxchg checks the owner and hands the room back.
  *
  * Which token catches what. A release or detach names a room by its
  * address and proves ownership with a token:
