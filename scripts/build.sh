@@ -36,6 +36,8 @@ wanted=(labyrinth.ko samples/labyrinth_demo.ko bench/labyrinth_bench.ko)
 # the suite comes where the kernel has KUnit (and, as Kbuild checks, its
 # static stubs: every kernel of the matrix with KUnit has them)
 grep -q '^CONFIG_KUNIT=[ym]' "$kdir/.config" && wanted+=(labyrinth_test.ko)
+# the network driver, where the kernel has networking (Kbuild's rule)
+grep -q '^CONFIG_NET=y' "$kdir/.config" && wanted+=(drivers/net/labnet.ko)
 rc=0
 {
 	echo "== build against $kdir: W=1, warnings are errors"

@@ -121,8 +121,39 @@ pack_initramfs() {
 		[ "$m" != "$name" ] &&
 			echo "$(basename "$name" .ko) ${m#*=}" >>"$root/modules.args"
 	done
+	# the network driver's smoke (qemu/init): labnet.ko (not in the list
+	# of modules loaded in turn), the pools to run, and ethtool
+	echo "${NET_POOLS:-}" >"$root/net.pools"
+	echo "${NET_SECONDS:-3}" >"$root/net.seconds"
+	echo "${NET_PRESSURE:-0}" >"$root/net.pressure"
+	echo "${NET_TEARDOWN:-0}" >"$root/net.teardown"
+	if [ -n "${NET_MODULE:-}" ]; then
+		cp "$NET_MODULE" "$root/modules/labnet.ko"
+		need_pkgs ethtool
+		# NET_BINARIES: more of the host's programs (make net: iproute2's
+		# ip, iperf3), else busybox's ip
+		for m in /usr/sbin/ethtool ${NET_BINARIES:-}; do
+			add_binary "$root" "$m" || return 1
+		done
+		for m in ip timeout killall nproc ln rm seq ping; do
+			[ -e "$root/bin/$m" ] || ln -s busybox "$root/bin/$m"
+		done
+		[ -f "$REPO/qemu/net" ] && install -m 0755 "$REPO/qemu/net" "$root/net"
+	fi
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
 	rm -rf "$root"
+}
+
+# add_binary ROOT BINARY: BINARY in ROOT/bin, with the shared libraries
+# and the loader it needs at their paths
+add_binary() {
+	local root=$1 lib
+	[ -x "$2" ] || { log "no $2"; return 1; }
+	install -D -m 0755 "$2" "$root/bin/${2##*/}"
+	for lib in $(ldd "$2" | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] ||
+			install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+	done
 }
 
 # Without ACPI there is no HPET or PM timer to calibrate the TSC against, so

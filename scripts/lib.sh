@@ -27,9 +27,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${LABYRINTH_CACHE:-$HOME/.cache/labyrinth}
 
 # The one list of sources. MODULE_FILES is what DKMS ships (the module and
-# its KUnit suite); the sample and the benchmark come with the repository.
+# its KUnit suite); the sample, the benchmark and the network driver come
+# with the repository.
 MODULE_FILES=(Kbuild labyrinth.c labyrinth.h labyrinth_test.c internal core compat debugfs trace)
-EXTRA_FILES=(samples/labyrinth_demo.c bench/labyrinth_bench.c)
+EXTRA_FILES=(samples/labyrinth_demo.c bench/labyrinth_bench.c drivers/net/labnet.c)
 # C and header files the checkers read
 check_files() {
 	(cd "$REPO" && ls labyrinth.c labyrinth.h labyrinth_test.c internal/*.[ch] core/*.c debugfs/*.c \

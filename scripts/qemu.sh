@@ -8,8 +8,9 @@
 #
 #   qemu.sh test   labyrinth.ko, labyrinth_test.ko (KUnit at insmod), the
 #                  sample driver, the benchmark's smoke run, $EXTRA_MODULES;
-#                  then load/unload cycles, fail_page_alloc runs and a
-#                  kmemleak scan (qemu/init). Judged by scripts/ktap.py:
+#                  then load/unload cycles, fail_page_alloc runs, the
+#                  network driver under traffic and a kmemleak scan
+#                  (qemu/init). Judged by scripts/ktap.py:
 #                  "<version> qemu-<flavour>: N passed, N failed, N skipped"
 #   qemu.sh run    labyrinth.ko and the sample; prints what happened, the
 #                  sample's debugfs stats and rooms, a trace excerpt, and
@@ -19,7 +20,8 @@
 # NUMA nodes of one CPU each), SMP (2 vCPUs), DEMO_ARGS (the sample's parameters),
 # TEST_ARGS (labyrinth_test's), CYCLES (5) load/unload cycles with
 # CYCLE_ARGS, PRESSURE ("10 50 100": fail_page_alloc percentages) each for
-# PRESSURE_RUN_MS (3000), EXTRA_MODULES="a.ko b.ko" (built against
+# PRESSURE_RUN_MS (3000), NET_POOLS ("labyrinth page_pool atomic": the
+# network driver's smoke with each, NET_SECONDS (3) of traffic), EXTRA_MODULES="a.ko b.ko" (built against
 # $KOUT/$FLAVOUR, e.g. with KBUILD_EXTRA_SYMBOLS=<build>/Module.symvers),
 # OUT (the output directory), RESULTS (where the verdict's JSON goes).
 
@@ -55,6 +57,12 @@ for m in ${EXTRA_MODULES:-}; do
 	[ -f "$m" ] || die "EXTRA_MODULES: no file $m"
 	mods+=("$(realpath "$m")")
 done
+# the network driver under traffic with each pool (qemu/init), where the
+# kernel has networking
+if [ "$mode" = test ] && [ -f "$mdir/drivers/net/labnet.ko" ]; then
+	export NET_MODULE=$mdir/drivers/net/labnet.ko
+	export NET_POOLS=${NET_POOLS-labyrinth page_pool atomic}
+fi
 if [ "$mode" = test ]; then
 	export CYCLES=${CYCLES:-5}
 	export CYCLE_ARGS=${CYCLE_ARGS:-rooms=16 order=2 run_ms=50 detach_every=4}
