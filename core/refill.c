@@ -42,6 +42,7 @@ void labyrinth_kick_fn(struct irq_work *work)
 #ifdef LABYRINTH_KUNIT
 	now &= !lab->refill_held;
 #endif
+	WRITE_ONCE(lab->refill_queued, 1);
 	if (now)
 		mod_delayed_work(system_dfl_wq, &lab->refill_work, 0);
 	else
@@ -54,11 +55,30 @@ void labyrinth_kick_fn(struct irq_work *work)
  * still pending is not queued again (irq_work_queue() refuses it with a
  * fully ordered atomic): its function has yet to read kick_now and the
  * room that went void, as irq_work clears pending before it runs it.
+ *
+ * A kick that need not hurry (a detach, a spare page) is not queued at
+ * all while a pass is queued and has not started: that pass finds the
+ * caller's void bit or spare page. Without this, every detach of a
+ * stream (a network driver handing each frame's page to the stack) cost
+ * a self-IPI for the irq_work, only for queue_delayed_work() to find the
+ * refill queued already.
  */
 void labyrinth_kick(struct labyrinth *lab, bool now)
 {
-	if (now && !READ_ONCE(lab->kick_now))
-		WRITE_ONCE(lab->kick_now, 1);
+	if (now) {
+		if (!READ_ONCE(lab->kick_now))
+			WRITE_ONCE(lab->kick_now, 1);
+	} else {
+		/*
+		 * The caller's void bit (or spare page) before the look:
+		 * pairs with the smp_mb() in labyrinth_refill_fn(), which
+		 * clears refill_queued before it looks for them. Either the
+		 * pass sees the bit, or we see the flag clear and kick.
+		 */
+		smp_mb();
+		if (READ_ONCE(lab->refill_queued))
+			return;
+	}
 	irq_work_queue(&lab->kick);
 }
 
@@ -173,6 +193,9 @@ void labyrinth_refill_fn(struct work_struct *work)
 	unsigned int i = start;
 	unsigned long backoff, cap;
 
+	/* pairs with the smp_mb() in labyrinth_kick() */
+	WRITE_ONCE(lab->refill_queued, 0);
+	smp_mb();
 	labyrinth_free_spare(lab);
 	for (;;) {
 		/* racy: a bit a detach sets meanwhile is kicked again */
@@ -197,6 +220,7 @@ void labyrinth_refill_fn(struct work_struct *work)
 	cap = lab->refill_delay << LABYRINTH_REFILL_BACKOFF_SHIFT;
 	backoff = backoff ? min(2 * backoff, cap) : lab->refill_delay;
 	WRITE_ONCE(lab->refill_backoff, backoff);
+	WRITE_ONCE(lab->refill_queued, 1);
 	queue_delayed_work(system_dfl_wq, &lab->refill_work, backoff);
 }
 

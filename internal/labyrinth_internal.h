@@ -232,6 +232,12 @@ struct labyrinth {
 	unsigned int refill_cursor;	/* where the next refill pass starts */
 	struct irq_work kick;		/* schedules refill_work from any context */
 	int kick_now;			/* ... without delay (an int: for xchg) */
+	/*
+	 * A refill pass is queued and has not started: a detach need not
+	 * kick (labyrinth_kick()). Set by the kick and by a failing pass
+	 * that queues its retry, cleared when a pass starts.
+	 */
+	int refill_queued;
 	struct delayed_work refill_work;
 	struct llist_head spare;	/* pages to give back in process context */
 	/*
