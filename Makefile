@@ -59,10 +59,15 @@ stress:
 bench:
 	bash scripts/bench.sh
 
+# The network driver (drivers/net/labnet.c) under iperf3 and pktgen with
+# each RX pool, with fail_page_alloc off and on: bench/results/net.*
+net:
+	bash scripts/net.sh
+
 # The benchmark as a directory that runs on any x86-64 Linux host (for the
 # many-CPU points on a host with a core per vCPU): build/bench-bundle/.
 bench-bundle:
 	bash scripts/bundle.sh
 
 .PHONY: all modules modules_install clean dkms-install dkms-remove run test \
-	kunit qemu-test check distro-test fresh-test stress bench bench-bundle
+	kunit qemu-test check distro-test fresh-test stress bench bench-bundle net

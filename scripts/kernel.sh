@@ -127,6 +127,7 @@ pack_initramfs() {
 	echo "${NET_SECONDS:-3}" >"$root/net.seconds"
 	echo "${NET_PRESSURE:-0}" >"$root/net.pressure"
 	echo "${NET_TEARDOWN:-0}" >"$root/net.teardown"
+	echo "${NET_REPS:-1}" >"$root/net.reps"
 	if [ -n "${NET_MODULE:-}" ]; then
 		cp "$NET_MODULE" "$root/modules/labnet.ko"
 		need_pkgs ethtool

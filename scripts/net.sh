@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make net: the network driver (drivers/net/labnet.c) under real traffic
+# with each RX pool - labyrinth, page_pool, alloc_page(GFP_ATOMIC) - in
+# one boot of the kernel KVER selects (default stable) under qemu (TCG,
+# NET_SMP vCPUs, default 2): iperf3 TCP and UDP and pktgen between two
+# network namespaces joined by the device pair, with fail_page_alloc off
+# and at each of NET_PRESSURE (default "0 1 10 50") percent; qemu/net runs
+# it in the guest.
+#
+#   NET_FLAVOUR=bench  (default) the benchmark kernel plus fail_page_alloc
+#                      (qemu/net.config), for the numbers
+#   NET_FLAVOUR=debug  the debug kernel (lockdep, KASAN, kmemleak, ...):
+#                      the same traffic, judged on its checkers' reports
+#
+# Then, for each pool, 20 rounds of ifdown/ifup and 5 of rmmod/insmod
+# with iperf3 running (NET_TEARDOWN=0 skips them); at the end labyrinth's
+# page balance and, in the debug kernel, kmemleak.
+#
+# Each workload runs with each pool in turn, on a freshly loaded device,
+# the order rotating from one workload to the next; NET_REPS (1) times.
+# NET_POOLS takes POOL[:ARG,...] (e.g. labyrinth:irq_post=0) to pass the
+# driver's parameters. NET_SECONDS: per workload, default 5. Results go beside the
+# benchmark's: bench/results/net.csv (pool,workload,pressure,metric,value),
+# net.txt (the table), net.png (the plot). Exit status 1 if a run did not
+# finish, a workload moved no frame, or the kernel log has a checker report.
+# Times under TCG are not hardware numbers: compare pools of the same boot.
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/kernel.sh"
+
+flavour=${NET_FLAVOUR:-bench}
+ksrc_select "${KVER:-stable}"
+need_pkgs gnuplot-nox iperf3 iproute2 ethtool
+case $flavour in
+bench) kdir=$(build_kernel net "$REPO/qemu/base.config" "$REPO/qemu/bench.config" \
+		"$REPO/qemu/net.config") ;;
+debug) kdir=$(build_kernel debug "$REPO/qemu/base.config" "$REPO/qemu/debug.config") ;;
+*) die "NET_FLAVOUR=$flavour: bench or debug" ;;
+esac
+mdir=$(build_modules "$KVERSION/x86-net-$flavour" "$kdir")
+[ -f "$mdir/drivers/net/labnet.ko" ] || die "labnet.ko was not built"
+out=$REPO/build/$KVERSION/qemu-net-$flavour
+res=$REPO/bench/results
+mkdir -p "$out" "$res"
+
+NET_MODULE=$mdir/drivers/net/labnet.ko \
+NET_POOLS=${NET_POOLS:-labyrinth page_pool atomic} \
+NET_SECONDS=${NET_SECONDS:-5} NET_PRESSURE=${NET_PRESSURE:-0 1 10 50} \
+NET_TEARDOWN=${NET_TEARDOWN:-1} NET_REPS=${NET_REPS:-1} \
+NET_BINARIES="/usr/bin/ip /usr/bin/iperf3" CYCLES=0 PRESSURE= \
+	pack_initramfs "$out/initramfs.cpio.gz" net "$mdir/labyrinth.ko"
+log "net boot ($flavour kernel): ${NET_SMP:-2} vCPUs"
+start=$SECONDS
+SMP=${NET_SMP:-2} QEMU_APPEND=nokmemleakscan \
+	boot_qemu "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" \
+	"$out/serial.log" "${NET_TIMEOUT:-2400}" || true
+log "qemu finished in $((SECONDS - start)) s; serial log: $out/serial.log"
+suffix=$([ "$flavour" = bench ] || echo "-$flavour")
+python3 "$REPO/scripts/net_report.py" --csv "$res/net$suffix.csv" \
+	--png "$res/net$suffix.png" "$out/serial.log" | tee "$res/net$suffix.txt"
+exit "${PIPESTATUS[0]}"
