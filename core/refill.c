@@ -193,8 +193,11 @@ void labyrinth_refill_fn(struct work_struct *work)
 	unsigned int i = start;
 	unsigned long backoff, cap;
 
-	/* pairs with the smp_mb() in labyrinth_kick() */
 	WRITE_ONCE(lab->refill_queued, 0);
+	/*
+	 * The flag clear before the look at the void map and the spares:
+	 * pairs with the smp_mb() in labyrinth_kick().
+	 */
 	smp_mb();
 	labyrinth_free_spare(lab);
 	for (;;) {
