@@ -46,7 +46,7 @@ res=$REPO/bench/results
 mkdir -p "$out" "$res"
 
 NET_MODULE=$mdir/drivers/net/labnet.ko \
-NET_POOLS=${NET_POOLS:-labyrinth page_pool atomic} \
+NET_POOLS=${NET_POOLS:-labyrinth labyrinth:irq_post=0 page_pool atomic} \
 NET_SECONDS=${NET_SECONDS:-5} NET_PRESSURE=${NET_PRESSURE:-0 1 10 50} \
 NET_TEARDOWN=${NET_TEARDOWN:-1} NET_REPS=${NET_REPS:-1} \
 NET_BINARIES="/usr/bin/ip /usr/bin/iperf3" CYCLES=0 PRESSURE= \
