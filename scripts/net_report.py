@@ -260,17 +260,16 @@ def main():
         r = ratio(wl, "0", key, "labyrinth", "page_pool")
         t = f" (target >= {target}: {'met' if r and r >= target else 'missed'})" \
             if target else ""
-        print(f"  {wl:10} {key:10} {fmt(r, 2)}{t}")
+        print(f"  {wl:10} {key:10} {fmt(r, 3)}{t}")
+    print("buffers the pool could not give (rx_alloc_fail), all workloads; "
+          "frames missed in TCP:")
     for lvl in levels:
-        if lvl == "0":
-            continue
-        lm = sum(rows.get(("labyrinth", wl, lvl), {}).get("missed", 0) for wl in WORKLOADS)
-        am = sum(rows.get(("atomic", wl, lvl), {}).get("missed", 0) for wl in WORKLOADS)
-        af = sum(rows.get(("atomic", wl, lvl), {}).get("alloc_fail", 0) for wl in WORKLOADS)
-        lf = sum(rows.get(("labyrinth", wl, lvl), {}).get("refill_failures", 0) for wl in WORKLOADS)
-        print(f"  fail_page_alloc {lvl}%: frames missed: labyrinth {lm}, atomic {am}; "
-              f"atomic's failed allocations {af}; labyrinth's failed refills {lf}")
-
+        parts = []
+        for p in pools:
+            af = sum(rows.get((p, wl, lvl), {}).get("alloc_fail", 0) for wl in WORKLOADS)
+            tm = rows.get((p, "tcp", lvl), {}).get("missed", 0)
+            parts.append(f"{p} {af} ({tm})")
+        print(f"  fail_page_alloc {lvl:>2}%: " + ", ".join(parts))
     if a.csv:
         with open(a.csv, "w") as f:
             f.write("pool,workload,pressure,metric,value\n")
