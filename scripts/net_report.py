@@ -249,6 +249,12 @@ def main():
                                for c in cols))
         print()
 
+    # a pressure level that failed no allocation tested nothing (a point
+    # may make none: copybreak with every room ready)
+    for lvl in levels:
+        inj = [m.get("injected") for k, m in rows.items() if k[2] == lvl]
+        if lvl != "0" and inj and None not in inj and not sum(inj):
+            problems.append(f"fail_page_alloc {lvl}%: no allocation failed")
     # the targets, same boot
     def ratio(wl, lvl, key, a, b):
         x, y = rows.get((a, wl, lvl), {}).get(key), rows.get((b, wl, lvl), {}).get(key)

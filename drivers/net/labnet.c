@@ -392,7 +392,7 @@ static bool labnet_dma(struct labnet_priv *rx, struct sk_buff *skb)
 	skb_copy_and_csum_dev(skb, buf->va + LABNET_HEADROOM);
 	buf->len = skb->len;
 	rx->dev_idx++;
-	/* orders dev_idx before the test: see labnet_poll()'s re-check */
+	/* under the lock, as labnet_poll()'s unmask and re-check */
 	labnet_raise_irq(rx);
 	ok = true;
 out:
@@ -483,6 +483,8 @@ static enum hrtimer_restart labnet_irq(struct hrtimer *timer)
 	unsigned long flags;
 
 	labnet_count(priv, LABNET_IRQS);
+	if (!READ_ONCE(priv->up))
+		return HRTIMER_NORESTART;
 	if (labnet_pool == LABNET_LABYRINTH && irq_post) {
 		/* the device gets buffers again now, not when NAPI runs */
 		raw_spin_lock_irqsave(&priv->lock, flags);
@@ -504,6 +506,9 @@ static int labnet_poll(struct napi_struct *napi, int budget)
 	unsigned long flags;
 	bool rxcsum = priv->dev->features & NETIF_F_RXCSUM;
 
+	/* netpoll: no RX work, and no page_pool, with a budget of 0 */
+	if (!budget)
+		return 0;
 	raw_spin_lock_irqsave(&priv->lock, flags);
 	n = min_t(unsigned int, labnet_harvest(priv), budget);
 	raw_spin_unlock_irqrestore(&priv->lock, flags);
@@ -549,17 +554,19 @@ static int labnet_poll(struct napi_struct *napi, int budget)
 	labnet_post(priv, true);
 
 	if (n < budget && napi_complete_done(napi, n)) {
-		/* unmask; a frame written since our look raises it again */
-		clear_bit(LABNET_IRQ_PENDING, &priv->irq_pending);
 		/*
-		 * Pairs with the test_and_set_bit() after labnet_dma()'s
-		 * dev_idx++: either it sees the bit clear and raises the
-		 * interrupt, or we see its frame below.
+		 * Unmask; a frame written since our look raises it again.
+		 * Under the lock that labnet_dma() holds for its write and
+		 * its raise, and only while the ring is up: napi_disable()
+		 * may return once napi_complete_done() has, and the raise
+		 * must not re-arm the timer that labnet_stop_ring() cancels.
 		 */
-		smp_mb__after_atomic();
-		if (READ_ONCE(priv->dev_idx) != READ_ONCE(priv->done) ||
-		    READ_ONCE(priv->cq_tail) != priv->cq_head)
+		raw_spin_lock_irqsave(&priv->lock, flags);
+		clear_bit(LABNET_IRQ_PENDING, &priv->irq_pending);
+		if (priv->up && (priv->dev_idx != priv->done ||
+				 priv->cq_tail != priv->cq_head))
 			labnet_raise_irq(priv);
+		raw_spin_unlock_irqrestore(&priv->lock, flags);
 	}
 	return n;
 }
@@ -727,7 +734,8 @@ static int labnet_set_ringparam(struct net_device *dev,
 		NL_SET_ERR_MSG(extack, "rx ring: a power of two from 16 to 4096; no other ring");
 		return -EINVAL;
 	}
-	if (size == priv->size)
+	/* the same size restarts a ring an earlier failure left down */
+	if (size == priv->size && (priv->started || !netif_running(dev)))
 		return 0;
 	if (netif_running(dev)) {
 		/* the peer's frames meanwhile are dropped: the ring is down */
