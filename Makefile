@@ -32,7 +32,7 @@ run:
 	bash scripts/qemu.sh run
 
 # Everything CI runs, on every kernel line; ends with "N passed, N failed,
-# N skipped". About 20 minutes cold, 11 warm (2 cores).
+# N skipped". About 20 minutes cold, 6 warm (2 cores).
 test:
 	bash scripts/test.sh
 
