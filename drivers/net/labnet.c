@@ -314,14 +314,12 @@ static int labnet_pool_open(struct labnet_priv *priv)
 			.nr_rooms = rooms ?: 4 * priv->size,
 			.node = dev_to_node(&priv->dev->dev),
 		};
+		struct labyrinth *lab;
 
-		priv->lab = labyrinth_create(&cfg);
-		if (IS_ERR(priv->lab)) {
-			int err = PTR_ERR(priv->lab);
-
-			priv->lab = NULL;
-			return err;
-		}
+		lab = labyrinth_create(&cfg);
+		if (IS_ERR(lab))
+			return PTR_ERR(lab);
+		priv->lab = lab;
 		return 0;
 	}
 #if IS_ENABLED(CONFIG_PAGE_POOL)
@@ -330,14 +328,11 @@ static int labnet_pool_open(struct labnet_priv *priv)
 			.order = 0, .pool_size = priv->size,
 			.nid = dev_to_node(&priv->dev->dev),
 		};
+		struct page_pool *pool = page_pool_create(&pp);
 
-		priv->pp = page_pool_create(&pp);
-		if (IS_ERR(priv->pp)) {
-			int err = PTR_ERR(priv->pp);
-
-			priv->pp = NULL;
-			return err;
-		}
+		if (IS_ERR(pool))
+			return PTR_ERR(pool);
+		priv->pp = pool;
 		return 0;
 	}
 #endif
@@ -529,7 +524,6 @@ static int labnet_poll(struct napi_struct *napi, int budget)
 		} else {
 			skb = labnet_pool_build(priv, buf->va, buf->len);
 		}
-		buf->va = NULL;
 		if (unlikely(!skb)) {
 			labnet_count(priv, LABNET_RX_BUILD_FAIL);
 			continue;
@@ -578,18 +572,10 @@ static void labnet_free_ring(struct labnet_priv *priv)
 	unsigned int i;
 
 	/* up is false, the interrupt and NAPI are stopped: the ring is ours */
-	for (i = priv->done; i != priv->post; i++) {
-		struct labnet_buf *buf = &priv->slots[i & priv->mask];
-
-		labnet_pool_put(priv, buf->va, false);
-		buf->va = NULL;
-	}
-	for (i = priv->cq_head; i != priv->cq_tail; i++) {
-		struct labnet_buf *buf = &priv->cq[i & (LABNET_RING_MAX - 1)];
-
-		labnet_pool_put(priv, buf->va, false);
-		buf->va = NULL;
-	}
+	for (i = priv->done; i != priv->post; i++)
+		labnet_pool_put(priv, priv->slots[i & priv->mask].va, false);
+	for (i = priv->cq_head; i != priv->cq_tail; i++)
+		labnet_pool_put(priv, priv->cq[i & (LABNET_RING_MAX - 1)].va, false);
 	priv->cq_head = 0;
 	priv->cq_tail = 0;
 	priv->post = 0;
@@ -838,12 +824,14 @@ static void labnet_free(void)
 
 	for (i = 0; i < ARRAY_SIZE(labnet_devs); i++) {
 		struct net_device *dev = labnet_devs[i];
+		struct labnet_priv *priv;
 
 		if (!dev)
 			continue;
-		netif_napi_del(&((struct labnet_priv *)netdev_priv(dev))->napi);
-		kvfree(((struct labnet_priv *)netdev_priv(dev))->slots);
-		kvfree(((struct labnet_priv *)netdev_priv(dev))->cq);
+		priv = netdev_priv(dev);
+		netif_napi_del(&priv->napi);
+		kvfree(priv->slots);
+		kvfree(priv->cq);
 		free_netdev(dev);
 		labnet_devs[i] = NULL;
 	}
