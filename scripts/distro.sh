@@ -73,6 +73,18 @@ debian_headers() {
 
 # boot_stock VERSION IMAGE LABYRINTH_KO DEMO_KO: boot Debian's IMAGE with
 # labyrinth and the sample, five load/unload cycles; "<VERSION> stock".
+#
+# Single-threaded TCG: under multi-threaded TCG, Debian's sid kernel died
+# about once in ten boots on a loaded host, before any module of ours was
+# loaded: "Oops: int3" at sched_clock_cpu+0x9 in the idle task, as the
+# late initcall marked sched_clock stable and the jump label was patched
+# (int3 written, then removed) under the other vCPU's feet: the vCPU ran
+# the int3 after the patch had ended, which the kernel's protocol rules
+# out on hardware; we take it for multi-threaded TCG running a stale
+# translation of the patched text. With one host thread for both vCPUs
+# none was seen in 12 boots, 8 of them on a loaded host. These boots check
+# that labyrinth works on Debian's own kernels; the races between CPUs
+# are tested on our kernels, which keep multi-threaded TCG.
 boot_stock() {
 	local version=$1 img=$2 out=$REPO/build/$1/stock
 	mkdir -p "$out"
@@ -80,7 +92,7 @@ boot_stock() {
 		pack_initramfs "$out/initramfs.cpio.gz" test "$3" \
 		"$4=${DEMO_ARGS:-rooms=4 detach_every=16}"
 	log "booting Debian's $version kernel under qemu"
-	QEMU_APPEND=nokmemleakscan boot_qemu "$img" "$out/initramfs.cpio.gz" \
+	TCG_THREAD=single QEMU_APPEND=nokmemleakscan boot_qemu "$img" "$out/initramfs.cpio.gz" \
 		"$out/serial.log" 300 || true
 	grep -hE "labyrinth_demo: [0-9]+ CPUs" "$out/serial.log" || true
 	grep -E "taint|verification failed" "$out/serial.log" | sed 's/^/  (expected) /' || true

@@ -170,7 +170,8 @@ tsc_args() {
 # boot_qemu KERNEL INITRD LOG [TIMEOUT]: boot under TCG on $SMP (2) vCPUs
 # with $MEM (1G); QEMU_EXTRA adds options (e.g. -icount), QEMU_APPEND
 # kernel arguments; QEMU_FIRMWARE=seabios boots with qemu's default
-# firmware (ACPI tables, e.g. for NUMA) instead of qboot.
+# firmware (ACPI tables, e.g. for NUMA) instead of qboot. TCG_THREAD=single
+# runs every vCPU on one host thread (see boot_stock in distro.sh).
 boot_qemu() {
 	local bios=(-bios qboot.rom)
 	need_pkgs qemu-system-x86
@@ -178,7 +179,7 @@ boot_qemu() {
 	# +rdrand seeds the guest's RNG at boot: %p then prints hashed pointers
 	# instead of (____ptrval____) in debugfs and traces
 	# shellcheck disable=SC2086 # QEMU_EXTRA is a list of options
-	timeout "${4:-600}" qemu-system-x86_64 -accel tcg -cpu qemu64,+rdrand \
+	timeout "${4:-600}" qemu-system-x86_64 -accel "tcg,thread=${TCG_THREAD:-multi}" -cpu qemu64,+rdrand \
 		-smp "${SMP:-2}${SMP_TOPOLOGY:-}" -m "${MEM:-1G}" ${QEMU_EXTRA:-} \
 		-nographic -no-reboot "${bios[@]}" -kernel "$1" -initrd "$2" \
 		-append "console=ttyS0 panic=-1 oops=panic $(tsc_args) ${QEMU_APPEND:-}" \

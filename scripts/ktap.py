@@ -188,6 +188,37 @@ def splats(lines, allow):
     return ours, foreign
 
 
+FRAME = re.compile(r"^\s+(\? )?[A-Za-z_][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+")
+WHERE = re.compile(r"RIP: |Modules linked in:|Comm: ")
+
+
+def where(lines, reports):
+    """Where the first two reports happened, for a log that is not kept:
+    the task, RIP, the first frames of the trace and the modules loaded."""
+    out, seen = [], 0
+    for r in reports:
+        if seen == 2:
+            break
+        i = int(r.split(":")[0].split()[1]) - 1
+        if not re.search(r"Oops|BUG:|WARNING:|general protection|Unable to handle",
+                         lines[i]):
+            continue
+        seen += 1
+        ctx, frames = [], []
+        for l in lines[i + 1:i + 60]:
+            if "---[ end trace" in l or (SPLAT.search(l) and
+                                         "Call Trace:" not in l):
+                break
+            if WHERE.search(l) and l.strip() not in ctx:
+                ctx.append(l.strip())
+            elif FRAME.search(l) and len(frames) < 6:
+                frames.append(l.strip().removeprefix("? "))
+        if frames:
+            ctx.append("trace: " + ", ".join(frames))
+        out += [f"  at line {i + 1}: " + c for c in ctx]
+    return out
+
+
 def judge(args):
     cases, notes = [], []
     allow = [re.compile(a) for a in args.allow]
@@ -216,6 +247,7 @@ def judge(args):
                               "FAIL" if ours else "PASS",
                               "log.kernel log clean", ""))
             notes += ["checker report: " + p for p in ours[:40]]
+            notes += where(lines, ours)
         if args.end:
             done = any(l.strip() == args.end for l in lines)
             cases.append(Case(f"{short}: boot finished ({args.end})",
