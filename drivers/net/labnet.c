@@ -36,7 +36,8 @@
  *
  * - ``labyrinth``: one labyrinth per device, ``rooms`` rooms of one page
  *   (default four times the ring: a ring of posted buffers, a queue of
- *   received ones, and rooms detached and not yet refilled), claimed
+ *   received ones, the batches being posted, and rooms detached and not
+ *   yet refilled), claimed
  *   with labyrinth_claim() in NAPI or the interrupt handler; the device
  *   is the owner token.
  * - ``page_pool``: page_pool_dev_alloc_pages() from NAPI only, as
@@ -94,7 +95,7 @@ MODULE_PARM_DESC(ring, "RX ring slots at load, a power of two from 16 to 4096 (d
 
 static unsigned int rooms;
 module_param(rooms, uint, 0444);
-MODULE_PARM_DESC(rooms, "labyrinth's rooms per device (default 0: four times the ring)");
+MODULE_PARM_DESC(rooms, "labyrinth's rooms per device, at least twice the ring and two post batches (default 0: four times the ring, or that least if more)");
 
 static unsigned int copybreak = 256;
 module_param(copybreak, uint, 0644);
@@ -117,6 +118,21 @@ static const char *const labnet_pool_names[] = {
 
 static enum labnet_pool_id labnet_pool;
 
+/*
+ * The most buffers a device holds at once: a ring posted, a ring's worth
+ * received and not yet handed up, and the batch in hand of each poster
+ * (NAPI and the interrupt handler). Fewer rooms would starve the ring.
+ */
+static unsigned int labnet_rooms_needed(unsigned int size)
+{
+	return 2 * size + 2 * LABNET_POST_BATCH;
+}
+
+static unsigned int labnet_nr_rooms(unsigned int size)
+{
+	return rooms ?: max(4 * size, labnet_rooms_needed(size));
+}
+
 /* the device's counters that are not per packet: ethtool -S */
 enum labnet_counter {
 	LABNET_RX_MISSED,	/* frames that found no posted buffer */
@@ -127,7 +143,7 @@ enum labnet_counter {
 	LABNET_RX_POSTED_NAPI,	/* buffers posted by NAPI */
 	LABNET_RX_POOL_ERRORS,	/* a release or detach the pool refused */
 	LABNET_IRQS,		/* interrupts */
-	LABNET_TX_DROPPED,	/* frames too long, or the peer down */
+	LABNET_TX_DROPPED,	/* frames too long, or the peer's ring down */
 	LABNET_NR_COUNTERS
 };
 
@@ -284,7 +300,9 @@ static struct sk_buff *labnet_pool_build(struct labnet_priv *priv, void *va,
 		/* the page becomes ours, and the skb's: the room is refilled */
 		page = labyrinth_detach(priv->lab, va, priv);
 		if (IS_ERR(page)) {
+			/* the frame is dropped; the room, if ours, goes back */
 			labnet_count(priv, LABNET_RX_POOL_ERRORS);
+			labyrinth_release(priv->lab, va, priv);
 			return NULL;
 		}
 	}
@@ -311,7 +329,7 @@ static int labnet_pool_open(struct labnet_priv *priv)
 	case LABNET_LABYRINTH: {
 		struct labyrinth_config cfg = {
 			.name = netdev_name(priv->dev),
-			.nr_rooms = rooms ?: 4 * priv->size,
+			.nr_rooms = labnet_nr_rooms(priv->size),
 			.node = dev_to_node(&priv->dev->dev),
 		};
 		struct labyrinth *lab;
@@ -367,7 +385,9 @@ static void labnet_raise_irq(struct labnet_priv *priv)
 /*
  * The peer's DMA: copy @skb into @rx's next posted buffer, computing the
  * checksum the stack left to the device (CHECKSUM_PARTIAL), as a NIC's
- * offload does. Returns false if the frame was dropped.
+ * offload does. Returns false if @rx is down: the frame was not sent. A
+ * frame that finds no buffer was sent and is lost at the receiver, which
+ * counts it (rx_missed), as on a wire.
  */
 static bool labnet_dma(struct labnet_priv *rx, struct sk_buff *skb)
 {
@@ -378,6 +398,7 @@ static bool labnet_dma(struct labnet_priv *rx, struct sk_buff *skb)
 	raw_spin_lock_irqsave(&rx->lock, flags);
 	if (!rx->up)
 		goto out;
+	ok = true;
 	if (rx->dev_idx == rx->post) {
 		labnet_count(rx, LABNET_RX_MISSED);
 		labnet_raise_irq(rx);
@@ -389,7 +410,6 @@ static bool labnet_dma(struct labnet_priv *rx, struct sk_buff *skb)
 	rx->dev_idx++;
 	/* under the lock, as labnet_poll()'s unmask and re-check */
 	labnet_raise_irq(rx);
-	ok = true;
 out:
 	raw_spin_unlock_irqrestore(&rx->lock, flags);
 	return ok;
@@ -419,7 +439,9 @@ static netdev_tx_t labnet_xmit(struct sk_buff *skb, struct net_device *dev)
  * Post buffers into the empty slots, from NAPI or (labyrinth) from the
  * interrupt handler: both may run at once on two CPUs. The buffers are
  * taken from the pool outside the ring's lock and installed under it;
- * those another poster's install left without a slot go back.
+ * those another poster's install left without a slot go back. The
+ * interrupt handler posts one batch at most, which bounds its time in
+ * hard irq; NAPI posts the rest.
  */
 static void labnet_post(struct labnet_priv *priv, bool napi)
 {
@@ -451,7 +473,7 @@ static void labnet_post(struct labnet_priv *priv, bool napi)
 						     LABNET_RX_POSTED_IRQ]);
 		for (i = k; i < n; i++)
 			labnet_pool_put(priv, bufs[i], napi);
-		if (n < want || k < n)
+		if (n < want || k < n || !napi)
 			return;
 	}
 }
@@ -497,7 +519,7 @@ static enum hrtimer_restart labnet_irq(struct hrtimer *timer)
 static int labnet_poll(struct napi_struct *napi, int budget)
 {
 	struct labnet_priv *priv = container_of(napi, struct labnet_priv, napi);
-	unsigned int n, i, bytes = 0, copied = 0;
+	unsigned int n, i, bytes = 0, copied = 0, up = 0;
 	unsigned long flags;
 	bool rxcsum = priv->dev->features & NETIF_F_RXCSUM;
 
@@ -528,14 +550,19 @@ static int labnet_poll(struct napi_struct *napi, int budget)
 			labnet_count(priv, LABNET_RX_BUILD_FAIL);
 			continue;
 		}
+		up++;
 		bytes += skb->len;
 		skb->protocol = eth_type_trans(skb, priv->dev);
+		/*
+		 * As veth: every frame was made on this host, its checksum
+		 * computed by the stack or by labnet_dma().
+		 */
 		if (rxcsum)
 			skb->ip_summed = CHECKSUM_UNNECESSARY;
 		napi_gro_receive(napi, skb);
 	}
 	u64_stats_update_begin(&priv->rx.syncp);
-	u64_stats_add(&priv->rx.packets, n);
+	u64_stats_add(&priv->rx.packets, up);
 	u64_stats_add(&priv->rx.bytes, bytes);
 	u64_stats_update_end(&priv->rx.syncp);
 	if (copied)
@@ -720,6 +747,11 @@ static int labnet_set_ringparam(struct net_device *dev,
 		NL_SET_ERR_MSG(extack, "rx ring: a power of two from 16 to 4096; no other ring");
 		return -EINVAL;
 	}
+	if (labnet_pool == LABNET_LABYRINTH && rooms &&
+	    rooms < labnet_rooms_needed(size)) {
+		NL_SET_ERR_MSG(extack, "rx ring: too large for the rooms= set at load");
+		return -EINVAL;
+	}
 	/* the same size restarts a ring an earlier failure left down */
 	if (size == priv->size && (priv->started || !netif_running(dev)))
 		return 0;
@@ -856,8 +888,9 @@ static int __init labnet_init(void)
 		pr_err("ring=%u: a power of two from 16 to 4096\n", ring);
 		return -EINVAL;
 	}
-	if (rooms && rooms < ring) {
-		pr_err("rooms=%u: at least the ring's %u\n", rooms, ring);
+	if (rooms && rooms < labnet_rooms_needed(ring)) {
+		pr_err("rooms=%u: at least %u for a ring of %u\n", rooms,
+		       labnet_rooms_needed(ring), ring);
 		return -EINVAL;
 	}
 
