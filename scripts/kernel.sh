@@ -136,10 +136,12 @@ pack_initramfs() {
 		for m in /usr/sbin/ethtool ${NET_BINARIES:-}; do
 			add_binary "$root" "$m" || return 1
 		done
-		for m in ip timeout killall nproc ln rm seq ping; do
+		for m in ip timeout killall nproc ln rm seq ping tail; do
 			[ -e "$root/bin/$m" ] || ln -s busybox "$root/bin/$m"
 		done
 		[ -f "$REPO/qemu/net" ] && install -m 0755 "$REPO/qemu/net" "$root/net"
+		# make net's memory filler
+		gcc -static -O2 -s -o "$root/bin/memfill" "$REPO/qemu/memfill.c" || return 1
 	fi
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
 	rm -rf "$root"

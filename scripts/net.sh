@@ -6,8 +6,9 @@
 # one boot of the kernel KVER selects (default stable) under qemu (TCG,
 # NET_SMP vCPUs, default 2): iperf3 TCP and UDP and pktgen between two
 # network namespaces joined by the device pair, with fail_page_alloc off
-# and at each of NET_PRESSURE (default "0 1 10 50") percent; qemu/net runs
-# it in the guest.
+# and at each of NET_PRESSURE (default "0 1 10 50 fill") percent, "fill"
+# being memory held at the low watermarks by a process (qemu/memfill.c)
+# instead; qemu/net runs it in the guest.
 #
 #   NET_FLAVOUR=bench  (default) the benchmark kernel plus fail_page_alloc
 #                      (qemu/net.config), for the numbers
@@ -47,13 +48,15 @@ mkdir -p "$out" "$res"
 
 NET_MODULE=$mdir/drivers/net/labnet.ko \
 NET_POOLS=${NET_POOLS:-labyrinth labyrinth:irq_post=0 page_pool atomic} \
-NET_SECONDS=${NET_SECONDS:-5} NET_PRESSURE=${NET_PRESSURE:-0 1 10 50} \
+NET_SECONDS=${NET_SECONDS:-5} NET_PRESSURE=${NET_PRESSURE:-0 1 10 50 fill} \
 NET_TEARDOWN=${NET_TEARDOWN:-1} NET_REPS=${NET_REPS:-1} \
 NET_BINARIES="/usr/bin/ip /usr/bin/iperf3" CYCLES=0 PRESSURE= \
 	pack_initramfs "$out/initramfs.cpio.gz" net "$mdir/labyrinth.ko"
 log "net boot ($flavour kernel): ${NET_SMP:-2} vCPUs"
 start=$SECONDS
-SMP=${NET_SMP:-2} QEMU_APPEND=nokmemleakscan \
+# a larger log: the fill level's OOM kills print pages of it, and the
+# run's start mark must stay in it
+SMP=${NET_SMP:-2} QEMU_APPEND="nokmemleakscan log_buf_len=16M" \
 	boot_qemu "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" \
 	"$out/serial.log" "${NET_TIMEOUT:-2400}" || true
 log "qemu finished in $((SECONDS - start)) s; serial log: $out/serial.log"

@@ -4,7 +4,8 @@
 
 Usage: net_report.py [--csv OUT.csv] [--png OUT.png] SERIAL_LOG
 
-For each pool, workload and fail_page_alloc percentage, from labnet1's
+For each pool, workload and pressure level (a fail_page_alloc percentage,
+or "fill": memory held at the low watermarks by qemu/memfill.c), from labnet1's
 counters before and after the workload (ethtool -S, /sys statistics,
 /proc/stat) and iperf3's JSON:
 
@@ -142,6 +143,11 @@ def metrics(snaps, jsons, secs):
     return rows
 
 
+def label(lvl):
+    """A pressure level as the table shows it: 10%, fill."""
+    return lvl + "%" if lvl.isdigit() else lvl
+
+
 def fmt(v, prec=1):
     if v is None:
         return "-"
@@ -158,7 +164,7 @@ def plot(rows, levels, pools, png):
             for lvl in levels:
                 vals = [rows.get((p, wl, lvl), {}).get(
                     "mbit_s" if wl in ("tcp", "udp") else "kframes_s") for p in pools]
-                f.write(lvl + " " + " ".join("NaN" if v is None else f"{v:.3f}"
+                f.write(label(lvl) + " " + " ".join("NaN" if v is None else f"{v:.3f}"
                                              for v in vals) + "\n")
             f.write("\n\n")
     panels = []
@@ -169,7 +175,7 @@ def plot(rows, levels, pools, png):
         panels.append(f"set title '{wl} ({unit})'\nplot {series}")
     gp = f"""set terminal pngcairo size 1100,760 noenhanced
 set output '{png}'
-set multiplot layout 2,2 title 'labnet: RX pools under traffic (TCG, same boot); x: fail_page_alloc %'
+set multiplot layout 2,2 title 'labnet: RX pools under traffic (TCG, same boot); x: fail_page_alloc %, or memory filled to the low watermarks'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -183,6 +189,29 @@ set key outside bottom center horizontal
     except (OSError, subprocess.CalledProcessError) as e:
         print(f"no plot: {e}")
         return False
+
+
+def expected_ooms(lines):
+    """The log with the reports of the OOM killer taking memfill blanked:
+    the fill level expects them (qemu/memfill.c). An OOM kill of anything
+    else stays a report."""
+    out = list(lines)
+    i = 0
+    while i < len(out):
+        if re.search(r"\S+ invoked oom-killer:", out[i]):
+            for j in range(i, min(i + 200, len(out))):
+                m = re.search(r"Out of memory: Killed process \d+ \((\S+)\)", out[j])
+                if m:
+                    if m.group(1) == "memfill":
+                        out[i:j + 1] = [""] * (j + 1 - i)
+                    break
+        elif re.match(r"memfill: page allocation failure", out[i]):
+            for j in range(i, min(i + 60, len(out))):
+                if "</TASK>" in out[j]:
+                    out[i:j + 1] = [""] * (j + 1 - i)
+                    break
+        i += 1
+    return out
 
 
 def main():
@@ -202,7 +231,7 @@ def main():
     rows = metrics(snaps, jsons, secs)
     # what the boot was asked to run: every one of them must have reported
     pools, levels = meta.get("pools", []), meta.get("levels", [])
-    problems = list(errors)
+    problems, fills = list(errors), []
     if not pools or not levels:
         problems.append("no LABNET-BEGIN line: the run did not start")
     if not any(l.strip() == "LABNET-END" for l in lines):
@@ -218,12 +247,19 @@ def main():
             print("labyrinth's pages at the end: " + l[13:])
             if "unbalanced 0 " not in l + " " or "labyrinths_alive 0 " not in l + " ":
                 problems.append("labyrinth's pages do not balance: " + l)
+        m = re.match(r"LABNET-FILL (\S+) (\S+) (\S+) (.*)", l)
+        if m:
+            fills.append(m.groups())
+            if "memfill: filled" not in m.group(4) or \
+                    "OOM killer took" not in m.group(4):
+                problems.append(f"{m.group(1)} {m.group(2)}: memory not held at the "
+                                f"watermarks: {m.group(4)}")
         m = re.match(r"LABNET-KMEMLEAK (\d+)", l)
         if m and m.group(1) != "0":
             problems.append(f"kmemleak: {m.group(1)} unreferenced objects")
     if not any(l.startswith("LABNET-PAGES") for l in lines):
         problems.append("no page balance at the end")
-    ours, _ = ktap.splats(lines, [])
+    ours, _ = ktap.splats(expected_ooms(lines), [])
     problems += ["checker report: " + p for p in ours[:20]]
 
     cols = ["mbit_s", "kframes_s", "missed", "alloc_fail", "build_fail",
@@ -231,20 +267,20 @@ def main():
     reps = max((m["reps"] for m in rows.values()), default=0)
     print(f"labnet under traffic: {secs} s per workload, {reps} run(s) each "
           "(rates: the mean; counts: the sum), pools of the same boot")
-    print(f"{'pool':10} {'workload':10} {'fpa%':>4} " +
+    print(f"{'pool':10} {'workload':10} {'pressure':>8} " +
           " ".join(f"{c:>16}" for c in cols))
     for lvl in levels:
         for wl in WORKLOADS:
             for p in pools:
                 m = rows.get((p, wl, lvl))
                 if m is None:
-                    problems.append(f"{p} {wl} at {lvl}%: no counters")
+                    problems.append(f"{p} {wl} at {label(lvl)}: no counters")
                     continue
                 if not m["frames_min"]:
-                    problems.append(f"{p} {wl} at {lvl}%: no frame received")
+                    problems.append(f"{p} {wl} at {label(lvl)}: no frame received")
                 if m["pool_errors"] or m.get("bad_calls"):
-                    problems.append(f"{p} {wl} at {lvl}%: the pool refused a call")
-                print(f"{p:10} {wl:10} {lvl:>4} " +
+                    problems.append(f"{p} {wl} at {label(lvl)}: the pool refused a call")
+                print(f"{p:10} {wl:10} {label(lvl):>8} " +
                       " ".join(f"{fmt(m.get(c), 2 if c == 'cpu_us_frame' else 1):>16}"
                                for c in cols))
         print()
@@ -253,8 +289,14 @@ def main():
     # may make none: copybreak with every room ready)
     for lvl in levels:
         inj = [m.get("injected") for k, m in rows.items() if k[2] == lvl]
-        if lvl != "0" and inj and None not in inj and not sum(inj):
+        if lvl.isdigit() and lvl != "0" and inj and None not in inj and not sum(inj):
             problems.append(f"fail_page_alloc {lvl}%: no allocation failed")
+    # a fill level: memfill held the memory through every workload
+    if "fill" in levels:
+        want = sum(rows.get((p, wl, "fill"), {}).get("reps", 0)
+                   for p in pools for wl in WORKLOADS)
+        if len(fills) != want:
+            problems.append(f"fill: {len(fills)} memfill reports for {want} runs")
     # the issue's targets, same boot
     def ratio(wl, lvl, key, a, b):
         x, y = rows.get((a, wl, lvl), {}).get(key), rows.get((b, wl, lvl), {}).get(key)
@@ -275,7 +317,17 @@ def main():
             af = sum(rows.get((p, wl, lvl), {}).get("alloc_fail", 0) for wl in WORKLOADS)
             tm = rows.get((p, "tcp", lvl), {}).get("missed", 0)
             parts.append(f"{p} {af} ({tm})")
-        print(f"  fail_page_alloc {lvl:>2}%: " + ", ".join(parts))
+        name = f"fail_page_alloc {lvl:>2}%" if lvl.isdigit() else \
+            "memory at the low watermarks"
+        print(f"  {name}: " + ", ".join(parts))
+    for p, wl, rep, txt in fills:
+        m = re.search(r".*free (\d+)\.\.(\d+) kB while filled \(min (\d+) low (\d+)\); "
+                      r"took (\d+) MiB, gave back (\d+) MiB", txt)
+        k = re.search(r"OOM killer took: (\d+)", txt)
+        if m:
+            print(f"  fill, {p} {wl}: free {m.group(1)}..{m.group(2)} kB (watermarks "
+                  f"min {m.group(3)}, low {m.group(4)}); memfill took {m.group(5)} MiB, "
+                  f"gave back {m.group(6)}; fillers OOM-killed {k.group(1) if k else '?'}")
     if a.csv:
         with open(a.csv, "w") as f:
             f.write("pool,workload,pressure,metric,value\n")
