@@ -37,9 +37,9 @@
  * - ``labyrinth``: one labyrinth per device, ``rooms`` rooms of one page
  *   (default four times the ring: a ring of posted buffers, a queue of
  *   received ones, the batches being posted, and rooms detached and not
- *   yet refilled), claimed
- *   with labyrinth_claim() in NAPI or the interrupt handler; the device
- *   is the owner token.
+ *   yet refilled), claimed with labyrinth_claim_gfp(GFP_ATOMIC) in NAPI
+ *   and labyrinth_claim() in the interrupt handler (labnet_pool_get());
+ *   the device is the owner token.
  * - ``page_pool``: page_pool_dev_alloc_pages() from NAPI only, as
  *   page_pool requires; pages return with skb_mark_for_recycle().
  * - ``atomic``: alloc_page(GFP_ATOMIC | __GFP_NOWARN), from NAPI.
@@ -108,6 +108,10 @@ MODULE_PARM_DESC(coalesce_us, "microseconds from a frame to its interrupt (defau
 static bool irq_post = true;
 module_param(irq_post, bool, 0444);
 MODULE_PARM_DESC(irq_post, "with pool=labyrinth, post buffers from the interrupt handler too (default 1)");
+
+static bool napi_gfp = true;
+module_param(napi_gfp, bool, 0444);
+MODULE_PARM_DESC(napi_gfp, "with pool=labyrinth, NAPI's claims fill a void room with GFP_ATOMIC first (default 1; 0: alloc_pages_nolock() alone, which zeroes the page)");
 
 enum labnet_pool_id { LABNET_LABYRINTH, LABNET_PAGE_POOL, LABNET_ATOMIC };
 
@@ -248,13 +252,24 @@ static void labnet_count(struct labnet_priv *priv, enum labnet_counter c)
 
 /* --- the pools --------------------------------------------------------- */
 
-/* A buffer from the pool, or NULL. In NAPI, or (labyrinth) in hard irq. */
-static void *labnet_pool_get(struct labnet_priv *priv)
+/*
+ * A buffer from the pool, or NULL. In NAPI (@napi), or (labyrinth) in hard
+ * irq. A claim that meets a void room fills it on the spot: in NAPI with
+ * GFP_ATOMIC, valid there on every kernel (and alloc_pages_nolock() if
+ * that fails); in hard irq with alloc_pages_nolock() alone, which is valid
+ * there (PREEMPT_RT included, where it declines and the deferred refill
+ * fills the room), but zeroes every page it gives. A failed fill costs
+ * no buffer: the claim moves on to a room that is ready.
+ */
+static void *labnet_pool_get(struct labnet_priv *priv, bool napi)
 {
 	struct page *page;
 
 	switch (labnet_pool) {
 	case LABNET_LABYRINTH:
+		if (napi && napi_gfp)
+			return labyrinth_claim_gfp(priv->lab, priv,
+						   GFP_ATOMIC | __GFP_NOWARN);
 		return labyrinth_claim(priv->lab, priv);
 #if IS_ENABLED(CONFIG_PAGE_POOL)
 	case LABNET_PAGE_POOL:
@@ -457,7 +472,7 @@ static void labnet_post(struct labnet_priv *priv, bool napi)
 			return;
 		want = min(want, LABNET_POST_BATCH);
 		for (n = 0; n < want; n++) {
-			bufs[n] = labnet_pool_get(priv);
+			bufs[n] = labnet_pool_get(priv, napi);
 			if (!bufs[n]) {
 				labnet_count(priv, LABNET_RX_ALLOC_FAIL);
 				break;
