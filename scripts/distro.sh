@@ -80,11 +80,13 @@ debian_headers() {
 # late initcall marked sched_clock stable and the jump label was patched
 # (int3 written, then removed) under the other vCPU's feet: the vCPU ran
 # the int3 after the patch had ended, which the kernel's protocol rules
-# out on hardware; we take it for multi-threaded TCG running a stale
-# translation of the patched text. With one host thread for both vCPUs
-# none was seen in 12 boots, 8 of them on a loaded host. These boots check
-# that labyrinth works on Debian's own kernels; the races between CPUs
-# are tested on our kernels, which keep multi-threaded TCG.
+# out on hardware. We suspect multi-threaded TCG running a stale
+# translation of the patched text, and have not proven it: this is a
+# workaround. With one host thread for both vCPUs none was seen in 12
+# boots, 8 of them on a loaded host (weak evidence: at one in ten, 12
+# clean boots happen 28% of the time). These boots check that labyrinth
+# works on Debian's own kernels; the races between CPUs are tested on our
+# kernels, which keep multi-threaded TCG.
 boot_stock() {
 	local version=$1 img=$2 out=$REPO/build/$1/stock
 	mkdir -p "$out"

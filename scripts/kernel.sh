@@ -181,7 +181,7 @@ boot_qemu() {
 	# +rdrand seeds the guest's RNG at boot: %p then prints hashed pointers
 	# instead of (____ptrval____) in debugfs and traces
 	# shellcheck disable=SC2086 # QEMU_EXTRA is a list of options
-	timeout "${4:-600}" qemu-system-x86_64 -accel "tcg,thread=${TCG_THREAD:-multi}" -cpu qemu64,+rdrand \
+	timeout "${4:-600}" qemu-system-x86_64 -accel "tcg${TCG_THREAD:+,thread=$TCG_THREAD}" -cpu qemu64,+rdrand \
 		-smp "${SMP:-2}${SMP_TOPOLOGY:-}" -m "${MEM:-1G}" ${QEMU_EXTRA:-} \
 		-nographic -no-reboot "${bios[@]}" -kernel "$1" -initrd "$2" \
 		-append "console=ttyS0 panic=-1 oops=panic $(tsc_args) ${QEMU_APPEND:-}" \

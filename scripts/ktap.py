@@ -194,7 +194,11 @@ WHERE = re.compile(r"RIP: |Modules linked in:|Comm: ")
 
 def where(lines, reports):
     """Where the first two reports happened, for a log that is not kept:
-    the task, RIP, the first frames of the trace and the modules loaded."""
+    the task, RIP, the first six frames of the trace ("? " unreliable
+    frames included, the marker dropped) and the first line of the modules
+    loaded. Only Oops, BUG, WARNING, general protection faults and
+    unhandled faults are placed; other reports (RCU stalls, INFO:) are
+    listed by their first line alone."""
     out, seen = [], 0
     for r in reports:
         if seen == 2:
