@@ -23,9 +23,9 @@
  *
  * The interrupt handler schedules NAPI; with ``pool=labyrinth`` and
  * ``irq_post=1`` it first moves the frames written into a completion queue
- * and posts fresh buffers into their slots, from hard irq, which only
- * labyrinth allows: the device has buffers again before NAPI runs, however
- * late softirq processing is. NAPI's poll hands each frame up with
+ * and posts up to one batch (32) of fresh buffers into their slots, from
+ * hard irq, which only labyrinth allows: the device has buffers again
+ * before NAPI runs, however late softirq processing is. NAPI's poll hands each frame up with
  * napi_gro_receive(): a frame of at most ``copybreak`` bytes is copied into
  * a fresh skb and its buffer goes back to the pool; a larger one is given
  * to the stack with its page (labyrinth_detach(), the room refilled on the
@@ -35,11 +35,11 @@
  * The pools (``pool=``, at load):
  *
  * - ``labyrinth``: one labyrinth per device, ``rooms`` rooms of one page
- *   (default four times the ring: a ring of posted buffers, a queue of
- *   received ones, the batches being posted, and rooms detached and not
- *   yet refilled), claimed with labyrinth_claim_gfp(GFP_ATOMIC) in NAPI
- *   and labyrinth_claim() in the interrupt handler (labnet_pool_get());
- *   the device is the owner token.
+ *   (default four times the ring, at least two rings and two batches: a
+ *   ring of posted buffers, a queue of received ones, the batches being
+ *   posted, and rooms detached and not yet refilled), claimed with
+ *   labyrinth_claim_gfp(GFP_ATOMIC) in NAPI and labyrinth_claim() in the
+ *   interrupt handler (labnet_pool_get()); the device is the owner token.
  * - ``page_pool``: page_pool_dev_alloc_pages() from NAPI only, as
  *   page_pool requires; pages return with skb_mark_for_recycle().
  * - ``atomic``: alloc_page(GFP_ATOMIC | __GFP_NOWARN), from NAPI.
@@ -111,7 +111,7 @@ MODULE_PARM_DESC(irq_post, "with pool=labyrinth, post buffers from the interrupt
 
 static bool napi_gfp = true;
 module_param(napi_gfp, bool, 0444);
-MODULE_PARM_DESC(napi_gfp, "with pool=labyrinth, NAPI's claims fill a void room with GFP_ATOMIC first (default 1; 0: alloc_pages_nolock() alone, which zeroes the page)");
+MODULE_PARM_DESC(napi_gfp, "with pool=labyrinth, NAPI's claims fill a void room with GFP_ATOMIC first (default 1; 0: with alloc_pages_nolock() alone, which zeroes the page, on 6.18 and later, else the deferred refill)");
 
 enum labnet_pool_id { LABNET_LABYRINTH, LABNET_PAGE_POOL, LABNET_ATOMIC };
 
@@ -257,9 +257,9 @@ static void labnet_count(struct labnet_priv *priv, enum labnet_counter c)
  * irq. A claim that meets a void room fills it on the spot: in NAPI with
  * GFP_ATOMIC, valid there on every kernel (and alloc_pages_nolock() if
  * that fails); in hard irq with alloc_pages_nolock() alone, which is valid
- * there (PREEMPT_RT included, where it declines and the deferred refill
- * fills the room), but zeroes every page it gives. A failed fill costs
- * no buffer: the claim moves on to a room that is ready.
+ * there but zeroes every page it gives, and exists from 6.18 (before, and
+ * on PREEMPT_RT in hard irq, the deferred refill fills the room). A failed
+ * fill costs no buffer: the claim moves on to a room that is ready.
  */
 static void *labnet_pool_get(struct labnet_priv *priv, bool napi)
 {
@@ -315,9 +315,12 @@ static struct sk_buff *labnet_pool_build(struct labnet_priv *priv, void *va,
 		/* the page becomes ours, and the skb's: the room is refilled */
 		page = labyrinth_detach(priv->lab, va, priv);
 		if (IS_ERR(page)) {
-			/* the frame is dropped; the room, if ours, goes back */
+			/*
+			 * Not ours (a bug): a release would fail the same
+			 * check, or free a room claimed since with our token.
+			 * The frame is dropped, the buffer left alone.
+			 */
 			labnet_count(priv, LABNET_RX_POOL_ERRORS);
-			labyrinth_release(priv->lab, va, priv);
 			return NULL;
 		}
 	}
@@ -534,7 +537,7 @@ static enum hrtimer_restart labnet_irq(struct hrtimer *timer)
 static int labnet_poll(struct napi_struct *napi, int budget)
 {
 	struct labnet_priv *priv = container_of(napi, struct labnet_priv, napi);
-	unsigned int n, i, bytes = 0, copied = 0, up = 0;
+	unsigned int n, i, bytes = 0, copied = 0, passed = 0;
 	unsigned long flags;
 	bool rxcsum = priv->dev->features & NETIF_F_RXCSUM;
 
@@ -565,7 +568,7 @@ static int labnet_poll(struct napi_struct *napi, int budget)
 			labnet_count(priv, LABNET_RX_BUILD_FAIL);
 			continue;
 		}
-		up++;
+		passed++;
 		bytes += skb->len;
 		skb->protocol = eth_type_trans(skb, priv->dev);
 		/*
@@ -577,7 +580,7 @@ static int labnet_poll(struct napi_struct *napi, int budget)
 		napi_gro_receive(napi, skb);
 	}
 	u64_stats_update_begin(&priv->rx.syncp);
-	u64_stats_add(&priv->rx.packets, up);
+	u64_stats_add(&priv->rx.packets, passed);
 	u64_stats_add(&priv->rx.bytes, bytes);
 	u64_stats_update_end(&priv->rx.syncp);
 	if (copied)
@@ -903,7 +906,8 @@ static int __init labnet_init(void)
 		pr_err("ring=%u: a power of two from 16 to 4096\n", ring);
 		return -EINVAL;
 	}
-	if (rooms && rooms < labnet_rooms_needed(ring)) {
+	if (labnet_pool == LABNET_LABYRINTH && rooms &&
+	    rooms < labnet_rooms_needed(ring)) {
 		pr_err("rooms=%u: at least %u for a ring of %u\n", rooms,
 		       labnet_rooms_needed(ring), ring);
 		return -EINVAL;
