@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * memfill - the memory filler of `make net` (qemu/net): takes anonymous
- * memory until the guest's free memory is down to its zones' watermarks
- * (the sums of "low" and "high" in /proc/zoneinfo), and holds it there
- * while the traffic runs. Every 2 ms it takes a 256 KiB piece more while
+ * memory until the free pages of the guest's largest zone (DMA32 in a
+ * 1 GiB guest, Normal in a larger one) are down to that zone's watermarks
+ * in /proc/zoneinfo, and holds them there while the traffic runs. (The
+ * sum over all zones would count ZONE_DMA's pages, which lowmem_reserve
+ * keeps from other allocations, and push the large zone below its min.) Every 2 ms it takes a 256 KiB piece more while
  * free memory is above the high watermarks (at once while filling), and
  * gives 1 MiB back while it is below the low ones: the traffic's
  * allocations dip below low, where kswapd is woken and finds nothing to
@@ -13,8 +15,9 @@
  * A burst (a TCP window growing) can still take free memory below min
  * faster than the filler gives back; the OOM killer then kills the filler,
  * which has oom_score_adj 1000. So the filler runs in a child, and the
- * parent starts a new one when the OOM killer took the last: the pressure
- * holds, and the summary says how often that happened.
+ * parent (oom_score_adj -1000, holding nothing) starts a new one when a
+ * filler was killed: the pressure holds, and the summary says how often
+ * that happened. A filler dies with its parent (PR_SET_PDEATHSIG).
  *
  * Prints "memfill: filled ..." once free memory first reaches the high
  * watermarks (the caller waits for that line), and on SIGTERM a summary:
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,69 +51,81 @@ static void on_term(int sig)
 	stop = 1;
 }
 
-/* MemFree in kB */
-static unsigned long mem_free(void)
-{
-	unsigned long kb = 0;
-	char line[256];
-	FILE *f = fopen("/proc/meminfo", "r");
+/* the largest zone's state, in kB */
+struct zone_kb {
+	unsigned long free, min, low, high, managed;
+};
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemFree: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-/* the sums of every zone's min, low and high watermarks, in kB */
-static int watermarks(unsigned long *min_kb, unsigned long *low_kb,
-		      unsigned long *high_kb)
+/*
+ * Read the largest zone (by managed pages) from /proc/zoneinfo. Its
+ * "pages free" is the zone's NR_FREE_PAGES, which the watermark checks
+ * use (per-CPU lists excluded, per-CPU deltas folded lazily).
+ */
+static int largest_zone(struct zone_kb *z)
 {
 	unsigned long v, page_kb = sysconf(_SC_PAGESIZE) / 1024;
+	struct zone_kb cur = { 0 };
 	char line[256], word[32];
 	FILE *f = fopen("/proc/zoneinfo", "r");
 
 	if (!f)
 		return -1;
-	*min_kb = *low_kb = *high_kb = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " %31s %lu", word, &v) != 2)
+	memset(z, 0, sizeof(*z));
+	for (;;) {
+		char *l = fgets(line, sizeof(line), f);
+
+		if (!l || !strncmp(line, "Node ", 5)) {	/* a zone ends */
+			if (cur.managed > z->managed)
+				*z = cur;
+			memset(&cur, 0, sizeof(cur));
+			if (!l)
+				break;
 			continue;
-		if (!strcmp(word, "min"))
-			*min_kb += v * page_kb;
-		else if (!strcmp(word, "low"))
-			*low_kb += v * page_kb;
-		else if (!strcmp(word, "high"))
-			*high_kb += v * page_kb;
+		}
+		if (sscanf(line, " pages free %lu", &v) == 1)
+			cur.free = v * page_kb;
+		else if (sscanf(line, " %31s %lu", word, &v) == 2) {
+			if (!strcmp(word, "min"))
+				cur.min = v * page_kb;
+			else if (!strcmp(word, "low"))
+				cur.low = v * page_kb;
+			else if (!strcmp(word, "high"))
+				cur.high = v * page_kb;
+			else if (!strcmp(word, "managed"))
+				cur.managed = v * page_kb;
+		}
 	}
 	fclose(f);
-	return *low_kb ? 0 : -1;
+	return z->low ? 0 : -1;
 }
 
 /* The filler: see above. Returns when told to stop. */
 static int fill(void)
 {
 	static void *pieces[MAX_PIECES];
-	unsigned long n = 0, taken = 0, given = 0, min_kb, low_kb, high_kb;
-	unsigned long lo = -1UL, hi = 0, free_kb;
+	unsigned long n = 0, taken = 0, given = 0, lo = -1UL, hi = 0;
+	struct zone_kb z;
 	struct timespec tick = { 0, 2 * 1000 * 1000 };
 	int filled = 0;
 	FILE *adj;
 
-	if (watermarks(&min_kb, &low_kb, &high_kb)) {
+	if (largest_zone(&z)) {
 		fprintf(stderr, "memfill: no watermarks in /proc/zoneinfo\n");
-		return 1;
+		return 2;
 	}
+	/* dies with the parent: no filler left behind */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return 2;
 	adj = fopen("/proc/self/oom_score_adj", "w");
 	if (adj) {
 		fputs("1000\n", adj);
 		fclose(adj);
 	}
 	while (!stop) {
-		free_kb = mem_free();
-		if (free_kb > high_kb && n < MAX_PIECES) {
+		if (largest_zone(&z))
+			return 2;
+		if (z.free > z.high && n < MAX_PIECES) {
 			void *p = mmap(NULL, PIECE, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
 				       -1, 0);
@@ -120,7 +136,7 @@ static int fill(void)
 				if (!filled)
 					continue;	/* fill at once */
 			}
-		} else if (free_kb < low_kb && n) {
+		} else if (z.free < z.low && n) {
 			for (int i = 0; i < 4 && n; i++) {
 				munmap(pieces[--n], PIECE);
 				given++;
@@ -128,23 +144,23 @@ static int fill(void)
 		} else if (!filled) {
 			filled = 1;
 			*reached = 1;
-			printf("memfill: filled %lu MiB; free %lu kB, watermarks min %lu kB low %lu kB high %lu kB\n",
-			       n * PIECE >> 20, free_kb, min_kb, low_kb, high_kb);
+			printf("memfill: filled %lu MiB; the largest zone's free %lu kB, watermarks min %lu kB low %lu kB high %lu kB\n",
+			       n * PIECE >> 20, z.free, z.min, z.low, z.high);
 			fflush(stdout);
 		}
 		if (filled) {
-			lo = free_kb < lo ? free_kb : lo;
-			hi = free_kb > hi ? free_kb : hi;
+			lo = z.free < lo ? z.free : lo;
+			hi = z.free > hi ? z.free : hi;
 		}
 		nanosleep(&tick, NULL);
 	}
 	if (!filled) {
 		printf("memfill: stopped before the watermarks (%lu kB free, %lu MiB taken)\n",
-		       mem_free(), n * PIECE >> 20);
+		       z.free, n * PIECE >> 20);
 		return 1;
 	}
 	printf("memfill: held %lu MiB at the end; free %lu..%lu kB while filled (min %lu low %lu); took %lu MiB, gave back %lu MiB\n",
-	       n * PIECE >> 20, lo, hi, min_kb, low_kb, taken * PIECE >> 20,
+	       n * PIECE >> 20, lo, hi, z.min, z.low, taken * PIECE >> 20,
 	       given * PIECE >> 20);
 	fflush(stdout);
 	return 0;
@@ -158,10 +174,18 @@ int main(void)
 	pid_t child, r;
 	int status;
 
+	FILE *adj;
+
 	reached = mmap(NULL, sizeof(*reached), PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (reached == MAP_FAILED)
 		return 1;
+	/* the OOM killer takes a filler, never the parent */
+	adj = fopen("/proc/self/oom_score_adj", "w");
+	if (adj) {
+		fputs("-1000\n", adj);
+		fclose(adj);
+	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	for (;;) {
@@ -178,8 +202,9 @@ int main(void)
 				kill(child, SIGTERM);
 			nanosleep(&tick, NULL);
 		}
+		/* SIGKILL: the OOM killer's (nothing else sends it here) */
 		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-			oom_kills++;	/* the OOM killer's SIGKILL: fill again */
+			oom_kills++;
 		else
 			break;
 		if (stop)

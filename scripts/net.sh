@@ -6,9 +6,10 @@
 # one boot of the kernel KVER selects (default stable) under qemu (TCG,
 # NET_SMP vCPUs, default 2): iperf3 TCP and UDP and pktgen between two
 # network namespaces joined by the device pair, with fail_page_alloc off
-# and at each of NET_PRESSURE (default "0 1 10 50 fill") percent, "fill"
-# being memory held at the low watermarks by a process (qemu/memfill.c)
-# instead; qemu/net runs it in the guest.
+# and at each level of NET_PRESSURE (default "0 1 10 50 fill"): a number is
+# a fail_page_alloc percentage, "fill" memory held between the low and
+# high watermarks by a process (qemu/memfill.c); qemu/net runs it in the
+# guest.
 #
 #   NET_FLAVOUR=bench  (default) the benchmark kernel plus fail_page_alloc
 #                      (qemu/net.config), for the numbers
@@ -47,7 +48,7 @@ res=$REPO/bench/results
 mkdir -p "$out" "$res"
 
 NET_MODULE=$mdir/drivers/net/labnet.ko \
-NET_POOLS=${NET_POOLS:-labyrinth labyrinth:irq_post=0 page_pool atomic} \
+NET_POOLS=${NET_POOLS:-labyrinth labyrinth:irq_post=0 labyrinth:napi_gfp=0 page_pool atomic} \
 NET_SECONDS=${NET_SECONDS:-5} NET_PRESSURE=${NET_PRESSURE:-0 1 10 50 fill} \
 NET_TEARDOWN=${NET_TEARDOWN:-1} NET_REPS=${NET_REPS:-1} \
 NET_BINARIES="/usr/bin/ip /usr/bin/iperf3" CYCLES=0 PRESSURE= \
