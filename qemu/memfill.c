@@ -5,8 +5,9 @@
  * 1 GiB guest, Normal in a larger one) are down to that zone's watermarks
  * in /proc/zoneinfo, and holds them there while the traffic runs. (The
  * sum over all zones would count ZONE_DMA's pages, which lowmem_reserve
- * keeps from other allocations, and push the large zone below its min.) Every 2 ms it takes a 256 KiB piece more while
- * free memory is above the high watermarks (at once while filling), and
+ * keeps from other allocations, and push the large zone below its min.)
+ * Every 2 ms it takes a 256 KiB piece more while free memory is above the
+ * high watermark (at once while filling), and
  * gives 1 MiB back while it is below the low ones: the traffic's
  * allocations dip below low, where kswapd is woken and finds nothing to
  * reclaim (no swap, no page cache worth the name). The caller turns
@@ -44,6 +45,16 @@
 static volatile sig_atomic_t stop;
 /* shared with the parent: some filler got to the watermarks */
 static volatile int *reached;
+
+static void oom_score_adj(const char *adj)
+{
+	FILE *f = fopen("/proc/self/oom_score_adj", "w");
+
+	if (f) {
+		fputs(adj, f);
+		fclose(f);
+	}
+}
 
 static void on_term(int sig)
 {
@@ -107,7 +118,6 @@ static int fill(void)
 	struct zone_kb z;
 	struct timespec tick = { 0, 2 * 1000 * 1000 };
 	int filled = 0;
-	FILE *adj;
 
 	if (largest_zone(&z)) {
 		fprintf(stderr, "memfill: no watermarks in /proc/zoneinfo\n");
@@ -117,11 +127,7 @@ static int fill(void)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		return 2;
-	adj = fopen("/proc/self/oom_score_adj", "w");
-	if (adj) {
-		fputs("1000\n", adj);
-		fclose(adj);
-	}
+	oom_score_adj("1000\n");
 	while (!stop) {
 		if (largest_zone(&z))
 			return 2;
@@ -174,18 +180,12 @@ int main(void)
 	pid_t child, r;
 	int status;
 
-	FILE *adj;
-
 	reached = mmap(NULL, sizeof(*reached), PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (reached == MAP_FAILED)
 		return 1;
 	/* the OOM killer takes a filler, never the parent */
-	adj = fopen("/proc/self/oom_score_adj", "w");
-	if (adj) {
-		fputs("-1000\n", adj);
-		fclose(adj);
-	}
+	oom_score_adj("-1000\n");
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	for (;;) {

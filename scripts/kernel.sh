@@ -140,8 +140,10 @@ pack_initramfs() {
 			[ -e "$root/bin/$m" ] || ln -s busybox "$root/bin/$m"
 		done
 		[ -f "$REPO/qemu/net" ] && install -m 0755 "$REPO/qemu/net" "$root/net"
-		# make net's memory filler
-		gcc -static -O2 -s -o "$root/bin/memfill" "$REPO/qemu/memfill.c" || return 1
+		# make net's memory filler (the smoke has no use for it)
+		if [ "$mode" = net ]; then
+			gcc -static -O2 -s -o "$root/bin/memfill" "$REPO/qemu/memfill.c" || return 1
+		fi
 	fi
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
 	rm -rf "$root"

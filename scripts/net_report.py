@@ -176,7 +176,7 @@ def plot(rows, levels, pools, png):
         panels.append(f"set title '{wl} ({unit})'\nplot {series}")
     gp = f"""set terminal pngcairo size 1100,760 noenhanced
 set output '{png}'
-set multiplot layout 2,2 title 'labnet: RX pools under traffic (TCG, same boot); x: fail_page_alloc %, or memory filled to the low watermarks'
+set multiplot layout 2,2 title 'labnet: RX pools under traffic (TCG, same boot); x: fail_page_alloc %, or fill (memory at the watermarks)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1

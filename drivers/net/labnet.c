@@ -25,8 +25,8 @@
  * ``irq_post=1`` it first moves the frames written into a completion queue
  * and posts up to one batch (32) of fresh buffers into their slots, from
  * hard irq, which only labyrinth allows: the device has buffers again
- * before NAPI runs, however late softirq processing is. NAPI's poll hands each frame up with
- * napi_gro_receive(): a frame of at most ``copybreak`` bytes is copied into
+ * before NAPI runs, however late softirq processing is. NAPI's poll hands
+ * each frame up with napi_gro_receive(): a frame of at most ``copybreak`` bytes is copied into
  * a fresh skb and its buffer goes back to the pool; a larger one is given
  * to the stack with its page (labyrinth_detach(), the room refilled on the
  * spot or by the deferred refill; skb_mark_for_recycle() for page_pool;
@@ -135,6 +135,13 @@ static unsigned int labnet_rooms_needed(unsigned int size)
 static unsigned int labnet_nr_rooms(unsigned int size)
 {
 	return rooms ?: max(4 * size, labnet_rooms_needed(size));
+}
+
+/* rooms= was set at load, and is too few for a ring of @size */
+static bool labnet_rooms_short(unsigned int size)
+{
+	return labnet_pool == LABNET_LABYRINTH && rooms &&
+	       rooms < labnet_rooms_needed(size);
 }
 
 /* the device's counters that are not per packet: ethtool -S */
@@ -765,8 +772,7 @@ static int labnet_set_ringparam(struct net_device *dev,
 		NL_SET_ERR_MSG(extack, "rx ring: a power of two from 16 to 4096; no other ring");
 		return -EINVAL;
 	}
-	if (labnet_pool == LABNET_LABYRINTH && rooms &&
-	    rooms < labnet_rooms_needed(size)) {
+	if (labnet_rooms_short(size)) {
 		NL_SET_ERR_MSG(extack, "rx ring: too large for the rooms= set at load");
 		return -EINVAL;
 	}
@@ -906,8 +912,7 @@ static int __init labnet_init(void)
 		pr_err("ring=%u: a power of two from 16 to 4096\n", ring);
 		return -EINVAL;
 	}
-	if (labnet_pool == LABNET_LABYRINTH && rooms &&
-	    rooms < labnet_rooms_needed(ring)) {
+	if (labnet_rooms_short(ring)) {
 		pr_err("rooms=%u: at least %u for a ring of %u\n", rooms,
 		       labnet_rooms_needed(ring), ring);
 		return -EINVAL;
