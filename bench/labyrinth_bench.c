@@ -61,7 +61,7 @@ MODULE_PARM_DESC(ms, "milliseconds per repetition (default 100)");
 
 static char *only;
 module_param(only, charp, 0444);
-MODULE_PARM_DESC(only, "run only the peers named here (comma-separated)");
+MODULE_PARM_DESC(only, "run only the peers named here (comma-separated), and neither the scarce nor the occupancy points");
 
 static unsigned int reps = 5;
 module_param(reps, uint, 0444);
@@ -162,6 +162,100 @@ static int lab_fini(void)
 	labyrinth_destroy(bench_lab);
 	return st.rooms_owned || st.claims != st.releases || st.bad_calls ?
 	       -EIO : 0;
+}
+
+/*
+ * A NIC's receive ring, as drivers/net/labnet.c's NAPI poll uses it: a
+ * buffer is claimed (GFP_ATOMIC, as labnet claims in NAPI) into each slot
+ * and comes back BENCH_RX_RING claims later, when its frame has arrived:
+ * released, the frame copied out (lab_rx_copy: a frame below the
+ * copybreak), or detached and its page freed (lab_rx_detach: a frame
+ * handed to the stack with its page; the room is refilled). So the
+ * release or detach is of a room claimed a ring ago, not of the last one,
+ * and a detach leaves a void room to fill: labnet's costs, without the
+ * stack's. Softirq only: the ring is the CPU's, as a NAPI instance's.
+ * The peers to read them against: page_pool (whose recycling serves both)
+ * and alloc_pages (a page allocated and freed per frame).
+ */
+#define BENCH_RX_RING	32
+struct bench_rx {
+	void *slot[BENCH_RX_RING];
+	unsigned int next;
+};
+
+static DEFINE_PER_CPU(struct bench_rx, bench_rx);
+
+static int lab_rx_fini(void)
+{
+	struct labyrinth_stats st;
+	unsigned int cpu, i;
+
+	for_each_possible_cpu(cpu) {
+		struct bench_rx *rx = per_cpu_ptr(&bench_rx, cpu);
+
+		for (i = 0; i < BENCH_RX_RING; i++) {
+			if (rx->slot[i])
+				lab_put(rx->slot[i]);
+			rx->slot[i] = NULL;
+		}
+	}
+	labyrinth_get_stats(bench_lab, &st);
+	labyrinth_destroy(bench_lab);
+	return st.rooms_owned || st.claims != st.releases + st.detaches ||
+	       st.bad_calls ? -EIO : 0;
+}
+
+static int lab_rx_init(void)
+{
+	struct labyrinth_config cfg = {
+		.name = "bench_rx", .node = NUMA_NO_NODE,
+		/* as labnet: four rings' worth for each ring */
+		.nr_rooms = 4 * BENCH_RX_RING * num_online_cpus(),
+	};
+	unsigned int cpu, i;
+
+	bench_lab = labyrinth_create(&cfg);
+	if (IS_ERR(bench_lab))
+		return PTR_ERR(bench_lab);
+	for_each_online_cpu(cpu) {
+		struct bench_rx *rx = per_cpu_ptr(&bench_rx, cpu);
+
+		rx->next = 0;
+		for (i = 0; i < BENCH_RX_RING; i++) {
+			rx->slot[i] = labyrinth_claim(bench_lab, &bench_owner);
+			if (!rx->slot[i]) {
+				lab_rx_fini();
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Post a fresh buffer into the next slot; its frame's buffer comes out. */
+static void *lab_rx_get(void)
+{
+	struct bench_rx *rx = this_cpu_ptr(&bench_rx);
+	void *buf = labyrinth_claim_gfp(bench_lab, &bench_owner,
+					GFP_ATOMIC | __GFP_NOWARN);
+	void *done;
+
+	if (!buf)
+		return NULL;
+	done = rx->slot[rx->next];
+	rx->slot[rx->next] = buf;
+	rx->next = (rx->next + 1) % BENCH_RX_RING;
+	return done;
+}
+
+static void lab_rx_detach(void *obj)
+{
+	struct page *page = labyrinth_detach(bench_lab, obj, &bench_owner);
+
+	if (IS_ERR(page))
+		atomic_inc(&bench_errors);
+	else
+		__free_page(page);
 }
 
 #ifdef LABYRINTH_HAVE_OBJPOOL
@@ -389,6 +483,10 @@ static const struct bench_peer bench_peers[] = {
 	{ "objpool", BENCH_ALL_CTX, true, true, op_init, op_get, op_put, op_fini },
 #endif
 	{ "mempool", BENCH_ALL_CTX, true, false, mp_init, mp_get, mp_put, mp_fini },
+	{ "lab_rx_copy", BIT(BENCH_SOFTIRQ), false, true, lab_rx_init, lab_rx_get, lab_put,
+	  lab_rx_fini },
+	{ "lab_rx_detach", BIT(BENCH_SOFTIRQ), false, true, lab_rx_init, lab_rx_get,
+	  lab_rx_detach, lab_rx_fini },
 	{ "alloc_pages", BENCH_ALL_CTX, true, false, ap_init, ap_get, ap_put, ap_fini },
 #if IS_ENABLED(CONFIG_PAGE_POOL)
 	{ "page_pool", BIT(BENCH_SOFTIRQ), false, true, pp_init, pp_get, pp_put, pp_fini },
@@ -617,7 +715,7 @@ static u64 bench_collisions(void)
 {
 	struct labyrinth_stats st;
 
-	if (bench_peer->get != lab_get)
+	if (bench_peer->get != lab_get && bench_peer->get != lab_rx_get)
 		return 0;
 	labyrinth_get_stats(bench_lab, &st);
 	return st.collisions;
@@ -1198,9 +1296,9 @@ static int __init bench_init(void)
 		err = bench_peer_run(&bench_peers[i]);
 	}
 	for (i = 0; i < ARRAY_SIZE(bench_scarce_peers) && !err; i++)
-		if (bench_wants("scale"))
+		if (bench_wants("scale") && !only)
 			bench_scarce_point(&bench_scarce_peers[i]);
-	if (!err && !smoke && bench_wants("occupancy"))
+	if (!err && !smoke && !only && bench_wants("occupancy"))
 		bench_occupancy();
 	if (!err && atomic_read(&bench_errors))
 		err = -EIO;

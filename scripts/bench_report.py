@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 PEERS = ["labyrinth", "objpool", "mempool", "alloc_pages", "page_pool",
-         "empty", "spinlock_pair", "cmpxchg"]
+         "lab_rx_copy", "lab_rx_detach", "empty", "spinlock_pair", "cmpxchg"]
 CTXS = ["task", "softirq", "hardirq", "cross_cpu", "all"]
 
 
@@ -78,6 +78,17 @@ def tables(boots):
             if any(vals):
                 print(f"{p:14} " + " ".join(fmt(v, "8.0f") for v in vals))
         print()
+        # drivers/net/labnet.c's buffer cycle: the NIC ring's pattern
+        rx = [(f"{a} / {b}", ratio(ic.ns(a, "softirq"), ic.ns(b, "softirq")))
+              for a, b in (("lab_rx_copy", "page_pool"), ("lab_rx_detach", "page_pool"),
+                           ("lab_rx_detach", "alloc_pages"))]
+        if any(v for _, v in rx):
+            print("A receive ring's buffer, claimed and released (a copied frame) or "
+                  "detached and freed\n(a frame given to the stack), 1 CPU softirq, "
+                  "instructions per buffer:")
+            for name, v in rx:
+                print(f"  {name:32} {fmt(v, '6.2f')}")
+            print()
     if tcg and tcg.rows:
         print("Wall time under multi-threaded TCG, 2 vCPUs (emulation: compare ratios only):\n")
         print(f"{'peer':14} {'context':9} {'cpus':>4} {'ns/pair':>10} {'spread%':>8} {'kpairs/s':>10}")
