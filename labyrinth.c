@@ -239,11 +239,16 @@ static __always_inline void labyrinth_note_free(struct labyrinth *lab,
  * keeps its bit where every claim may fill it (alloc_pages_nolock()):
  * the next claim tries again, as the deferred refill backs off.
  */
+/* Without pages and not being filled: detached (GONE), or VOID. */
+static bool labyrinth_void(unsigned long t)
+{
+	return !labyrinth_held(t) && (labyrinth_phase(t) == LAB_GONE ||
+				      labyrinth_state(t) == LAB_ROOM_VOID);
+}
+
 static bool labyrinth_fillable(const struct labyrinth *lab, unsigned long t)
 {
-	return labyrinth_has_nolock(lab) && !labyrinth_held(t) &&
-	       (labyrinth_phase(t) == LAB_GONE ||
-		labyrinth_state(t) == LAB_ROOM_VOID);
+	return labyrinth_has_nolock(lab) && labyrinth_void(t);
 }
 
 static void labyrinth_note_taken(struct labyrinth *lab,
@@ -567,13 +572,15 @@ static unsigned int labyrinth_walk_door(const struct labyrinth *lab,
  * door); after a busy lock it takes a far door, 1, 2, ... W - 1 in turn
  * (another CPU works there now); a door whose wing has been scanned passes
  * to the next. It visits each room at most once and at most lab->limit
- * rooms; a room it finds taken loses its bit, so the next walk skips it
- * unvisited. Returns the room claimed or NULL; *@probes counts the visits.
+ * rooms (with those *@probes counts already), passing room @skip (one the
+ * caller visited; UINT_MAX for none); a room it finds taken loses its
+ * bit, so the next walk skips it unvisited. Returns the room claimed or
+ * NULL; *@probes counts the visits.
  */
 static noinline struct labyrinth_room *
 labyrinth_walk(struct labyrinth *lab, const void *owner, unsigned long ip,
 	       unsigned int idx, unsigned int *probes, bool *contended,
-	       struct labyrinth_fill *fill)
+	       struct labyrinth_fill *fill, unsigned int skip)
 {
 	unsigned int w = labyrinth_wing_of(lab, idx), far = 0, door = 0, col0;
 	struct labyrinth_room *room;
@@ -592,6 +599,8 @@ labyrinth_walk(struct labyrinth *lab, const void *owner, unsigned long ip,
 			w = lab->door_to[w * lab->doors + door];
 			continue;
 		}
+		if (i == skip)		/* visited already */
+			continue;
 		if (*probes == lab->limit)
 			return NULL;
 		(*probes)++;
@@ -823,10 +832,32 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	/* read again: the walk may run preemptible; any room is a start */
 	struct labyrinth_room *entrance = this_cpu_read(lab->pcpu->next);
 	unsigned int probes = 0, idx = labyrinth_room_idx(lab, entrance);
-	struct labyrinth_room *room;
+	struct labyrinth_room *room = NULL;
+	unsigned int skip = UINT_MAX;
 	bool contended = false;
 
-	room = labyrinth_walk(lab, owner, ip, idx, &probes, &contended, &fill);
+	/*
+	 * A void entrance this claim can fill - its pages detached, as a
+	 * network driver detaches every large frame's buffer - is the room
+	 * the walk would visit first: fill it and take it without one. If
+	 * that fails, the walk starts there and passes it.
+	 */
+	if (fill.can_fill && labyrinth_void(READ_ONCE(entrance->ticket))) {
+		enum labyrinth_probe res;
+
+		probes = 1;
+		skip = idx;
+		res = labyrinth_try_room(lab, entrance, owner, ip, &fill);
+		if (res == LAB_PROBE_CLAIMED)
+			room = entrance;
+		else if (res == LAB_PROBE_LOCKED)
+			contended = true;
+		else
+			labyrinth_note_taken(lab, entrance);
+	}
+	if (!room)
+		room = labyrinth_walk(lab, owner, ip, idx, &probes, &contended,
+				      &fill, skip);
 	if (!room && (gfp & __GFP_RECLAIM) && !fill.failed)
 		room = labyrinth_walk_void(lab, owner, ip, &probes, &fill);
 	if (fill.skipped || fill.failed)

@@ -1148,6 +1148,61 @@ static void claim_fill_failure_keeps_room_marked_void(struct kunit *test)
 }
 
 /*
+ * A void entrance that the claim can fill is filled and taken without a
+ * walk (a network driver's ring: every claim meets the room it detached a
+ * ring ago): one visit, no collision. If the fill fails, the walk goes on
+ * from it and does not visit it again: one collision, then the next room.
+ */
+static void claim_fills_void_entrance_once(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 4, 0, 1, 0, 0);
+	struct labyrinth_stats s0, s;
+	unsigned int cpu, ia;
+	struct page *page;
+	void *a, *b, *c;
+
+	lt_hold_refill(lab);
+	a = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	ia = labyrinth_room_index(lab, a);
+	page = labyrinth_detach(lab, a, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	__free_pages(page, 0);
+
+	for_each_possible_cpu(cpu)
+		labyrinth_set_entrance(lab, cpu, ia);
+	s0 = lt_stats(lab);
+	b = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, b), ia);
+	s = lt_stats(lab);
+	KUNIT_EXPECT_EQ(test, s.collisions - s0.collisions, 0);
+	KUNIT_EXPECT_EQ(test, s.refills_gfp - s0.refills_gfp, 1);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 0);
+
+	/* again, and this time both allocators fail */
+	page = labyrinth_detach(lab, b, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	__free_pages(page, 0);
+	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_fail_stub);
+	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
+	for_each_possible_cpu(cpu)
+		labyrinth_set_entrance(lab, cpu, ia);
+	s0 = lt_stats(lab);
+	c = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
+	KUNIT_EXPECT_NOT_NULL(test, c);
+	KUNIT_EXPECT_NE(test, labyrinth_room_index(lab, c), ia);
+	s = lt_stats(lab);
+	KUNIT_EXPECT_EQ(test, s.collisions - s0.collisions, 1);
+	KUNIT_EXPECT_EQ(test, s.refill_failures - s0.refill_failures, 1);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 1);
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
+	labyrinth_set_nolock_hook(lab, NULL);
+	if (c)
+		labyrinth_release(lab, c, OWNER_A);
+}
+
+/*
  * A failed refill leaves the room void, the claim moves on; it recovers.
  * The claims may sleep (GFP_KERNEL), so they fill on the spot; both
  * allocators fail.
@@ -2300,6 +2355,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(create_accepts_edge_configs),
 	KUNIT_CASE(create_fails_at_each_allocation),
 	KUNIT_CASE(claim_refill_failure_leaves_room_void),
+	KUNIT_CASE(claim_fills_void_entrance_once),
 	KUNIT_CASE(claim_fill_failure_keeps_room_marked_void),
 	KUNIT_CASE(failing_refill_backs_off),
 	KUNIT_CASE(refill_stops_at_first_failure_and_backs_off),
