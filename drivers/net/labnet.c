@@ -22,10 +22,13 @@
  * until NAPI completes, the usual NAPI contract.
  *
  * The interrupt handler schedules NAPI; with ``pool=labyrinth`` and
- * ``irq_post=1`` it first moves the frames written into a completion queue
- * and posts up to one batch (32) of fresh buffers into their slots, from
- * hard irq, which only labyrinth allows: the device has buffers again
- * before NAPI runs, however late softirq processing is. NAPI's poll hands
+ * ``irq_post=1``, when the ring runs low (fewer than ``irq_low`` percent of
+ * its slots hold a buffer), it first moves the frames written into a
+ * completion queue and posts up to one batch (32) of fresh buffers into
+ * their slots, from hard irq, which only labyrinth allows: the device has
+ * buffers again before NAPI runs, however late softirq processing is.
+ * Only then, since a claim in hard irq can fill a void room only with
+ * alloc_pages_nolock(), which zeroes the page; NAPI fills with GFP_ATOMIC. NAPI's poll hands
  * each frame up with napi_gro_receive(): a frame of at most ``copybreak`` bytes is copied into
  * a fresh skb and its buffer goes back to the pool; a larger one is given
  * to the stack with its page (labyrinth_detach(), the room refilled on the
@@ -107,7 +110,11 @@ MODULE_PARM_DESC(coalesce_us, "microseconds from a frame to its interrupt (defau
 
 static bool irq_post = true;
 module_param(irq_post, bool, 0444);
-MODULE_PARM_DESC(irq_post, "with pool=labyrinth, post buffers from the interrupt handler too (default 1)");
+MODULE_PARM_DESC(irq_post, "with pool=labyrinth, post buffers from the interrupt handler too, when the ring runs low (default 1)");
+
+static unsigned int irq_low = 25;
+module_param(irq_low, uint, 0444);
+MODULE_PARM_DESC(irq_low, "with irq_post, the interrupt handler posts while fewer than this percentage of the ring's slots hold a buffer (default 25; 100: at every interrupt)");
 
 static bool napi_gfp = true;
 module_param(napi_gfp, bool, 0444);
@@ -518,6 +525,16 @@ static unsigned int labnet_harvest(struct labnet_priv *priv)
 	return priv->cq_tail - priv->cq_head;
 }
 
+/*
+ * Fewer than irq_low percent of the ring's slots hold a buffer the device
+ * may write. Called with @lock held.
+ */
+static bool labnet_ring_low(struct labnet_priv *priv)
+{
+	return (u64)(priv->post - priv->dev_idx) * 100 <
+	       (u64)priv->size * min(irq_low, 100U);
+}
+
 /* The interrupt handler: hard irq. */
 static enum hrtimer_restart labnet_irq(struct hrtimer *timer)
 {
@@ -528,11 +545,21 @@ static enum hrtimer_restart labnet_irq(struct hrtimer *timer)
 	if (!READ_ONCE(priv->up))
 		return HRTIMER_NORESTART;
 	if (labnet_pool == LABNET_LABYRINTH && irq_post) {
-		/* the device gets buffers again now, not when NAPI runs */
+		bool low;
+
+		/*
+		 * The ring runs low: the device gets buffers again now, not
+		 * when NAPI runs. Only then: a claim here may fill a void room
+		 * only with alloc_pages_nolock(), which zeroes the page, where
+		 * NAPI fills with GFP_ATOMIC.
+		 */
 		raw_spin_lock_irqsave(&priv->lock, flags);
-		labnet_harvest(priv);
+		low = labnet_ring_low(priv);
+		if (low)
+			labnet_harvest(priv);
 		raw_spin_unlock_irqrestore(&priv->lock, flags);
-		labnet_post(priv, false);
+		if (low)
+			labnet_post(priv, false);
 	}
 	/* the interrupt stays masked (pending) until NAPI completes */
 	napi_schedule(&priv->napi);
