@@ -128,6 +128,7 @@ pack_initramfs() {
 	echo "${NET_PRESSURE:-0}" >"$root/net.pressure"
 	echo "${NET_TEARDOWN:-0}" >"$root/net.teardown"
 	echo "${NET_REPS:-1}" >"$root/net.reps"
+	echo "${NET_WORKLOADS:-tcp udp pktgen64 pktgen1500}" >"$root/net.workloads"
 	if [ -n "${NET_MODULE:-}" ]; then
 		cp "$NET_MODULE" "$root/modules/labnet.ko"
 		need_pkgs ethtool

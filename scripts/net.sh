@@ -23,11 +23,20 @@
 # Each workload runs with each pool in turn, on a freshly loaded device,
 # the order rotating from one workload to the next; NET_REPS (1) times.
 # NET_POOLS takes POOL[:ARG,...] (e.g. labyrinth:irq_post=0) to pass the
-# driver's parameters. NET_SECONDS: per workload, default 5. Results go beside the
+# driver's parameters; NET_WORKLOADS a subset of "tcp udp pktgen64
+# pktgen1500" (all four). NET_SECONDS: per workload, default 5. Results go beside the
 # benchmark's: bench/results/net.csv (pool,workload,pressure,metric,value),
 # net.txt (the table), net.png (the plot). Exit status 1 if a run did not
 # finish, a workload moved no frame, or the kernel log has a checker report.
 # Times under TCG are not hardware numbers: compare pools of the same boot.
+#
+#   NET_TIME=tcg     (default) multi-threaded TCG, the guest's clock the
+#                    host's: rates move with the host's load, from one boot
+#                    to the next by up to a quarter
+#   NET_TIME=icount  -icount shift=0: one vCPU runs at a time and guest time
+#                    counts instructions (1 ns each), so a rate is frames
+#                    per instruction executed: the same to within about 2%
+#                    from boot to boot; for the pools' ratios
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kernel.sh"
@@ -41,6 +50,13 @@ bench) kdir=$(build_kernel net "$REPO/qemu/base.config" "$REPO/qemu/bench.config
 debug) kdir=$(build_kernel debug "$REPO/qemu/base.config" "$REPO/qemu/debug.config") ;;
 *) die "NET_FLAVOUR=$flavour: bench or debug" ;;
 esac
+clock=${NET_TIME:-tcg}
+case $clock in
+tcg) ;;
+icount) QEMU_EXTRA="${QEMU_EXTRA:-} -icount shift=0,align=off"
+	export TSC_KHZ=1000000 QEMU_EXTRA ;;
+*) die "NET_TIME=$clock: tcg or icount" ;;
+esac
 mdir=$(build_modules "$KVERSION/x86-net-$flavour" "$kdir")
 [ -f "$mdir/drivers/net/labnet.ko" ] || die "labnet.ko was not built"
 out=$REPO/build/$KVERSION/qemu-net-$flavour
@@ -48,12 +64,13 @@ res=$REPO/bench/results
 mkdir -p "$out" "$res"
 
 NET_MODULE=$mdir/drivers/net/labnet.ko \
-NET_POOLS=${NET_POOLS:-labyrinth labyrinth:irq_post=0 labyrinth:napi_gfp=0 page_pool atomic} \
+NET_POOLS=${NET_POOLS:-labyrinth labyrinth:irq_low=100 labyrinth:napi_gfp=0 page_pool atomic} \
 NET_SECONDS=${NET_SECONDS:-5} NET_PRESSURE=${NET_PRESSURE:-0 1 10 50 fill} \
 NET_TEARDOWN=${NET_TEARDOWN:-1} NET_REPS=${NET_REPS:-1} \
+NET_WORKLOADS=${NET_WORKLOADS:-tcp udp pktgen64 pktgen1500} \
 NET_BINARIES="/usr/bin/ip /usr/bin/iperf3" CYCLES=0 PRESSURE= \
 	pack_initramfs "$out/initramfs.cpio.gz" net "$mdir/labyrinth.ko"
-log "net boot ($flavour kernel): ${NET_SMP:-2} vCPUs"
+log "net boot ($flavour kernel): ${NET_SMP:-2} vCPUs, clock $clock"
 start=$SECONDS
 # a larger log: the fill level's OOM kills print pages of it, and the
 # run's start mark must stay in it
@@ -62,6 +79,6 @@ SMP=${NET_SMP:-2} QEMU_APPEND="nokmemleakscan log_buf_len=16M" \
 	"$out/serial.log" "${NET_TIMEOUT:-2400}" || true
 log "qemu finished in $((SECONDS - start)) s; serial log: $out/serial.log"
 suffix=$([ "$flavour" = bench ] || echo "-$flavour")
-python3 "$REPO/scripts/net_report.py" --csv "$res/net$suffix.csv" \
+python3 "$REPO/scripts/net_report.py" --clock "$clock" --csv "$res/net$suffix.csv" \
 	--png "$res/net$suffix.png" "$out/serial.log" | tee "$res/net$suffix.txt"
 exit "${PIPESTATUS[0]}"

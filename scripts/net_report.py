@@ -44,12 +44,13 @@ def parse(lines):
     i = 0
     while i < len(lines):
         l = lines[i]
-        m = re.match(r"LABNET-BEGIN pools=\[(.*)\] seconds=(\d+) .*"
-                     r"pressure=\[(.*)\]", l)
+        m = re.match(r"LABNET-BEGIN pools=\[(.*?)\] (?:workloads=\[(.*?)\] )?"
+                     r"seconds=(\d+) .*pressure=\[(.*)\]", l)
         if m:
             meta["pools"] = m.group(1).split()
-            meta["seconds"] = int(m.group(2))
-            meta["levels"] = m.group(3).split()
+            meta["workloads"] = m.group(2).split() if m.group(2) else WORKLOADS
+            meta["seconds"] = int(m.group(3))
+            meta["levels"] = m.group(4).split()
         if l.startswith("LABNET-ERROR"):
             errors.append(l)
         m = re.match(r"LABNET-SNAP (\S+) (\S+) (\S+) (\S+) (before|after)$", l)
@@ -116,7 +117,7 @@ def metrics(snaps, jsons, secs):
         if "fpa_times" in after:
             m["injected"] = before["fpa_times"] - after["fpa_times"] \
                 if lvl != "0" else 0
-        if pool == "labyrinth":
+        if pool.split(":")[0] == "labyrinth":
             for k in ("refills_deferred", "refill_failures", "refills_nolock",
                       "bad_calls"):
                 m[k] = d("lab_" + k)
@@ -157,10 +158,10 @@ def fmt(v, prec=1):
     return str(v)
 
 
-def plot(rows, levels, pools, png):
+def plot(rows, levels, pools, workloads, png):
     dat = png[:-4] + "-plot.dat"
     with open(dat, "w") as f:
-        for wl in WORKLOADS:
+        for wl in workloads:
             f.write(f"# {wl}\n")
             for lvl in levels:
                 vals = [rows.get((p, wl, lvl), {}).get(
@@ -169,7 +170,7 @@ def plot(rows, levels, pools, png):
                                              for v in vals) + "\n")
             f.write("\n\n")
     panels = []
-    for i, wl in enumerate(WORKLOADS):
+    for i, wl in enumerate(workloads):
         unit = "Mbit/s" if wl in ("tcp", "udp") else "kframes/s"
         series = ", ".join(f"'{dat}' index {i} using {k + 2}:xtic(1) "
                            f"title '{p}'" for k, p in enumerate(pools))
@@ -225,6 +226,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--csv")
     ap.add_argument("--png")
+    ap.add_argument("--clock", default="tcg",
+                    help="the guest's clock: tcg (wall time) or icount (instructions)")
     ap.add_argument("log")
     a = ap.parse_args()
     try:
@@ -238,6 +241,7 @@ def main():
     rows = metrics(snaps, jsons, secs)
     # what the boot was asked to run: every one of them must have reported
     pools, levels = meta.get("pools", []), meta.get("levels", [])
+    workloads = meta.get("workloads", WORKLOADS)
     problems, fills = list(errors), []
     if not pools or not levels:
         problems.append("no LABNET-BEGIN line: the run did not start")
@@ -274,10 +278,13 @@ def main():
     reps = max((m["reps"] for m in rows.values()), default=0)
     print(f"labnet under traffic: {secs} s per workload, {reps} run(s) each "
           "(rates: the mean; counts: the sum), pools of the same boot")
+    if a.clock == "icount":
+        print("clock: qemu -icount, 1 ns of guest time per instruction: rates are per "
+              "instruction executed, cpu_us_frame is thousands of instructions per frame")
     print(f"{'pool':10} {'workload':10} {'pressure':>8} " +
           " ".join(f"{c:>16}" for c in cols))
     for lvl in levels:
-        for wl in WORKLOADS:
+        for wl in workloads:
             for p in pools:
                 m = rows.get((p, wl, lvl))
                 if m is None:
@@ -301,7 +308,7 @@ def main():
     # a fill level: memfill held the memory through every workload
     if "fill" in levels:
         want = sum(rows.get((p, wl, "fill"), {}).get("reps", 0)
-                   for p in pools for wl in WORKLOADS)
+                   for p in pools for wl in workloads)
         if len(fills) != want:
             problems.append(f"fill: {len(fills)} memfill reports for {want} runs")
     # the targets, same boot
@@ -321,7 +328,7 @@ def main():
     for lvl in levels:
         parts = []
         for p in pools:
-            af = sum(rows.get((p, wl, lvl), {}).get("alloc_fail", 0) for wl in WORKLOADS)
+            af = sum(rows.get((p, wl, lvl), {}).get("alloc_fail", 0) for wl in workloads)
             tm = rows.get((p, "tcp", lvl), {}).get("missed", 0)
             parts.append(f"{p} {af} ({tm})")
         name = f"fail_page_alloc {lvl:>2}%" if lvl.isdigit() else \
@@ -343,7 +350,7 @@ def main():
                     if v is not None:
                         f.write(f"{p},{wl},{lvl},{k},{fmt(v, 3)}\n")
         print(f"\ncsv: {a.csv}")
-    if a.png and rows and plot(rows, levels, pools, a.png):
+    if a.png and rows and plot(rows, levels, pools, workloads, a.png):
         print(f"plot: {a.png}")
     for p in problems:
         print(f"  not ok: {p}")
