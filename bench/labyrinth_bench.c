@@ -166,8 +166,9 @@ static int lab_fini(void)
 
 /*
  * A NIC's receive ring, as drivers/net/labnet.c's NAPI poll uses it: a
- * buffer is claimed (GFP_ATOMIC, as labnet claims in NAPI) into each slot
- * and comes back BENCH_RX_RING claims later, when its frame has arrived:
+ * buffer is claimed (GFP_ATOMIC, as labnet claims in NAPI) into each slot,
+ * BENCH_RX_BATCH slots at a time (a poll's frames, posted again), and
+ * comes back BENCH_RX_RING claims later, when its frame has arrived:
  * released, the frame copied out (lab_rx_copy: a frame below the
  * copybreak), or detached and its page freed (lab_rx_detach: a frame
  * handed to the stack with its page; the room is refilled). So the
@@ -178,9 +179,12 @@ static int lab_fini(void)
  * and alloc_pages (a page allocated and freed per frame).
  */
 #define BENCH_RX_RING	32
+#define BENCH_RX_BATCH	16
 struct bench_rx {
 	void *slot[BENCH_RX_RING];
 	unsigned int next;
+	void *done[BENCH_RX_BATCH];	/* frames of the last post, in order */
+	unsigned int nr_done, handed;
 };
 
 static DEFINE_PER_CPU(struct bench_rx, bench_rx);
@@ -198,6 +202,9 @@ static int lab_rx_fini(void)
 				lab_put(rx->slot[i]);
 			rx->slot[i] = NULL;
 		}
+		while (rx->handed < rx->nr_done)
+			lab_put(rx->done[rx->handed++]);
+		rx->nr_done = rx->handed = 0;
 	}
 	labyrinth_get_stats(bench_lab, &st);
 	labyrinth_destroy(bench_lab);
@@ -221,6 +228,7 @@ static int lab_rx_init(void)
 		struct bench_rx *rx = per_cpu_ptr(&bench_rx, cpu);
 
 		rx->next = 0;
+		rx->nr_done = rx->handed = 0;
 		for (i = 0; i < BENCH_RX_RING; i++) {
 			rx->slot[i] = labyrinth_claim(bench_lab, &bench_owner);
 			if (!rx->slot[i]) {
@@ -232,20 +240,31 @@ static int lab_rx_init(void)
 	return 0;
 }
 
-/* Post a fresh buffer into the next slot; its frame's buffer comes out. */
+/*
+ * The next frame's buffer, in the order of the ring; once a post's frames
+ * are handed out, fresh buffers for the next BENCH_RX_BATCH slots first,
+ * whose frames' buffers come out.
+ */
 static void *lab_rx_get(void)
 {
 	struct bench_rx *rx = this_cpu_ptr(&bench_rx);
-	void *buf = labyrinth_claim_gfp(bench_lab, &bench_owner,
-					GFP_ATOMIC | __GFP_NOWARN);
-	void *done;
+	void *buf;
 
-	if (!buf)
-		return NULL;
-	done = rx->slot[rx->next];
-	rx->slot[rx->next] = buf;
-	rx->next = (rx->next + 1) % BENCH_RX_RING;
-	return done;
+	if (rx->handed == rx->nr_done) {
+		rx->nr_done = rx->handed = 0;
+		while (rx->nr_done < BENCH_RX_BATCH) {
+			buf = labyrinth_claim_gfp(bench_lab, &bench_owner,
+						  GFP_ATOMIC | __GFP_NOWARN);
+			if (!buf)
+				break;
+			rx->done[rx->nr_done++] = rx->slot[rx->next];
+			rx->slot[rx->next] = buf;
+			rx->next = (rx->next + 1) % BENCH_RX_RING;
+		}
+		if (!rx->nr_done)
+			return NULL;
+	}
+	return rx->done[rx->handed++];
 }
 
 static void lab_rx_detach(void *obj)
