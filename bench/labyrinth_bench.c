@@ -204,7 +204,8 @@ static int lab_rx_fini(void)
 		}
 		while (rx->handed < rx->nr_done)
 			lab_put(rx->done[rx->handed++]);
-		rx->nr_done = rx->handed = 0;
+		rx->nr_done = 0;
+		rx->handed = 0;
 	}
 	labyrinth_get_stats(bench_lab, &st);
 	labyrinth_destroy(bench_lab);
@@ -228,7 +229,8 @@ static int lab_rx_init(void)
 		struct bench_rx *rx = per_cpu_ptr(&bench_rx, cpu);
 
 		rx->next = 0;
-		rx->nr_done = rx->handed = 0;
+		rx->nr_done = 0;
+		rx->handed = 0;
 		for (i = 0; i < BENCH_RX_RING; i++) {
 			rx->slot[i] = labyrinth_claim(bench_lab, &bench_owner);
 			if (!rx->slot[i]) {
@@ -251,7 +253,8 @@ static void *lab_rx_get(void)
 	void *buf;
 
 	if (rx->handed == rx->nr_done) {
-		rx->nr_done = rx->handed = 0;
+		rx->nr_done = 0;
+		rx->handed = 0;
 		while (rx->nr_done < BENCH_RX_BATCH) {
 			buf = labyrinth_claim_gfp(bench_lab, &bench_owner,
 						  GFP_ATOMIC | __GFP_NOWARN);
