@@ -59,6 +59,11 @@ stress:
 bench:
 	bash scripts/bench.sh
 
+# Instructions per pair of one benchmark point, function by function
+# (qemu -icount and a TCG plugin): bench/results/profile.txt
+profile:
+	bash scripts/profile.sh
+
 # The network driver (drivers/net/labnet.c) under iperf3 and pktgen with
 # each RX pool, with fail_page_alloc off and on: bench/results/net.*
 net:
@@ -70,4 +75,4 @@ bench-bundle:
 	bash scripts/bundle.sh
 
 .PHONY: all modules modules_install clean dkms-install dkms-remove run test \
-	kunit qemu-test check distro-test fresh-test stress bench bench-bundle net
+	kunit qemu-test check distro-test fresh-test stress bench bench-bundle net profile
