@@ -158,7 +158,7 @@ def fmt(v, prec=1):
     return str(v)
 
 
-def plot(rows, levels, pools, workloads, png):
+def plot(rows, levels, pools, workloads, png, clock):
     dat = png[:-4] + "-plot.dat"
     with open(dat, "w") as f:
         for wl in workloads:
@@ -177,7 +177,7 @@ def plot(rows, levels, pools, workloads, png):
         panels.append(f"set title '{wl} ({unit})'\nplot {series}")
     gp = f"""set terminal pngcairo size 1100,760 noenhanced
 set output '{png}'
-set multiplot layout 2,2 title 'labnet: RX pools under traffic (TCG, same boot); x: fail_page_alloc %, or fill (memory at the watermarks)'
+set multiplot layout 2,2 title 'labnet: RX pools under traffic ({'qemu -icount: per instruction' if clock == 'icount' else 'TCG wall time'}, same boot); x: fail_page_alloc %, or fill (memory at the watermarks)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -350,7 +350,7 @@ def main():
                     if v is not None:
                         f.write(f"{p},{wl},{lvl},{k},{fmt(v, 3)}\n")
         print(f"\ncsv: {a.csv}")
-    if a.png and rows and plot(rows, levels, pools, workloads, a.png):
+    if a.png and rows and plot(rows, levels, pools, workloads, a.png, a.clock):
         print(f"plot: {a.png}")
     for p in problems:
         print(f"  not ok: {p}")
