@@ -1147,6 +1147,19 @@ static void claim_fill_failure_keeps_room_marked_void(struct kunit *test)
 		labyrinth_release(lab, c, OWNER_A);
 }
 
+/* Detach the room at @addr, free its page, and make it every CPU's entrance. */
+static void lt_void_entrance(struct kunit *test, struct labyrinth *lab,
+			     void *addr)
+{
+	unsigned int cpu, idx = labyrinth_room_index(lab, addr);
+	struct page *page = labyrinth_detach(lab, addr, OWNER_A);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	__free_pages(page, 0);
+	for_each_possible_cpu(cpu)
+		labyrinth_set_entrance(lab, cpu, idx);
+}
+
 /*
  * A void entrance that the claim can fill is filled and taken without a
  * walk (a network driver's ring: every claim meets the room it detached a
@@ -1157,20 +1170,14 @@ static void claim_fills_void_entrance_once(struct kunit *test)
 {
 	struct labyrinth *lab = lt_create(test, 4, 0, 1, 0, 0);
 	struct labyrinth_stats s0, s;
-	unsigned int cpu, ia;
-	struct page *page;
 	void *a, *b, *c;
+	unsigned int ia;
 
 	lt_hold_refill(lab);
 	a = labyrinth_claim(lab, OWNER_A);
 	KUNIT_ASSERT_NOT_NULL(test, a);
 	ia = labyrinth_room_index(lab, a);
-	page = labyrinth_detach(lab, a, OWNER_A);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
-	__free_pages(page, 0);
-
-	for_each_possible_cpu(cpu)
-		labyrinth_set_entrance(lab, cpu, ia);
+	lt_void_entrance(test, lab, a);
 	s0 = lt_stats(lab);
 	b = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, b);
@@ -1181,13 +1188,9 @@ static void claim_fills_void_entrance_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.rooms_void, 0);
 
 	/* again, and this time both allocators fail */
-	page = labyrinth_detach(lab, b, OWNER_A);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
-	__free_pages(page, 0);
+	lt_void_entrance(test, lab, b);
 	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_fail_stub);
 	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
-	for_each_possible_cpu(cpu)
-		labyrinth_set_entrance(lab, cpu, ia);
 	s0 = lt_stats(lab);
 	c = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
 	KUNIT_EXPECT_NOT_NULL(test, c);
