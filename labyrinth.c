@@ -402,7 +402,6 @@ static bool labyrinth_fill_spot(struct labyrinth *lab,
 				struct labyrinth_fill *fill, unsigned long *flags)
 	__must_hold(&room->lock)
 {
-	int nid = labyrinth_room_node(lab, labyrinth_room_idx(lab, room));
 	enum labyrinth_counter how = LAB_REFILLS_GFP;
 	struct page *page = NULL;
 	bool tried = false;
@@ -414,6 +413,9 @@ static bool labyrinth_fill_spot(struct labyrinth *lab,
 		tried = true;
 	}
 	if (!page) {
+		/* the node here, not above: labyrinth_draw() finds its own */
+		int nid = labyrinth_room_node(lab, labyrinth_room_idx(lab, room));
+
 		page = labyrinth_alloc_room_nolock(lab, nid);
 		if (IS_ERR(page)) {	/* no such allocator here */
 			page = NULL;
