@@ -129,6 +129,7 @@ pack_initramfs() {
 	echo "${NET_TEARDOWN:-0}" >"$root/net.teardown"
 	echo "${NET_REPS:-1}" >"$root/net.reps"
 	echo "${NET_WORKLOADS:-tcp udp pktgen64 pktgen1500}" >"$root/net.workloads"
+	echo "${NET_PROFILE:-0}" >"$root/net.profile"
 	if [ -n "${NET_MODULE:-}" ]; then
 		cp "$NET_MODULE" "$root/modules/labnet.ko"
 		need_pkgs ethtool
@@ -193,4 +194,34 @@ boot_qemu() {
 	tr -d '\r' <"$3.raw" >"$3" && rm -f "$3.raw"
 	[ $rc -eq 124 ] && log "qemu timed out after ${4:-600} s"
 	return $rc
+}
+
+# tbprof_plugin: make profile's qemu plugin (bench/profile/tbprof.c), built
+# once into the cache against the qemu-plugin.h of Debian 12's qemu source;
+# prints its path
+tbprof_plugin() {
+	local dir=$CACHE/tbprof ver so
+	need_pkgs qemu-system-x86 gcc xz-utils
+	ver=$(qemu-system-x86_64 --version | awk 'NR == 1 {print $4}')
+	case $ver in 7.2.*) ;; *) die "qemu $ver: the plugin is written for 7.2's API (Debian 12)" ;; esac
+	so=$dir/tbprof-$(sha256sum "$REPO/bench/profile/tbprof.c" | cut -c1-12).so
+	if [ ! -f "$dir/qemu-plugin.h" ]; then
+		log "fetching qemu-plugin.h from Debian 12's qemu source"
+		suite_update bookworm || die "bookworm's package lists: see $CACHE/apt/bookworm/update.log"
+		sed 's/^Types: deb$/Types: deb-src/' "$CACHE/apt/bookworm/debian.sources" \
+			>"$CACHE/apt/bookworm/src.sources"
+		rm -rf "$dir/src" && mkdir -p "$dir/src"
+		(cd "$dir/src" && suite_apt bookworm apt-get \
+			-o Dir::Etc::sourcelist="$CACHE/apt/bookworm/src.sources" update -qq &&
+		 suite_apt bookworm apt-get -o Dir::Etc::sourcelist="$CACHE/apt/bookworm/src.sources" \
+			source --download-only -qq qemu &&
+		 tar -xJf qemu_*.orig.tar.xz --wildcards '*/include/qemu/qemu-plugin.h') >&2 ||
+			die "could not fetch qemu's source"
+		find "$dir/src" -name qemu-plugin.h -exec cp {} "$dir/" \;
+		rm -rf "$dir/src"
+		[ -f "$dir/qemu-plugin.h" ] || die "no qemu-plugin.h in qemu's source"
+	fi
+	[ -f "$so" ] || gcc -O2 -Wall -shared -fPIC -I"$dir" -o "$so" \
+		"$REPO/bench/profile/tbprof.c" -lpthread >&2 || die "the plugin did not build"
+	echo "$so"
 }

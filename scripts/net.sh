@@ -37,6 +37,11 @@
 #                    counts instructions (1 ns each), so a rate is frames
 #                    per instruction executed: the same to within about 2%
 #                    from boot to boot; for the pools' ratios
+#
+# NET_PROFILE=1 (icount) also counts the instructions of every function,
+# as make profile does, per frame received in the whole run:
+# bench/results/net-profile.txt. One pool and one workload at a time say
+# most (NET_POOLS=labyrinth NET_WORKLOADS=pktgen1500).
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kernel.sh"
@@ -51,23 +56,29 @@ debug) kdir=$(build_kernel debug "$REPO/qemu/base.config" "$REPO/qemu/debug.conf
 *) die "NET_FLAVOUR=$flavour: bench or debug" ;;
 esac
 clock=${NET_TIME:-tcg}
+[ "${NET_PROFILE:-0}" = 1 ] && clock=icount
 case $clock in
 tcg) ;;
 icount) QEMU_EXTRA="${QEMU_EXTRA:-} -icount shift=0,align=off"
 	export TSC_KHZ=1000000 QEMU_EXTRA ;;
 *) die "NET_TIME=$clock: tcg or icount" ;;
 esac
+if [ "${NET_PROFILE:-0}" = 1 ]; then
+	plugin=$(tbprof_plugin) || exit 1
+	QEMU_EXTRA="$QEMU_EXTRA -plugin $plugin,out=$REPO/build/$KVERSION/qemu-net-$flavour/tb.out"
+fi
 mdir=$(build_modules "$KVERSION/x86-net-$flavour" "$kdir")
 [ -f "$mdir/drivers/net/labnet.ko" ] || die "labnet.ko was not built"
 out=$REPO/build/$KVERSION/qemu-net-$flavour
 res=$REPO/bench/results
 mkdir -p "$out" "$res"
+rm -f "$out/tb.out"
 
 NET_MODULE=$mdir/drivers/net/labnet.ko \
 NET_POOLS=${NET_POOLS:-labyrinth labyrinth:irq_low=100 labyrinth:napi_gfp=0 page_pool atomic} \
 NET_SECONDS=${NET_SECONDS:-5} NET_PRESSURE=${NET_PRESSURE:-0 1 10 50 fill} \
 NET_TEARDOWN=${NET_TEARDOWN:-1} NET_REPS=${NET_REPS:-1} \
-NET_WORKLOADS=${NET_WORKLOADS:-tcp udp pktgen64 pktgen1500} \
+NET_WORKLOADS=${NET_WORKLOADS:-tcp udp pktgen64 pktgen1500} NET_PROFILE=${NET_PROFILE:-0} \
 NET_BINARIES="/usr/bin/ip /usr/bin/iperf3" CYCLES=0 PRESSURE= \
 	pack_initramfs "$out/initramfs.cpio.gz" net "$mdir/labyrinth.ko"
 log "net boot ($flavour kernel): ${NET_SMP:-2} vCPUs, clock $clock"
@@ -81,4 +92,10 @@ log "qemu finished in $((SECONDS - start)) s; serial log: $out/serial.log"
 suffix=$([ "$flavour" = bench ] || echo "-$flavour")
 python3 "$REPO/scripts/net_report.py" --clock "$clock" --csv "$res/net$suffix.csv" \
 	--png "$res/net$suffix.png" "$out/serial.log" | tee "$res/net$suffix.txt"
-exit "${PIPESTATUS[0]}"
+rc=${PIPESTATUS[0]}
+if [ "${NET_PROFILE:-0}" = 1 ]; then
+	python3 "$REPO/scripts/profile_report.py" "$kdir/System.map" "$out/serial.log" \
+		"$out/tb.out" | tee "$res/net-profile.txt"
+	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+fi
+exit "$rc"

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""make profile's report: instructions per pair, function by function.
+"""make profile's report: instructions per pair, function by function
+(NET_PROFILE=1 of make net: per frame received).
 
 profile_report.py SYSTEM_MAP SERIAL_LOG TB_OUT [TOP]
 
 TB_OUT holds "PC INSNS RUNS" per translation block (bench/profile/tbprof.c);
 SYSTEM_MAP the kernel's symbols, the serial log the modules' ("KSYM"
 lines, /proc/kallsyms as qemu/init prints it in mode profile) and the
-benchmark's CSV lines, whose pairs divide the counts. Blocks below the
+benchmark's CSV lines, whose pairs divide the counts (without them, the
+frames labnet1 received, from make net's LABNET-SNAP blocks). Blocks below the
 kernel's text (firmware, the kernel's decompressor, user space) are
 summed as one line. Exit status 1 if a part is missing."""
 import bisect
@@ -33,11 +35,23 @@ def main():
     rows = [l.split(",") for l in re.findall(r"LABYRINTH-BENCH-CSV (.*)", log)]
     points = [r for r in rows if r[0] != "peer" and len(r) >= 9]
     pairs = sum(int(r[8]) for r in points)
+    unit = "pair"
+    if not points:		# make net: the frames labnet1 received
+        unit = "frame"
+        snaps = re.findall(r"^LABNET-SNAP (\S+ \S+ \S+ \S+) (before|after)\n"
+                           r"(?:(?!LABNET-SNAP-END).*\n)*?\s+rx_packets: (\d+)", log, re.M)
+        got = {}
+        for run, when, n in snaps:
+            got.setdefault(run, {})[when] = int(n)
+        pairs = sum(v["after"] - v["before"] for v in got.values()
+                    if "after" in v and "before" in v)
+        points = [[run, f"{v.get('after', 0) - v.get('before', 0)} frames"]
+                  for run, v in got.items()]
     problems = []
     if not mods:
         problems.append("no module symbols (KSYM lines) in the serial log")
     if not pairs:
-        problems.append("no benchmark point made a pair")
+        problems.append(f"no {unit} to count by: no benchmark point, no frame received")
     try:
         blocks = open(sys.argv[3]).read().split("\n")
     except OSError as e:
@@ -62,10 +76,13 @@ def main():
         print("profile: " + p)
     if problems:
         return 1
-    print("points: " + "; ".join(f"{r[0]} {r[1]} {r[2]} cpus: {r[3]} instructions/pair"
-                                 for r in points))
-    print(f"the whole boot, per pair of those points: {total / pairs:.1f} instructions\n")
-    print(f"{'per pair':>10} {'share':>6}  function")
+    if unit == "pair":
+        print("points: " + "; ".join(f"{r[0]} {r[1]} {r[2]} cpus: {r[3]} instructions/pair"
+                                     for r in points))
+    else:
+        print("runs: " + "; ".join(f"{r[0]}: {r[1]}" for r in points))
+    print(f"the whole boot, per {unit} of those: {total / pairs:.1f} instructions\n")
+    print(f"{'per ' + unit:>10} {'share':>6}  function")
     for name, n in per.most_common(top):
         print(f"{n / pairs:10.1f} {100 * n / total:5.1f}%  {name}")
     return 0
