@@ -232,13 +232,6 @@ static __always_inline void labyrinth_note_free(struct labyrinth *lab,
 		labyrinth_set_free(lab, idx);
 }
 
-/*
- * A walk could not take @room: clear its bit, so that walks skip it, then
- * look again: a release that moved it FREE before the clear may have read
- * the bit still set and left it (labyrinth_note_free()). A void room
- * keeps its bit where every claim may fill it (alloc_pages_nolock()):
- * the next claim tries again, as the deferred refill backs off.
- */
 /* Without pages and not being filled: detached (GONE), or VOID. */
 static bool labyrinth_void(unsigned long t)
 {
@@ -251,6 +244,13 @@ static bool labyrinth_fillable(const struct labyrinth *lab, unsigned long t)
 	return labyrinth_has_nolock(lab) && labyrinth_void(t);
 }
 
+/*
+ * A walk could not take @room: clear its bit, so that walks skip it, then
+ * look again: a release that moved it FREE before the clear may have read
+ * the bit still set and left it (labyrinth_note_free()). A void room
+ * keeps its bit where every claim may fill it (alloc_pages_nolock()):
+ * the next claim tries again, as the deferred refill backs off.
+ */
 static void labyrinth_note_taken(struct labyrinth *lab,
 				 struct labyrinth_room *room)
 {
