@@ -62,7 +62,7 @@ start_hogs() {
 modes=${BENCH_MODES:-icount tcg tcg4 tcg8 oversub}
 for m in $modes; do
 	case $m in
-	icount) TSC_KHZ=1000000 bench icount 2 "${BENCH_POINTS:-all}" "-icount shift=0,align=off" ;;
+	icount) TSC_KHZ=$ICOUNT_TSC_KHZ bench icount 2 "${BENCH_POINTS:-all}" "$ICOUNT_OPTS" ;;
 	tcg) bench tcg 2 "${BENCH_POINTS:-all}" ;;
 	tcg4) bench tcg4 4 scale ;;
 	tcg8) bench tcg8 8 scale ;;

@@ -173,6 +173,13 @@ tsc_args() {
 	[ -n "$khz" ] && echo "tsc_early_khz=$khz tsc=reliable"
 }
 
+# qemu's options for a guest whose time counts instructions (1 ns each):
+# one vCPU runs at a time. Boot it with TSC_KHZ=$ICOUNT_TSC_KHZ, the
+# rate of that clock. make bench's icount boot, make profile, make net's
+# NET_TIME=icount.
+ICOUNT_OPTS="-icount shift=0,align=off"
+ICOUNT_TSC_KHZ=1000000
+
 # boot_qemu KERNEL INITRD LOG [TIMEOUT]: boot under TCG on $SMP (2) vCPUs
 # with $MEM (1G); QEMU_EXTRA adds options (e.g. -icount), QEMU_APPEND
 # kernel arguments; QEMU_FIRMWARE=seabios boots with qemu's default

@@ -59,8 +59,8 @@ clock=${NET_TIME:-tcg}
 [ "${NET_PROFILE:-0}" = 1 ] && clock=icount
 case $clock in
 tcg) ;;
-icount) QEMU_EXTRA="${QEMU_EXTRA:-} -icount shift=0,align=off"
-	export TSC_KHZ=1000000 QEMU_EXTRA ;;
+icount) QEMU_EXTRA="${QEMU_EXTRA:-} $ICOUNT_OPTS"
+	export TSC_KHZ=$ICOUNT_TSC_KHZ QEMU_EXTRA ;;
 *) die "NET_TIME=$clock: tcg or icount" ;;
 esac
 if [ "${NET_PROFILE:-0}" = 1 ]; then

@@ -29,8 +29,8 @@ rm -f "$out/tb.out"
 pack_initramfs "$out/initramfs.cpio.gz" profile "$mdir/labyrinth.ko" \
 	"$mdir/bench/labyrinth_bench.ko=$args"
 log "profile boot: ${PROFILE_SMP:-1} vCPU(s), bench $args"
-TSC_KHZ=1000000 SMP=${PROFILE_SMP:-1} QEMU_APPEND=nokmemleakscan \
-	QEMU_EXTRA="-icount shift=0,align=off -plugin $plugin,out=$out/tb.out" \
+TSC_KHZ=$ICOUNT_TSC_KHZ SMP=${PROFILE_SMP:-1} QEMU_APPEND=nokmemleakscan \
+	QEMU_EXTRA="$ICOUNT_OPTS -plugin $plugin,out=$out/tb.out" \
 	boot_qemu "$kdir/arch/x86/boot/bzImage" "$out/initramfs.cpio.gz" \
 	"$out/serial.log" 1800 || true
 python3 "$REPO/scripts/profile_report.py" "$kdir/System.map" "$out/serial.log" \

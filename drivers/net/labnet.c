@@ -28,12 +28,13 @@
  * their slots, from hard irq, which only labyrinth allows: the device has
  * buffers again before NAPI runs, however late softirq processing is.
  * Only then, since a claim in hard irq can fill a void room only with
- * alloc_pages_nolock(), which zeroes the page; NAPI fills with GFP_ATOMIC. NAPI's poll hands
- * each frame up with napi_gro_receive(): a frame of at most ``copybreak`` bytes is copied into
- * a fresh skb and its buffer goes back to the pool; a larger one is given
- * to the stack with its page (labyrinth_detach(), the room refilled on the
- * spot or by the deferred refill; skb_mark_for_recycle() for page_pool;
- * the page itself for atomic). Then the poll posts new buffers.
+ * alloc_pages_nolock(), which zeroes the page; NAPI fills with GFP_ATOMIC.
+ * NAPI's poll hands each frame up with napi_gro_receive(): a frame of at
+ * most ``copybreak`` bytes is copied into a fresh skb and its buffer goes
+ * back to the pool; a larger one is given to the stack with its page
+ * (labyrinth_detach(), the room refilled on the spot or by the deferred
+ * refill; skb_mark_for_recycle() for page_pool; the page itself for
+ * atomic). Then the poll posts new buffers.
  *
  * The pools (``pool=``, at load):
  *
