@@ -1208,6 +1208,40 @@ static void claim_fills_void_entrance_once(struct kunit *test)
 }
 
 /*
+ * A void entrance whose lock is held (another CPU fills it) is passed by:
+ * the walk goes on from it without trying it again - one collision - and
+ * the room stays void.
+ */
+static void claim_passes_locked_void_entrance_once(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 4, 0, 1, 0, 0);
+	struct labyrinth_stats s0, s;
+	raw_spinlock_t *lock;
+	unsigned long flags;
+	unsigned int ia;
+	void *a, *b;
+
+	lt_hold_refill(lab);
+	a = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	ia = labyrinth_room_index(lab, a);
+	lt_void_entrance(test, lab, a);
+	lock = labyrinth_room_lock(lab, ia);
+	local_irq_save(flags);		/* no assertion until restored */
+	raw_spin_lock(lock);
+	s0 = lt_stats(lab);
+	b = labyrinth_claim_gfp(lab, OWNER_A, GFP_ATOMIC);
+	s = lt_stats(lab);
+	raw_spin_unlock(lock);
+	local_irq_restore(flags);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_NE(test, labyrinth_room_index(lab, b), ia);
+	KUNIT_EXPECT_EQ(test, s.collisions - s0.collisions, 1);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 1);
+	labyrinth_release(lab, b, OWNER_A);
+}
+
+/*
  * A failed refill leaves the room void, the claim moves on; it recovers.
  * The claims may sleep (GFP_KERNEL), so they fill on the spot; both
  * allocators fail.
@@ -2361,6 +2395,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(create_fails_at_each_allocation),
 	KUNIT_CASE(claim_refill_failure_leaves_room_void),
 	KUNIT_CASE(claim_fills_void_entrance_once),
+	KUNIT_CASE(claim_passes_locked_void_entrance_once),
 	KUNIT_CASE(claim_fill_failure_keeps_room_marked_void),
 	KUNIT_CASE(failing_refill_backs_off),
 	KUNIT_CASE(refill_stops_at_first_failure_and_backs_off),
