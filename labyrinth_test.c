@@ -1221,6 +1221,7 @@ static void claim_passes_locked_void_entrance_once(struct kunit *test)
 	unsigned int ia;
 	void *a, *b;
 
+	lt_need_trylock_failures(test);
 	lt_hold_refill(lab);
 	a = labyrinth_claim(lab, OWNER_A);
 	KUNIT_ASSERT_NOT_NULL(test, a);
