@@ -128,6 +128,50 @@ static void labyrinth_set_state(struct labyrinth_room *room,
 				 (unsigned long)state << LAB_STATE_SHIFT);
 }
 
+/*
+ * A claim's generation, as labyrinth_claim_gen() gives it: the room's
+ * ticket once owned and, on 64-bit kernels, the room's index + 1 in the
+ * top bits, so that a release or detach of that claim finds the room
+ * without the address table (labyrinth_gen_room()). There, the ticket's
+ * low 44 bits alone are compared: a generation is mistaken for another
+ * claim's of its room only 2^40 claims of that room later.
+ */
+#if BITS_PER_LONG == 64
+#define LAB_GEN_IDX_SHIFT	44	/* LABYRINTH_MAX_ROOMS + 1 <= 2^20 */
+static_assert(BIT(BITS_PER_LONG - LAB_GEN_IDX_SHIFT) > LABYRINTH_MAX_ROOMS);
+
+static __always_inline unsigned long
+labyrinth_gen(const struct labyrinth *lab, const struct labyrinth_room *room,
+	      unsigned long t)
+{
+	return (t & (BIT(LAB_GEN_IDX_SHIFT) - 1)) |
+	       (unsigned long)(labyrinth_room_idx(lab, room) + 1) <<
+	       LAB_GEN_IDX_SHIFT;
+}
+
+/* The room @gen names, or NULL (no such room: a forged generation). */
+static __always_inline struct labyrinth_room *
+labyrinth_gen_room(struct labyrinth *lab, unsigned long gen)
+{
+	unsigned long i = (gen >> LAB_GEN_IDX_SHIFT) - 1;
+
+	return likely(i < lab->nr_rooms) ? &lab->rooms[i] : NULL;
+}
+#else
+static __always_inline unsigned long
+labyrinth_gen(const struct labyrinth *lab, const struct labyrinth_room *room,
+	      unsigned long t)
+{
+	return t;
+}
+
+static __always_inline struct labyrinth_room *
+labyrinth_gen_room(struct labyrinth *lab, unsigned long gen)
+{
+	return NULL;
+}
+#endif
+
 /* ---- Allocation: the only places pages and memory come from ---- */
 
 LAB_VISIBLE void *labyrinth_alloc_lab(size_t size)
@@ -154,6 +198,21 @@ LAB_VISIBLE struct page *labyrinth_alloc_room(struct labyrinth *lab, int nid,
 				(lab->order ? __GFP_COMP : 0), lab->order);
 }
 EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_alloc_room);
+
+/*
+ * Order-0 pages for @nr rooms on node @nid, with @gfp (which may spin or
+ * sleep), in one call to the page allocator: into @pages, whose first @nr
+ * entries are NULL. Returns how many it got, the first that many entries.
+ */
+LAB_VISIBLE unsigned int labyrinth_alloc_bulk(struct labyrinth *lab, int nid,
+					      gfp_t gfp, unsigned int nr,
+					      struct page **pages)
+{
+	LAB_STUB(labyrinth_alloc_bulk, lab, nid, gfp, nr, pages);
+	return alloc_pages_bulk_node(gfp | __GFP_NOWARN | __GFP_THISNODE, nid,
+				     nr, pages);
+}
+EXPORT_SYMBOL_FOR_LABYRINTH_KUNIT(labyrinth_alloc_bulk);
 
 /*
  * Pages for a room from any context, NMI and raw locks included, where the
@@ -725,19 +784,34 @@ static void labyrinth_walk_done(struct labyrinth *lab,
 
 /*
  * A released room is where its home CPU (whose rooms it is among) claims
- * next: the same room again for a task that claims and releases, and for
- * a driver that releases on another CPU (a completion) the room its
- * claiming CPU finds free at once. The home CPU's, never the releasing
- * CPU's: a release that migrated, or runs elsewhere, still names a CPU's
- * own room to it. A marked store racing the home CPU's own this_cpu
- * accesses of its entrance, a benign race: the entrance is a hint, any
- * room is a valid one, and a lost hint costs a probe.
+ * next, if that CPU would not take a free room anyway: if its entrance is
+ * the room after the released one (the room it claimed last, so that a
+ * task that claims and releases gets the same room again), or a room it
+ * cannot take now (its run is full: a driver that releases on another
+ * CPU, a completion, gives its claiming CPU a free room at once). Not if
+ * its entrance is another free room: a driver that lets go of a ring's
+ * buffers a ring after claiming them, in claim order, would send each
+ * claim back to the room just released, whose next rooms are still
+ * owned; its claims stream through its run instead, a free room after
+ * another. The home CPU's, never the releasing CPU's: a release that
+ * migrated, or runs elsewhere, still names a CPU's own room to it. Racy
+ * reads and a marked store racing the home CPU's own this_cpu accesses of
+ * its entrance, a benign race: the entrance is a hint, any room is a
+ * valid one, and a lost hint costs a probe.
  */
 static __always_inline void labyrinth_hint_home(struct labyrinth *lab,
 						struct labyrinth_room *room)
 {
-	if (room->home != LAB_NO_HOME)
-		WRITE_ONCE(per_cpu_ptr(lab->pcpu, room->home)->next, room);
+	struct labyrinth_room *next;
+	struct labyrinth_pcpu *p;
+
+	if (room->home == LAB_NO_HOME)
+		return;
+	p = per_cpu_ptr(lab->pcpu, room->home);
+	next = READ_ONCE(p->next);
+	if (next == &lab->rooms[room->after] ||
+	    !labyrinth_takeable(READ_ONCE(next->ticket)))
+		WRITE_ONCE(p->next, room);
 }
 
 /*
@@ -810,7 +884,7 @@ labyrinth_claim_cursor(struct labyrinth *lab, const void *owner, gfp_t gfp,
 	if (labyrinth_takeable(t)) {
 		labyrinth_take(room, t, owner, ip);
 		if (gen)
-			*gen = t + LAB_OWNED;
+			*gen = labyrinth_gen(lab, room, t + LAB_OWNED);
 	}
 	raw_spin_unlock(&room->lock);
 	if (!labyrinth_takeable(t))
@@ -870,7 +944,7 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	labyrinth_walk_done(lab, room);
 	if (room) {
 		if (gen)
-			*gen = fill.ticket;
+			*gen = labyrinth_gen(lab, room, fill.ticket);
 		return labyrinth_claimed(lab, room, owner, probes);
 	}
 	labyrinth_count(lab, contended ? LAB_FAIL_CONTENDED : LAB_FAIL_FULL);
@@ -911,7 +985,7 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 		if (likely(labyrinth_takeable(t))) {
 			labyrinth_take(room, t, owner, ip);
 			if (gen)
-				*gen = t + LAB_OWNED;
+				*gen = labyrinth_gen(lab, room, t + LAB_OWNED);
 			taken = true;
 		}
 		raw_spin_unlock(&room->lock);
@@ -958,6 +1032,19 @@ void *labyrinth_claim(struct labyrinth *lab, const void *owner)
 }
 EXPORT_SYMBOL_GPL(labyrinth_claim);
 
+/* The caller's @gfp, less the bits a claim does not take (counted). */
+static __always_inline gfp_t labyrinth_claim_gfp_ok(struct labyrinth *lab,
+						    const void *owner,
+						    gfp_t gfp, unsigned long ip)
+{
+	might_sleep_if(gfpflags_allow_blocking(gfp));
+	if (unlikely(gfp & ~LABYRINTH_GFP_OK) && !IS_ERR_OR_NULL(lab)) {
+		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL, ip);
+		gfp &= LABYRINTH_GFP_OK;
+	}
+	return gfp;
+}
+
 /* labyrinth_claim_gfp() and labyrinth_claim_gen(): the gfp checked. */
 static __always_inline void *labyrinth_claim_checked(struct labyrinth *lab,
 						     const void *owner,
@@ -965,11 +1052,7 @@ static __always_inline void *labyrinth_claim_checked(struct labyrinth *lab,
 						     unsigned long *gen,
 						     unsigned long ip)
 {
-	might_sleep_if(gfpflags_allow_blocking(gfp));
-	if (unlikely(gfp & ~LABYRINTH_GFP_OK) && !IS_ERR_OR_NULL(lab)) {
-		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL, ip);
-		gfp &= LABYRINTH_GFP_OK;
-	}
+	gfp = labyrinth_claim_gfp_ok(lab, owner, gfp, ip);
 	return labyrinth_do_claim(lab, owner, gfp, gen, ip);
 }
 
@@ -1013,8 +1096,11 @@ EXPORT_SYMBOL_GPL(labyrinth_claim_gfp);
  * -ENOENT a call whose claim is over even when the room has been claimed
  * again since with the same @owner: a double release with a token shared
  * by many claims (a device) then never frees the owner's next claim. The
- * generation is the room's ticket, which the claim sets anyway: it costs
- * one store here and one compare in the release.
+ * generation is the room's ticket, which the claim sets anyway, and on
+ * 64-bit kernels the room's index: it costs one store here and one compare
+ * in the release, and the release or detach finds the room without
+ * looking its address up, which a driver that lets go of its rooms in
+ * another order than it claimed them (a ring) saves on every buffer.
  *
  * Context: as for labyrinth_claim_gfp().
  * Return: as for labyrinth_claim().
@@ -1027,6 +1113,204 @@ void *labyrinth_claim_gen(struct labyrinth *lab, const void *owner, gfp_t gfp,
 }
 EXPORT_SYMBOL_GPL(labyrinth_claim_gen);
 
+/* The rooms one round of a bulk claim takes at most: its arrays' size. */
+#define LAB_BULK	16
+
+/*
+ * Fill the rooms of @rooms[0..@n) that @busy marks, which a bulk claim's
+ * round holds BUSY, with pages from one call to the page allocator, and
+ * take each that got pages for @owner, its ticket in @tickets[i]. A room
+ * left without pages is VOID again, for the deferred refill. Returns a mask of the rooms taken; a
+ * failed allocation clears the reclaim bits of *@gfp: as a claim's walk
+ * stops filling at its first failure, the rest of the call fills nothing.
+ */
+static noinline unsigned long
+labyrinth_bulk_fill(struct labyrinth *lab, struct labyrinth_room **rooms,
+		    unsigned int n, unsigned long busy, const void *owner,
+		    gfp_t *gfp, unsigned long *tickets, unsigned long ip)
+{
+	unsigned int nr = hweight_long(busy), got, k = 0, i, idx;
+	struct page *pages[LAB_BULK] = {};
+	unsigned long taken = 0, flags, t;
+	struct labyrinth_room *room;
+	struct page *page;
+
+	/* a CPU's rooms are on one node: labyrinth_place_entrances() */
+	idx = labyrinth_room_idx(lab, rooms[__ffs(busy)]);
+	got = labyrinth_alloc_bulk(lab, labyrinth_room_node(lab, idx), *gfp,
+				   nr, pages);
+	if (got < nr)
+		*gfp &= ~__GFP_RECLAIM;
+	for_each_set_bit(i, &busy, n) {
+		room = rooms[i];
+		idx = labyrinth_room_idx(lab, room);
+		page = k < got ? pages[k++] : NULL;
+		if (page)
+			labyrinth_account(lab, LAB_PAGES_TAKEN);
+		raw_spin_lock_irqsave(&room->lock, flags);
+		labyrinth_set_state(room, LAB_ROOM_VOID);
+		if (page && !labyrinth_install(lab, room, page)) {
+			/* no table slot (rare): the refill tries again */
+			labyrinth_spare(lab, page);
+			page = NULL;
+		}
+		if (page) {
+			/* FREE and READY: ours under the lock */
+			t = READ_ONCE(room->ticket);
+			labyrinth_take(room, t, owner, ip);
+			tickets[i] = t + LAB_OWNED;
+			taken |= BIT(i);
+		} else {
+			/* a refill pass may have cleared the BUSY room's bit */
+			set_bit(idx, lab->void_map);
+		}
+		raw_spin_unlock_irqrestore(&room->lock, flags);
+		labyrinth_filled(lab, room, LAB_REFILLS_GFP, page);
+	}
+	if (got < nr)
+		labyrinth_kick(lab, false);
+	return taken;
+}
+
+/*
+ * One round of labyrinth_claim_bulk(): this CPU's rooms in their order
+ * from its entrance, as far as they are free and their locks free, @nr at
+ * most (<= LAB_BULK). Ready rooms are taken as a claim at the entrance
+ * takes one; void rooms, if @gfp allows an allocation and the rooms are
+ * order 0, are held BUSY and filled together (labyrinth_bulk_fill()).
+ * Interrupts are off while the entrance moves, as in labyrinth_do_claim().
+ * Returns the rooms claimed, their addresses packed into @addrs[0..) and
+ * their tickets into @gens[0..) if @gens is not NULL.
+ */
+static unsigned int labyrinth_bulk_round(struct labyrinth *lab,
+					 const void *owner, gfp_t *gfp,
+					 unsigned int nr, void **addrs,
+					 unsigned long *gens, unsigned long ip)
+{
+	unsigned long tickets[LAB_BULK], busy = 0, taken, flags, t;
+	struct labyrinth_room *rooms[LAB_BULK], *room;
+	bool fill = (*gfp & __GFP_RECLAIM) && !lab->order;
+	unsigned int n = 0, i, got = 0;
+	int cpu;
+
+	local_irq_save(flags);
+	cpu = smp_processor_id();
+	room = this_cpu_read(lab->pcpu->next);
+	while (n < nr && room->home == cpu) {
+		/* a look first: no trylock on a taken room */
+		t = READ_ONCE(room->ticket);
+		if (!labyrinth_takeable(t) && !(fill && labyrinth_void(t)))
+			break;
+		if (!raw_spin_trylock(&room->lock))
+			break;
+		/* pairs with the cmpxchg of release and detach */
+		t = smp_load_acquire(&room->ticket);
+		if (fill && labyrinth_phase(t) == LAB_GONE)
+			t = labyrinth_clear_gone(room, t);
+		if (labyrinth_takeable(t)) {
+			labyrinth_take(room, t, owner, ip);
+			tickets[n] = t + LAB_OWNED;
+		} else if (fill && labyrinth_void(t)) {
+			/* FREE and VOID: BUSY keeps it ours, unlocked */
+			labyrinth_set_state(room, LAB_ROOM_BUSY);
+			busy |= BIT(n);
+		} else {
+			raw_spin_unlock(&room->lock);
+			break;
+		}
+		raw_spin_unlock(&room->lock);
+		rooms[n++] = room;
+		/* the room after it is this CPU's too (its run wraps) */
+		room = &lab->rooms[room->after];
+	}
+	if (n) {	/* as labyrinth_move_entrance() of the last room */
+		this_cpu_write(lab->pcpu->last, rooms[n - 1]);
+		this_cpu_write(lab->pcpu->next, room);
+	}
+	local_irq_restore(flags);
+	if (unlikely(busy)) {
+		taken = (BIT(n) - 1) & ~busy;
+		taken |= labyrinth_bulk_fill(lab, rooms, n, busy, owner, gfp,
+					     tickets, ip);
+		for (i = 0; i < n; i++) {
+			if (!(taken & BIT(i)))
+				continue;
+			rooms[got] = rooms[i];
+			tickets[got++] = tickets[i];
+		}
+		n = got;
+	}
+	for (i = 0; i < n; i++) {
+		if (gens)
+			gens[i] = labyrinth_gen(lab, rooms[i], tickets[i]);
+		addrs[i] = labyrinth_claimed(lab, rooms[i], owner, 1);
+	}
+	return n;
+}
+
+/**
+ * labyrinth_claim_bulk() - claim up to @nr rooms at once
+ * @lab: the labyrinth
+ * @owner: the claimant's token, as for labyrinth_claim()
+ * @gfp: as for labyrinth_claim_gfp()
+ * @nr: how many rooms
+ * @addrs: where the rooms' addresses go, @nr entries
+ * @gens: NULL, or where the claims' generations go (as labyrinth_claim_gen()
+ *	sets them), @nr entries
+ *
+ * What a driver refilling a ring calls: the claims of @nr calls of
+ * labyrinth_claim_gfp() (or labyrinth_claim_gen()), made in one call. It
+ * takes this CPU's rooms in turn from its entrance, 16 at a time with
+ * interrupts disabled, as far as they are free; void rooms among them are
+ * filled together with one call to the page allocator's bulk allocator
+ * (alloc_pages_bulk_node()), where @gfp allows an allocation and the
+ * rooms are order 0. Where a room stops that run (owned, locked, or void
+ * and not to be filled so), one claim as labyrinth_claim_gfp()'s, with its
+ * walk, takes the next room. Once an allocation has failed, the call fills
+ * no more void rooms. Rooms are claimed each in full: on return, those
+ * claimed are the caller's, the others untouched.
+ *
+ * Context: as for labyrinth_claim_gfp().
+ * Return: the number of rooms claimed, from 0 to @nr: their addresses are
+ * @addrs[0] onwards (and their generations @gens[0] onwards); the entries
+ * after them are not written. 0 if @lab is NULL or an ERR_PTR, or @owner
+ * or @addrs is NULL with @nr > 0 (the latter two counted in the
+ * labyrinth's bad_calls). Fewer than @nr when the labyrinth had no more
+ * rooms to give, as labyrinth_claim() returns NULL.
+ */
+unsigned int labyrinth_claim_bulk(struct labyrinth *lab, const void *owner,
+				  gfp_t gfp, unsigned int nr, void **addrs,
+				  unsigned long *gens)
+{
+	unsigned long ip = _RET_IP_;
+	unsigned int done = 0, want, got;
+	void *addr;
+
+	if (IS_ERR_OR_NULL(lab) || !nr)
+		return 0;
+	if (unlikely(!owner || !addrs)) {
+		labyrinth_bad_call(lab, LAB_OP_CLAIM, owner, NULL, -EINVAL, ip);
+		return 0;
+	}
+	gfp = labyrinth_claim_gfp_ok(lab, owner, gfp, ip);
+	while (done < nr) {
+		want = min(nr - done, LAB_BULK);
+		got = labyrinth_bulk_round(lab, owner, &gfp, want, addrs + done,
+					   gens ? gens + done : NULL, ip);
+		done += got;
+		if (got == want)
+			continue;
+		/* the run stopped at a room: one claim, which walks */
+		addr = labyrinth_do_claim(lab, owner, gfp,
+					  gens ? gens + done : NULL, ip);
+		if (!addr)
+			break;
+		addrs[done++] = addr;
+	}
+	return done;
+}
+EXPORT_SYMBOL_GPL(labyrinth_claim_bulk);
+
 /* ---- Release, detach, owner: without the room lock ---- */
 
 /* Poison a room being released, RELEASING: the caller's alone. */
@@ -1038,14 +1322,18 @@ static void labyrinth_poison(struct labyrinth *lab, struct labyrinth_room *room,
 }
 
 /*
- * The room at @addr that @owner would let go: the room this CPU claimed
- * last if it is that one and owned (the common release, on the claiming
+ * The room at @addr that @owner would let go in the claim @gen names (or
+ * any claim, 0): the room @gen names, or else the room this CPU claimed
+ * last, if it is that one and owned (the common release, on the claiming
  * CPU), else the address table's answer. NULL if @addr is no room's.
  */
 static __always_inline struct labyrinth_room *
-labyrinth_find(struct labyrinth *lab, const void *addr)
+labyrinth_find(struct labyrinth *lab, const void *addr, unsigned long gen)
 {
-	struct labyrinth_room *room = this_cpu_read(lab->pcpu->last);
+	struct labyrinth_room *room = gen ? labyrinth_gen_room(lab, gen) : NULL;
+
+	if (!room)
+		room = this_cpu_read(lab->pcpu->last);
 
 	if (likely(READ_ONCE(room->addr) == addr &&
 		   labyrinth_phase(READ_ONCE(room->ticket)) == LAB_OWNED))
@@ -1079,7 +1367,7 @@ static __always_inline int labyrinth_let_go(struct labyrinth *lab,
 			return -ENOENT;
 		if (unlikely(READ_ONCE(room->addr) != addr))
 			return -EINVAL;		/* refilled since the lookup */
-		if (unlikely(gen && t != gen))
+		if (unlikely(gen && labyrinth_gen(lab, room, t) != gen))
 			return -ENOENT;		/* that claim is over */
 		if (unlikely(READ_ONCE(room->owner) != owner))
 			return -EPERM;
@@ -1146,11 +1434,14 @@ static __always_inline int labyrinth_do_release(struct labyrinth *lab,
 
 	if (IS_ERR_OR_NULL(lab))
 		return -EINVAL;
-	room = this_cpu_read(lab->pcpu->last);
+	/* the room the generation names, else a guess */
+	room = gen ? labyrinth_gen_room(lab, gen) : NULL;
+	if (!room)
+		room = this_cpu_read(lab->pcpu->last);
 	/* pairs with the claim's store-release: the owner is current */
 	t = smp_load_acquire(&room->ticket);
 	if (likely(labyrinth_phase(t) == LAB_OWNED &&
-		   (!gen || t == gen) &&
+		   (!gen || labyrinth_gen(lab, room, t) == gen) &&
 		   READ_ONCE(room->addr) == addr &&
 		   READ_ONCE(room->owner) == owner &&
 		   !(lab->flags & LABYRINTH_POISON) &&
@@ -1210,8 +1501,8 @@ EXPORT_SYMBOL_GPL(labyrinth_release);
  * labyrinth_release() of the claim @gen names and no other: once that
  * claim is over (released or detached), a repeated release gets -ENOENT
  * and changes nothing, even when the room has been claimed again with the
- * same @owner. (On 32-bit kernels the generation wraps after 2^28 claims
- * of one room.)
+ * same @owner. (The generation wraps after 2^40 claims of one room on
+ * 64-bit kernels, 2^28 on 32-bit ones.)
  *
  * Context: Any context, NMI included. Never sleeps.
  * Return: 0 on success; -EINVAL as for labyrinth_release() (so also once
@@ -1245,7 +1536,7 @@ labyrinth_do_detach(struct labyrinth *lab, void *addr, const void *owner,
 
 	if (IS_ERR_OR_NULL(lab))
 		return ERR_PTR(-EINVAL);
-	room = labyrinth_find(lab, addr);
+	room = labyrinth_find(lab, addr, gen);
 	err = labyrinth_let_go(lab, room, addr, owner, gen, true, &page);
 	if (unlikely(err)) {
 		labyrinth_bad_call(lab, LAB_OP_DETACH, owner, addr, err, ip);

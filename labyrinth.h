@@ -161,6 +161,9 @@ void *labyrinth_claim(struct labyrinth *lab, const void *owner);
 void *labyrinth_claim_gfp(struct labyrinth *lab, const void *owner, gfp_t gfp);
 void *labyrinth_claim_gen(struct labyrinth *lab, const void *owner, gfp_t gfp,
 			  unsigned long *gen);
+unsigned int labyrinth_claim_bulk(struct labyrinth *lab, const void *owner,
+				  gfp_t gfp, unsigned int nr, void **addrs,
+				  unsigned long *gens);
 int labyrinth_release(struct labyrinth *lab, void *addr, const void *owner);
 int labyrinth_release_gen(struct labyrinth *lab, void *addr, const void *owner,
 			  unsigned long gen);

@@ -925,6 +925,43 @@ static void claim_gen_after_walk_and_detach(struct kunit *test)
 	__free_pages(page, 0);
 }
 
+/*
+ * A generation names its room (on 64-bit kernels it carries the room's
+ * index): released in another order than claimed, each claim is let go
+ * by its own; one claim's generation with another's address, or a forged
+ * one, is refused with -ENOENT and lets go of nothing.
+ */
+static void release_gen_names_its_room(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 4, 0, 1, 0, 0);
+	unsigned long ga, gb, gc;
+	void *a, *b, *c;
+
+	a = labyrinth_claim_gen(lab, OWNER_A, 0, &ga);
+	b = labyrinth_claim_gen(lab, OWNER_A, 0, &gb);
+	c = labyrinth_claim_gen(lab, OWNER_A, 0, &gc);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, gb), -ENOENT);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_detach_gen(lab, b, OWNER_A, ga)),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, ~0UL), -ENOENT);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A,
+						    ga ^ BIT(BITS_PER_LONG - 1)),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).bad_calls, 4);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_owned, 3);
+	/* the first claim first: not the room this CPU claimed last */
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, a, OWNER_A, ga), 0);
+	KUNIT_EXPECT_EQ(test, IS_ERR_OR_NULL(labyrinth_detach_gen(lab, b, OWNER_A,
+								  gb)), false);
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, c, OWNER_A, gc), 0);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_owned, 0);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).bad_calls, 4);
+	__free_pages(virt_to_page(b), 0);
+}
+
 static const struct labyrinth_config lt_bad_configs[] = {
 	{ .nr_rooms = 0 },
 	{ .nr_rooms = 1, .order = MAX_PAGE_ORDER + 1 },
@@ -1205,6 +1242,206 @@ static void claim_fills_void_entrance_once(struct kunit *test)
 	labyrinth_set_nolock_hook(lab, NULL);
 	if (c)
 		labyrinth_release(lab, c, OWNER_A);
+}
+
+/* ---- Bulk claims ---- */
+
+/* labyrinth_alloc_bulk()'s stand-in: counts calls, gives lt_bulk_give pages. */
+static unsigned int lt_bulk_calls, lt_bulk_asked, lt_bulk_give;
+
+static unsigned int lt_alloc_bulk_stub(struct labyrinth *lab, int nid,
+				       gfp_t gfp, unsigned int nr,
+				       struct page **pages)
+{
+	unsigned int i;
+
+	lt_bulk_calls++;
+	lt_bulk_asked += nr;
+	for (i = 0; i < min(nr, lt_bulk_give); i++) {
+		pages[i] = alloc_page(gfp);
+		if (!pages[i])
+			break;
+	}
+	return i;
+}
+
+static void lt_bulk_stub(struct kunit *test, unsigned int give)
+{
+	lt_bulk_calls = 0;
+	lt_bulk_asked = 0;
+	lt_bulk_give = give;
+	kunit_activate_static_stub(test, labyrinth_alloc_bulk, lt_alloc_bulk_stub);
+}
+
+/*
+ * A bulk claim takes this CPU's rooms in turn from its entrance, 16 at a
+ * time, each once: 5 + 35 claims take this CPU's run of 40 rooms, in
+ * order, without a collision. Each room is claimed in full: owned, its
+ * generation current.
+ */
+static void claim_bulk_takes_rooms_in_turn(struct kunit *test)
+{
+	/* 40 rooms in every CPU's run */
+	unsigned int rooms = 40 * num_possible_cpus(), i, n, e, cpu;
+	struct labyrinth *lab = lt_create(test, rooms, 0, 1, 0, 0);
+	unsigned long *gens = kunit_kcalloc(test, 41, sizeof(*gens), GFP_KERNEL);
+	void **addrs = kunit_kcalloc(test, 41, sizeof(*addrs), GFP_KERNEL);
+	struct labyrinth_stats s;
+
+	KUNIT_ASSERT_NOT_NULL(test, gens);
+	KUNIT_ASSERT_NOT_NULL(test, addrs);
+	migrate_disable();
+	cpu = smp_processor_id();
+	e = labyrinth_entrance(lab, cpu);
+	n = labyrinth_claim_bulk(lab, OWNER_A, 0, 5, addrs, gens);
+	n += labyrinth_claim_bulk(lab, OWNER_A, 0, 35, addrs + n, gens + n);
+	migrate_enable();
+	KUNIT_ASSERT_EQ(test, n, 40);
+	KUNIT_EXPECT_NULL(test, addrs[40]);	/* not written */
+	s = lt_stats(lab);
+	KUNIT_EXPECT_EQ(test, s.claims, 40);
+	KUNIT_EXPECT_EQ(test, s.rooms_owned, 40);
+	KUNIT_EXPECT_EQ(test, s.collisions, 0);
+	for (i = 0; i < n; i++) {
+		unsigned int idx = labyrinth_room_index(lab, addrs[i]);
+
+		KUNIT_EXPECT_EQ(test, idx, e + i);
+		KUNIT_EXPECT_EQ(test, lab->rooms[idx].home, cpu);
+		KUNIT_EXPECT_PTR_EQ(test, labyrinth_owner(lab, addrs[i]), OWNER_A);
+	}
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, addrs[i],
+							    OWNER_A, gens[i]), 0);
+	/* a generation is one claim's: the release of an ended one fails */
+	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, addrs[0], OWNER_A,
+						    gens[0]), -ENOENT);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).bad_calls, 1);
+}
+
+/*
+ * Detach OWNER_A's rooms @addrs[0..@n) and free their pages, their
+ * indices noted in @idx first: the addresses are rooms' no more.
+ */
+static void lt_detach_noting(struct labyrinth *lab, void **addrs,
+			     unsigned int n, unsigned int *idx)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		idx[i] = labyrinth_room_index(lab, addrs[i]);
+		__free_pages(labyrinth_detach(lab, addrs[i], OWNER_A), 0);
+	}
+}
+
+/*
+ * From this CPU's entrance set to @e, a bulk claim of 4 rooms into @out
+ * with GFP_KERNEL, the bulk allocator giving @give pages; the stats before
+ * and after in @s[0] and @s[1]. With migration disabled.
+ */
+static unsigned int lt_bulk_from(struct kunit *test, struct labyrinth *lab,
+				 unsigned int e, unsigned int give, void **out,
+				 struct labyrinth_stats *s)
+{
+	unsigned int n;
+
+	labyrinth_set_entrance(lab, smp_processor_id(), e);
+	lt_bulk_stub(test, give);
+	s[0] = lt_stats(lab);
+	n = labyrinth_claim_bulk(lab, OWNER_A, GFP_KERNEL, 4, out, NULL);
+	s[1] = lt_stats(lab);
+	return n;
+}
+
+/*
+ * The void rooms of a bulk claim's run are filled together: one call to
+ * the bulk allocator for all four, each taken, no collision, no walk. If
+ * it gives only two pages, those two rooms are taken, the other two left
+ * void (refill failures) and the claim gets the rest from ready rooms
+ * without filling again: no further allocation is tried.
+ */
+static void claim_bulk_fills_void_rooms_at_once(struct kunit *test)
+{
+	/* 8 rooms in every CPU's run */
+	struct labyrinth *lab = lt_create(test, 8 * num_possible_cpus(), 0, 1,
+					  0, 0);
+	unsigned int i, n1, n2, n3, e, calls2, asked2, calls3, i1[4], i2[4];
+	struct labyrinth_stats s0[2], s2[2];
+	void *addrs[4], *more[4], *last[4];
+
+	lt_hold_refill(lab);
+	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
+	migrate_disable();
+	e = labyrinth_entrance(lab, smp_processor_id());
+	n1 = labyrinth_claim_bulk(lab, OWNER_A, 0, 4, addrs, NULL);
+	lt_detach_noting(lab, addrs, n1, i1);
+	n2 = lt_bulk_from(test, lab, e, 4, more, s0);
+	calls2 = lt_bulk_calls;
+	asked2 = lt_bulk_asked;
+	lt_detach_noting(lab, more, n2, i2);
+	/* again, and the allocator gives two pages of four */
+	n3 = lt_bulk_from(test, lab, e, 2, last, s2);
+	calls3 = lt_bulk_calls;
+	migrate_enable();
+	kunit_deactivate_static_stub(test, labyrinth_alloc_bulk);
+	labyrinth_set_nolock_hook(lab, NULL);
+
+	KUNIT_ASSERT_EQ(test, n1, 4);
+	KUNIT_ASSERT_EQ(test, n2, 4);
+	KUNIT_EXPECT_EQ(test, calls2, 1);
+	KUNIT_EXPECT_EQ(test, asked2, 4);
+	KUNIT_EXPECT_EQ(test, s0[1].refills_gfp - s0[0].refills_gfp, 4);
+	KUNIT_EXPECT_EQ(test, s0[1].collisions - s0[0].collisions, 0);
+	KUNIT_EXPECT_EQ(test, s0[1].rooms_void, 0);
+	for (i = 0; i < 4; i++) {
+		KUNIT_EXPECT_EQ(test, i1[i], e + i);
+		KUNIT_EXPECT_EQ(test, i2[i], e + i);
+	}
+
+	KUNIT_ASSERT_EQ(test, n3, 4);
+	KUNIT_EXPECT_EQ(test, calls3, 1);
+	KUNIT_EXPECT_EQ(test, s2[1].refills_gfp - s2[0].refills_gfp, 2);
+	KUNIT_EXPECT_EQ(test, s2[1].refill_failures - s2[0].refill_failures, 2);
+	KUNIT_EXPECT_EQ(test, s2[1].rooms_void, 2);
+	KUNIT_EXPECT_EQ(test, s2[1].rooms_owned, 4);
+	KUNIT_EXPECT_EQ(test, s2[1].collisions - s2[0].collisions, 0);
+	/* two filled, then the ready rooms after the two left void */
+	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, last[0]), e);
+	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, last[1]), e + 1);
+	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, last[2]), e + 4);
+	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, last[3]), e + 5);
+	lt_release_all(test, lab, 4, OWNER_A, last);
+	labyrinth_flush_refill(lab);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 0);
+}
+
+/*
+ * Bad calls get 0 and are counted: no owner, no array; nr 0 is no call
+ * at all; a gfp with bits a claim does not take is counted and the claim
+ * goes on without them.
+ */
+static void claim_bulk_refuses_bad_calls(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 4, 0, 1, 0, 0);
+	void *addrs[2];
+
+	KUNIT_EXPECT_EQ(test, labyrinth_claim_bulk(NULL, OWNER_A, 0, 2, addrs,
+						   NULL), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_claim_bulk(ERR_PTR(-ENOMEM), OWNER_A,
+						   0, 2, addrs, NULL), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_claim_bulk(lab, NULL, 0, 2, addrs,
+						   NULL), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_claim_bulk(lab, OWNER_A, 0, 2, NULL,
+						   NULL), 0);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).bad_calls, 2);
+	KUNIT_EXPECT_EQ(test, labyrinth_claim_bulk(lab, OWNER_A, 0, 0, NULL,
+						   NULL), 0);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).bad_calls, 2);
+	KUNIT_EXPECT_EQ(test, labyrinth_claim_bulk(lab, OWNER_A,
+						   GFP_KERNEL | __GFP_HIGHMEM,
+						   2, addrs, NULL), 2);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).bad_calls, 3);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).claims, 2);
+	lt_release_all(test, lab, 2, OWNER_A, addrs);
 }
 
 /*
@@ -1543,6 +1780,65 @@ static void claim_gfp_fills_void_room_in_context(struct kunit *test)
 	const enum lt_ctx *ctx = lt_ctx_of(test);
 
 	lt_void_room_case(test, *ctx, lt_ctx_gfp(*ctx));
+}
+
+/*
+ * A bulk claim in every context, entering at two void rooms: it gets
+ * every room asked for; the void rooms are filled with the context's gfp
+ * where it allows an allocation, else left (or filled by
+ * alloc_pages_nolock() where the claim meets them).
+ */
+static void lt_claim_bulk_fn(struct lt_run *run)
+{
+	void **addrs = (void **)run->codes;
+
+	labyrinth_get_stats(run->lab, &run->before);
+	run->nr_codes = labyrinth_claim_bulk(run->lab, OWNER_B, run->gfp, 4,
+					     addrs, NULL);
+	labyrinth_get_stats(run->lab, &run->after);
+}
+
+static void claim_bulk_in_context(struct kunit *test)
+{
+	const enum lt_ctx *ctx = lt_ctx_of(test);
+	struct lt_run *run = lt_new_run(test, lt_claim_bulk_fn);
+	void **addrs = (void **)run->codes, *first[2];
+	unsigned int cpu, i, j, e, n;
+
+	BUILD_BUG_ON(sizeof(run->codes) < 4 * sizeof(void *));
+	/* 8 rooms in every CPU's run */
+	run->lab = lt_create(test, 8 * num_possible_cpus(), 0, 1, 0, 0);
+	run->gfp = lt_ctx_gfp(*ctx);
+	lt_hold_refill(run->lab);
+	migrate_disable();
+	e = labyrinth_entrance(run->lab, smp_processor_id());
+	n = labyrinth_claim_bulk(run->lab, OWNER_A, 0, 2, first, NULL);
+	migrate_enable();
+	KUNIT_ASSERT_EQ(test, n, 2);
+	for (i = 0; i < 2; i++)
+		__free_pages(labyrinth_detach(run->lab, first[i], OWNER_A), 0);
+	/*
+	 * Whatever CPU the claim runs on enters at the two void rooms: its
+	 * own run's (a bulk fill) or another's (a claim's fill of each).
+	 */
+	for_each_possible_cpu(cpu)
+		labyrinth_set_entrance(run->lab, cpu, e);
+	lt_run_in(test, run, *ctx);
+	KUNIT_ASSERT_EQ(test, run->nr_codes, 4);
+	for (i = 0; i < 4; i++) {
+		KUNIT_EXPECT_PTR_EQ(test, labyrinth_owner(run->lab, addrs[i]),
+				    OWNER_B);
+		for (j = 0; j < i; j++)
+			KUNIT_EXPECT_PTR_NE(test, addrs[i], addrs[j]);
+	}
+	if (run->gfp & __GFP_RECLAIM)
+		KUNIT_EXPECT_EQ(test, run->after.refills_gfp -
+				run->before.refills_gfp, 2);
+	else
+		KUNIT_EXPECT_EQ(test, run->after.refills_gfp, 0);
+	KUNIT_EXPECT_EQ(test, run->after.claims - run->before.claims, 4);
+	KUNIT_EXPECT_EQ(test, run->after.bad_calls, 0);
+	lt_release_all(test, run->lab, 4, OWNER_B, addrs);
 }
 
 /* ---- Helpers of the stress cases ---- */
@@ -2076,27 +2372,48 @@ static void release_hints_the_rooms_home_cpu(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, other_now, theirs);
 }
 
-/* A claim released on its CPU is where that CPU's next claim starts. */
+/*
+ * A room released on its home CPU is where that CPU claims next if it
+ * would not take a free room anyway: after a claim and its release (the
+ * room it claimed last: warm), and while its next room is owned (its run
+ * is full); not while its next room is free: then its claims stream
+ * through its run, as a ring driver that releases a ring late needs.
+ */
 static void claim_after_release_reuses_the_room(struct kunit *test)
 {
-	/* two rooms of its own for every CPU: b is this CPU's next room */
-	struct labyrinth *lab = lt_create(test, max(8U, 2 * num_possible_cpus()),
-					  0, 0, 0, 0);
+	/* three rooms of its own for every CPU */
+	struct labyrinth *lab = lt_create(test, 3 * num_possible_cpus(), 0, 1,
+					  0, 0);
+	void *a, *b, *c, *d, *e, *f;
 	unsigned long flags;
-	void *a, *b, *c;
 
 	local_irq_save(flags);		/* stay on this CPU */
 	a = labyrinth_claim(lab, OWNER_A);
-	b = labyrinth_claim(lab, OWNER_A);
 	labyrinth_release(lab, a, OWNER_A);
-	c = labyrinth_claim(lab, OWNER_A);
+	b = labyrinth_claim(lab, OWNER_A);	/* a again: warm */
+	c = labyrinth_claim(lab, OWNER_A);	/* the next room */
+	labyrinth_release(lab, b, OWNER_A);	/* not the last claimed */
+	d = labyrinth_claim(lab, OWNER_A);	/* the third room, not b */
+	e = labyrinth_claim(lab, OWNER_A);	/* b's, wrapping: the run full */
+	labyrinth_release(lab, d, OWNER_A);	/* the next room, c's, owned */
+	f = labyrinth_claim(lab, OWNER_A);	/* d's again */
 	local_irq_restore(flags);
-	KUNIT_ASSERT_NOT_NULL(test, b);
-	KUNIT_EXPECT_PTR_NE(test, a, b);
-	KUNIT_EXPECT_PTR_EQ(test, c, a);	/* warm: the room just released */
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_EXPECT_PTR_EQ(test, b, a);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_EXPECT_PTR_NE(test, c, a);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	KUNIT_EXPECT_PTR_NE(test, d, a);
+	KUNIT_EXPECT_PTR_NE(test, d, c);
+	KUNIT_EXPECT_PTR_EQ(test, e, a);
+	KUNIT_EXPECT_PTR_EQ(test, f, d);
 	KUNIT_EXPECT_EQ(test, lt_stats(lab).collisions, 0);
-	lt_release_all(test, lab, 1, OWNER_A, &b);
-	lt_release_all(test, lab, 1, OWNER_A, &c);
+	if (c)
+		lt_release_all(test, lab, 1, OWNER_A, &c);
+	if (e)
+		lt_release_all(test, lab, 1, OWNER_A, &e);
+	if (f)
+		lt_release_all(test, lab, 1, OWNER_A, &f);
 }
 
 /*
@@ -2221,6 +2538,7 @@ struct lt_claimant {
 	unsigned long id;
 	gfp_t gfp;		/* the kthread fills void rooms, the timer cannot */
 	unsigned long claims, detaches, violations, mismatches, release_errors;
+	unsigned long bulk;	/* rooms taken by bulk claims */
 };
 
 struct lt_stress {
@@ -2236,11 +2554,39 @@ struct lt_stress {
  * One claim: write our canary over the whole room, check it, then release
  * the room, or every 16th time detach it (its page is freed by a kthread).
  */
+/*
+ * Every 4th time, a bulk claim of two rooms instead (its void rooms filled
+ * together, in the kthread), each checked and released by generation.
+ */
+static void lt_stress_bulk(struct lt_claimant *c, unsigned long seq)
+{
+	unsigned long gens[2];
+	void *addrs[2];
+	unsigned int n, i;
+
+	n = labyrinth_claim_bulk(c->st->lab, c, c->gfp, 2, addrs, gens);
+	c->claims += n;
+	c->bulk += n;
+	for (i = 0; i < n; i++) {
+		if (labyrinth_owner(c->st->lab, addrs[i]) != c)
+			c->mismatches++;
+		if (!lt_canary_ok(addrs[i], c->id ^ seq ^ ((i + 1UL) << 20)))
+			c->violations++;
+	}
+	for (i = 0; i < n; i++)
+		if (labyrinth_release_gen(c->st->lab, addrs[i], c, gens[i]))
+			c->release_errors++;
+}
+
 static void lt_stress_once(struct lt_claimant *c)
 {
 	unsigned long *words, seq = c->claims + 1;
 	bool detach = !(seq % 16);
 
+	if (seq % 4 == 2) {
+		lt_stress_bulk(c, seq);
+		return;
+	}
 	words = labyrinth_claim_gfp(c->st->lab, c, c->gfp);
 	if (!words)
 		return;
@@ -2327,7 +2673,7 @@ static void lt_stress_run(struct kunit *test, struct lt_stress *st)
  */
 static void claim_is_exclusive_under_concurrency(struct kunit *test)
 {
-	unsigned long claims = 0, detaches = 0;
+	unsigned long claims = 0, detaches = 0, bulk = 0;
 	long pages = labyrinth_pages_held();
 	unsigned int cpus = num_online_cpus(), i;
 	struct labyrinth_stats s;
@@ -2351,6 +2697,7 @@ static void claim_is_exclusive_under_concurrency(struct kunit *test)
 		KUNIT_EXPECT_GT_MSG(test, c->claims, 0, "claimant %u never claimed", i);
 		claims += c->claims;
 		detaches += c->detaches;
+		bulk += c->bulk;
 	}
 	lt_free_detached(&st->detached);
 	s = lt_stats(st->lab);
@@ -2360,10 +2707,11 @@ static void claim_is_exclusive_under_concurrency(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.rooms_owned, 0);
 	KUNIT_EXPECT_EQ(test, s.bad_calls, 0);
 	KUNIT_EXPECT_GT(test, detaches, 0);
+	KUNIT_EXPECT_GT(test, bulk, 0);
 	/* no free room hidden from the walks */
 	KUNIT_EXPECT_EQ(test, labyrinth_free_map_lost(st->lab), 0);
-	kunit_info(test, "%u claimants on %u CPUs: %lu claims (%lu detached), %llu collisions, %llu failed claims; %llu releases raced a walk's clear of their bit\n",
-		   st->nr, cpus, claims, detaches, s.collisions,
+	kunit_info(test, "%u claimants on %u CPUs: %lu claims (%lu detached, %lu in bulk), %llu collisions, %llu failed claims; %llu releases raced a walk's clear of their bit\n",
+		   st->nr, cpus, claims, detaches, bulk, s.collisions,
 		   s.fail_full + s.fail_contended,
 		   labyrinth_sum(st->lab, LAB_MAP_RECHECKS));
 	/* no room lost: once refilled, every room can be claimed */
@@ -2391,12 +2739,17 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(release_after_detach_then_refill),
 	KUNIT_CASE(release_gen_refuses_release_of_an_earlier_claim),
 	KUNIT_CASE(claim_gen_after_walk_and_detach),
+	KUNIT_CASE(release_gen_names_its_room),
 	KUNIT_CASE(create_rejects_bad_config),
 	KUNIT_CASE(create_accepts_edge_configs),
 	KUNIT_CASE(create_fails_at_each_allocation),
 	KUNIT_CASE(claim_refill_failure_leaves_room_void),
 	KUNIT_CASE(claim_fills_void_entrance_once),
 	KUNIT_CASE(claim_passes_locked_void_entrance_once),
+	KUNIT_CASE(claim_bulk_takes_rooms_in_turn),
+	KUNIT_CASE(claim_bulk_fills_void_rooms_at_once),
+	KUNIT_CASE(claim_bulk_refuses_bad_calls),
+	KUNIT_CASE_PARAM(claim_bulk_in_context, lt_ctx_gen_params),
 	KUNIT_CASE(claim_fill_failure_keeps_room_marked_void),
 	KUNIT_CASE(failing_refill_backs_off),
 	KUNIT_CASE(refill_stops_at_first_failure_and_backs_off),

@@ -175,6 +175,10 @@ static int lab_fini(void)
  * release or detach is of a room claimed a ring ago, not of the last one,
  * and a detach leaves a void room to fill: labnet's costs, without the
  * stack's. Softirq only: the ring is the CPU's, as a NAPI instance's.
+ * lab_rx_copy_bulk and lab_rx_detach_bulk claim each post's buffers with
+ * one labyrinth_claim_bulk() and let go of each with its claim's
+ * generation, as labnet does; the others claim one at a time and let go
+ * by address alone.
  * The peers to read them against: page_pool (whose recycling serves both)
  * and alloc_pages (a page allocated and freed per frame).
  */
@@ -185,6 +189,8 @@ struct bench_rx {
 	unsigned int next;
 	void *done[BENCH_RX_BATCH];	/* frames of the last post, in order */
 	unsigned int nr_done, handed;
+	/* the _bulk points: the claims' generations (0: claimed at init) */
+	unsigned long slot_gen[BENCH_RX_RING], done_gen[BENCH_RX_BATCH];
 };
 
 static DEFINE_PER_CPU(struct bench_rx, bench_rx);
@@ -232,6 +238,7 @@ static int lab_rx_init(void)
 		rx->nr_done = 0;
 		rx->handed = 0;
 		for (i = 0; i < BENCH_RX_RING; i++) {
+			rx->slot_gen[i] = 0;
 			rx->slot[i] = labyrinth_claim(bench_lab, &bench_owner);
 			if (!rx->slot[i]) {
 				lab_rx_fini();
@@ -268,6 +275,67 @@ static void *lab_rx_get(void)
 			return NULL;
 	}
 	return rx->done[rx->handed++];
+}
+
+/*
+ * lab_rx_get() for lab_rx_copy_bulk and lab_rx_detach_bulk: a post's
+ * buffers claimed with one labyrinth_claim_bulk(), and each let go of with
+ * its claim's generation, as labnet does.
+ */
+static void *lab_rx_bulk_get(void)
+{
+	struct bench_rx *rx = this_cpu_ptr(&bench_rx);
+	unsigned long gens[BENCH_RX_BATCH];
+	void *bufs[BENCH_RX_BATCH];
+	unsigned int n, i;
+
+	if (rx->handed == rx->nr_done) {
+		n = labyrinth_claim_bulk(bench_lab, &bench_owner,
+					 GFP_ATOMIC | __GFP_NOWARN,
+					 BENCH_RX_BATCH, bufs, gens);
+		for (i = 0; i < n; i++) {
+			rx->done[i] = rx->slot[rx->next];
+			rx->done_gen[i] = rx->slot_gen[rx->next];
+			rx->slot[rx->next] = bufs[i];
+			rx->slot_gen[rx->next] = gens[i];
+			rx->next = (rx->next + 1) % BENCH_RX_RING;
+		}
+		rx->nr_done = n;
+		rx->handed = 0;
+		if (!n)
+			return NULL;
+	}
+	return rx->done[rx->handed++];
+}
+
+/* The generation of the buffer lab_rx_bulk_get() handed out last. */
+static unsigned long lab_rx_gen(void)
+{
+	struct bench_rx *rx = this_cpu_ptr(&bench_rx);
+
+	return rx->done_gen[rx->handed - 1];
+}
+
+static void lab_rx_gen_put(void *obj)
+{
+	unsigned long gen = lab_rx_gen();
+
+	if (gen ? labyrinth_release_gen(bench_lab, obj, &bench_owner, gen) :
+		  labyrinth_release(bench_lab, obj, &bench_owner))
+		atomic_inc(&bench_errors);
+}
+
+static void lab_rx_gen_detach(void *obj)
+{
+	unsigned long gen = lab_rx_gen();
+	struct page *page;
+
+	page = gen ? labyrinth_detach_gen(bench_lab, obj, &bench_owner, gen) :
+		     labyrinth_detach(bench_lab, obj, &bench_owner);
+	if (IS_ERR(page))
+		atomic_inc(&bench_errors);
+	else
+		__free_page(page);
 }
 
 static void lab_rx_detach(void *obj)
@@ -509,6 +577,10 @@ static const struct bench_peer bench_peers[] = {
 	  lab_rx_fini },
 	{ "lab_rx_detach", BIT(BENCH_SOFTIRQ), false, true, lab_rx_init, lab_rx_get,
 	  lab_rx_detach, lab_rx_fini },
+	{ "lab_rx_copy_bulk", BIT(BENCH_SOFTIRQ), false, true, lab_rx_init,
+	  lab_rx_bulk_get, lab_rx_gen_put, lab_rx_fini },
+	{ "lab_rx_detach_bulk", BIT(BENCH_SOFTIRQ), false, true, lab_rx_init,
+	  lab_rx_bulk_get, lab_rx_gen_detach, lab_rx_fini },
 	{ "alloc_pages", BENCH_ALL_CTX, true, false, ap_init, ap_get, ap_put, ap_fini },
 #if IS_ENABLED(CONFIG_PAGE_POOL)
 	{ "page_pool", BIT(BENCH_SOFTIRQ), false, true, pp_init, pp_get, pp_put, pp_fini },
@@ -737,7 +809,8 @@ static u64 bench_collisions(void)
 {
 	struct labyrinth_stats st;
 
-	if (bench_peer->get != lab_get && bench_peer->get != lab_rx_get)
+	if (bench_peer->get != lab_get && bench_peer->get != lab_rx_get &&
+	    bench_peer->get != lab_rx_bulk_get)
 		return 0;
 	labyrinth_get_stats(bench_lab, &st);
 	return st.collisions;
@@ -1220,6 +1293,20 @@ static bool bench_wants(const char *what)
 	return !strcmp(points, "all") || !strcmp(points, what);
 }
 
+/* Whether @name is one of only's comma-separated names (or only is unset). */
+static bool bench_only(const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = only;
+
+	if (!only)
+		return true;
+	for (; (p = strstr(p, name)); p += len)
+		if ((p == only || p[-1] == ',') && (!p[len] || p[len] == ','))
+			return true;
+	return false;
+}
+
 static int bench_peer_run(const struct bench_peer *peer)
 {
 	unsigned int c, first = cpumask_first(cpu_online_mask);
@@ -1307,7 +1394,7 @@ static int __init bench_init(void)
 	pr_info("LABYRINTH-BENCH-CSV peer,context,cpus,ns_per_pair,spread_pct,kpairs_per_s,reps,misses,pairs,collisions\n");
 	err = bench_alloc_samples();
 	for (i = 0; i < ARRAY_SIZE(bench_peers) && !err; i++) {
-		if (only && !strstr(only, bench_peers[i].name))
+		if (!bench_only(bench_peers[i].name))
 			continue;
 		if (bench_wants("occupancy") && strcmp(points, "all"))
 			continue;

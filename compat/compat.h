@@ -43,6 +43,11 @@
 #define system_dfl_wq		system_unbound_wq
 #endif
 
+/* alloc_pages_bulk_node(): 6.14; alloc_pages_bulk_array_node() before. */
+#ifndef LABYRINTH_HAVE_ALLOC_PAGES_BULK_NODE
+#define alloc_pages_bulk_node	alloc_pages_bulk_array_node
+#endif
+
 /*
  * alloc_pages_nolock(gfp, nid, order), valid in any context (6.18): used
  * where LABYRINTH_HAVE_ALLOC_PAGES_NOLOCK is defined, by labyrinth.c alone.

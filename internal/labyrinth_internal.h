@@ -393,6 +393,8 @@ void labyrinth_debugfs_remove(struct labyrinth *lab);
 void *labyrinth_alloc_lab(size_t size);
 struct labyrinth_pcpu __percpu *labyrinth_alloc_pcpu(void);
 struct page *labyrinth_alloc_room(struct labyrinth *lab, int nid, gfp_t gfp);
+unsigned int labyrinth_alloc_bulk(struct labyrinth *lab, int nid, gfp_t gfp,
+				  unsigned int nr, struct page **pages);
 void labyrinth_set_nolock_hook(struct labyrinth *lab,
 			       struct page *(*hook)(struct labyrinth *lab, int nid));
 void labyrinth_set_entrance(struct labyrinth *lab, unsigned int cpu,

@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 PEERS = ["labyrinth", "objpool", "mempool", "alloc_pages", "page_pool",
-         "lab_rx_copy", "lab_rx_detach", "empty", "spinlock_pair", "cmpxchg"]
+         "lab_rx_copy", "lab_rx_detach", "lab_rx_copy_bulk", "lab_rx_detach_bulk", "empty", "spinlock_pair", "cmpxchg"]
 CTXS = ["task", "softirq", "hardirq", "cross_cpu", "all"]
 
 
@@ -72,16 +72,19 @@ def tables(boots):
     ic, tcg = boots.get("icount"), boots.get("tcg")
     if ic and ic.rows:
         print("Instructions per get+put pair (qemu -icount, exact), 1 CPU:\n")
-        print(f"{'peer':14} {'task':>8} {'softirq':>8} {'hardirq':>8}")
+        print(f"{'peer':18} {'task':>8} {'softirq':>8} {'hardirq':>8}")
         for p in PEERS:
             vals = [ic.ns(p, c) for c in ("task", "softirq", "hardirq")]
             if any(vals):
-                print(f"{p:14} " + " ".join(fmt(v, "8.0f") for v in vals))
+                print(f"{p:18} " + " ".join(fmt(v, "8.0f") for v in vals))
         print()
         # drivers/net/labnet.c's buffer cycle: the NIC ring's pattern
         rx = [(f"{a} / {b}", ratio(ic.ns(a, "softirq"), ic.ns(b, "softirq")))
               for a, b in (("lab_rx_copy", "page_pool"), ("lab_rx_detach", "page_pool"),
-                           ("lab_rx_detach", "alloc_pages"))]
+                           ("lab_rx_detach", "alloc_pages"),
+                           ("lab_rx_copy_bulk", "page_pool"),
+                           ("lab_rx_detach_bulk", "page_pool"),
+                           ("lab_rx_detach_bulk", "alloc_pages"))]
         if any(v for _, v in rx):
             print("A receive ring's buffer, claimed and released (a copied frame) or "
                   "detached and freed\n(a frame given to the stack), 1 CPU softirq, "
@@ -91,11 +94,11 @@ def tables(boots):
             print()
     if tcg and tcg.rows:
         print("Wall time under multi-threaded TCG, 2 vCPUs (emulation: compare ratios only):\n")
-        print(f"{'peer':14} {'context':9} {'cpus':>4} {'ns/pair':>10} {'spread%':>8} {'kpairs/s':>10}")
+        print(f"{'peer':18} {'context':9} {'cpus':>4} {'ns/pair':>10} {'spread%':>8} {'kpairs/s':>10}")
         order = lambda kv: (PEERS.index(kv[0][0]) if kv[0][0] in PEERS else 99,
                             CTXS.index(kv[0][1]) if kv[0][1] in CTXS else 99, kv[0][2])
         for (p, c, n), r in sorted(tcg.rows.items(), key=order):
-            print(f"{p:16} {c:9} {n:>4} {float(r['ns_per_pair']):>10.1f} "
+            print(f"{p:18} {c:9} {n:>4} {float(r['ns_per_pair']):>10.1f} "
                   f"{r['spread_pct']:>8} {r['kpairs_per_s']:>10}")
         print()
 

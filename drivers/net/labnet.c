@@ -41,9 +41,12 @@
  * - ``labyrinth``: one labyrinth per device, ``rooms`` rooms of one page
  *   (default four times the ring, at least two rings and two batches: a
  *   ring of posted buffers, a queue of received ones, the batches being
- *   posted, and rooms detached and not yet refilled), claimed with
- *   labyrinth_claim_gfp(GFP_ATOMIC) in NAPI and labyrinth_claim() in the
- *   interrupt handler (labnet_pool_get()); the device is the owner token.
+ *   posted, and rooms detached and not yet refilled), claimed a batch at
+ *   a time with labyrinth_claim_bulk(), with GFP_ATOMIC in NAPI and
+ *   without a gfp in the interrupt handler (labnet_pool_get()); the device
+ *   is the owner token, and each buffer is let go of with its claim's
+ *   generation (labyrinth_release_gen(), labyrinth_detach_gen()), which
+ *   a double release cannot get past and which finds the room at once.
  * - ``page_pool``: page_pool_dev_alloc_pages() from NAPI only, as
  *   page_pool requires; pages return with skb_mark_for_recycle().
  * - ``atomic``: alloc_page(GFP_ATOMIC | __GFP_NOWARN), from NAPI.
@@ -116,6 +119,10 @@ MODULE_PARM_DESC(irq_post, "with pool=labyrinth, post buffers from the interrupt
 static unsigned int irq_low = 25;
 module_param(irq_low, uint, 0444);
 MODULE_PARM_DESC(irq_low, "with irq_post, the interrupt handler posts while fewer than this percentage of the ring's slots hold a buffer (default 25; 100: at every interrupt)");
+
+static bool bulk = true;
+module_param(bulk, bool, 0444);
+MODULE_PARM_DESC(bulk, "with pool=labyrinth, post a batch of buffers with one labyrinth_claim_bulk() (default 1; 0: one claim per buffer)");
 
 static bool napi_gfp = true;
 module_param(napi_gfp, bool, 0444);
@@ -204,10 +211,13 @@ struct labnet_pcounters {
 /**
  * struct labnet_buf - a posted buffer
  * @va: its page's address (a labyrinth room's address)
+ * @gen: labyrinth: the claim's generation, which lets go of that claim
+ *	alone (and finds its room without an address lookup)
  * @len: the frame the device wrote into it, once it did
  */
 struct labnet_buf {
 	void *va;
+	unsigned long gen;
 	unsigned int len;
 };
 
@@ -268,33 +278,50 @@ static void labnet_count(struct labnet_priv *priv, enum labnet_counter c)
 /* --- the pools --------------------------------------------------------- */
 
 /*
- * A buffer from the pool, or NULL. In NAPI (@napi), or (labyrinth) in hard
- * irq. A claim that meets a void room fills it on the spot: in NAPI with
- * GFP_ATOMIC, valid there on every kernel (and alloc_pages_nolock() if
- * that fails); in hard irq with alloc_pages_nolock() alone, which is valid
- * there but zeroes every page it gives, and exists from 6.18 (before, and
- * on PREEMPT_RT in hard irq, the deferred refill fills the room). A failed
- * fill costs no buffer: the claim moves on to a room that is ready.
+ * Up to @nr buffers from the pool into @bufs, and (labyrinth) the claims'
+ * generations into @gens, with which each buffer is let go of: how many
+ * it gave. In NAPI
+ * (@napi), or (labyrinth) in hard irq. labyrinth gives a batch in one call
+ * (labyrinth_claim_bulk()), which fills the void rooms among it with one
+ * call to the page allocator's bulk allocator: in NAPI with GFP_ATOMIC,
+ * valid there on every kernel. In hard irq (no gfp) a void room is filled
+ * with alloc_pages_nolock() alone, which is valid there but zeroes every
+ * page it gives, and exists from 6.18 (before, and on PREEMPT_RT in hard
+ * irq, the deferred refill fills the room). A failed fill costs no buffer:
+ * the claim moves on to a room that is ready.
  */
-static void *labnet_pool_get(struct labnet_priv *priv, bool napi)
+static unsigned int labnet_pool_get(struct labnet_priv *priv, bool napi,
+				    void **bufs, unsigned long *gens,
+				    unsigned int nr)
 {
+	gfp_t gfp = napi && napi_gfp ? GFP_ATOMIC | __GFP_NOWARN : 0;
 	struct page *page;
+	unsigned int n;
 
-	switch (labnet_pool) {
-	case LABNET_LABYRINTH:
-		if (napi && napi_gfp)
-			return labyrinth_claim_gfp(priv->lab, priv,
-						   GFP_ATOMIC | __GFP_NOWARN);
-		return labyrinth_claim(priv->lab, priv);
+	if (labnet_pool == LABNET_LABYRINTH && bulk)
+		return labyrinth_claim_bulk(priv->lab, priv, gfp, nr, bufs,
+					    gens);
+	for (n = 0; n < nr; n++) {
+		gens[n] = 0;		/* labyrinth's alone */
+		switch (labnet_pool) {
+		case LABNET_LABYRINTH:	/* one claim per buffer: bulk=0 */
+			bufs[n] = labyrinth_claim_gen(priv->lab, priv, gfp,
+						      &gens[n]);
+			break;
 #if IS_ENABLED(CONFIG_PAGE_POOL)
-	case LABNET_PAGE_POOL:
-		page = page_pool_dev_alloc_pages(priv->pp);
-		return page ? page_address(page) : NULL;
+		case LABNET_PAGE_POOL:
+			page = page_pool_dev_alloc_pages(priv->pp);
+			bufs[n] = page ? page_address(page) : NULL;
+			break;
 #endif
-	default:
-		page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
-		return page ? page_address(page) : NULL;
+		default:
+			page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+			bufs[n] = page ? page_address(page) : NULL;
+		}
+		if (!bufs[n])
+			break;
 	}
+	return n;
 }
 
 /*
@@ -302,11 +329,14 @@ static void *labnet_pool_get(struct labnet_priv *priv, bool napi)
  * over from a post, the ring's buffers at teardown. @napi: in the NAPI
  * poll, where page_pool may recycle directly.
  */
-static void labnet_pool_put(struct labnet_priv *priv, void *va, bool napi)
+static void labnet_pool_put(struct labnet_priv *priv, struct labnet_buf *buf,
+			    bool napi)
 {
+	void *va = buf->va;
+
 	switch (labnet_pool) {
 	case LABNET_LABYRINTH:
-		if (labyrinth_release(priv->lab, va, priv))
+		if (labyrinth_release_gen(priv->lab, va, priv, buf->gen))
 			labnet_count(priv, LABNET_RX_POOL_ERRORS);
 		break;
 #if IS_ENABLED(CONFIG_PAGE_POOL)
@@ -320,15 +350,16 @@ static void labnet_pool_put(struct labnet_priv *priv, void *va, bool napi)
 }
 
 /* Hand a buffer with a frame of @len bytes to an skb built around it. */
-static struct sk_buff *labnet_pool_build(struct labnet_priv *priv, void *va,
-					 unsigned int len)
+static struct sk_buff *labnet_pool_build(struct labnet_priv *priv,
+					 struct labnet_buf *buf)
 {
+	void *va = buf->va;
 	struct sk_buff *skb;
 	struct page *page;
 
 	if (labnet_pool == LABNET_LABYRINTH) {
 		/* the page becomes ours, and the skb's: the room is refilled */
-		page = labyrinth_detach(priv->lab, va, priv);
+		page = labyrinth_detach_gen(priv->lab, va, priv, buf->gen);
 		if (IS_ERR(page)) {
 			/*
 			 * Not ours (a bug): a release would fail the same
@@ -344,7 +375,7 @@ static struct sk_buff *labnet_pool_build(struct labnet_priv *priv, void *va,
 		if (labnet_pool == LABNET_LABYRINTH)
 			put_page(virt_to_page(va));
 		else
-			labnet_pool_put(priv, va, true);
+			labnet_pool_put(priv, buf, true);
 		return NULL;
 	}
 #if IS_ENABLED(CONFIG_PAGE_POOL)
@@ -352,7 +383,7 @@ static struct sk_buff *labnet_pool_build(struct labnet_priv *priv, void *va,
 		skb_mark_for_recycle(skb);
 #endif
 	skb_reserve(skb, LABNET_HEADROOM);
-	skb_put(skb, len);
+	skb_put(skb, buf->len);
 	return skb;
 }
 
@@ -478,9 +509,9 @@ static netdev_tx_t labnet_xmit(struct sk_buff *skb, struct net_device *dev)
  */
 static void labnet_post(struct labnet_priv *priv, bool napi)
 {
+	unsigned long gens[LABNET_POST_BATCH], flags;
 	void *bufs[LABNET_POST_BATCH];
 	unsigned int want, n, k, i;
-	unsigned long flags;
 
 	for (;;) {
 		raw_spin_lock_irqsave(&priv->lock, flags);
@@ -489,23 +520,27 @@ static void labnet_post(struct labnet_priv *priv, bool napi)
 		if (!want)
 			return;
 		want = min(want, LABNET_POST_BATCH);
-		for (n = 0; n < want; n++) {
-			bufs[n] = labnet_pool_get(priv, napi);
-			if (!bufs[n]) {
-				labnet_count(priv, LABNET_RX_ALLOC_FAIL);
-				break;
-			}
-		}
+		n = labnet_pool_get(priv, napi, bufs, gens, want);
+		if (n < want)
+			labnet_count(priv, LABNET_RX_ALLOC_FAIL);
 		raw_spin_lock_irqsave(&priv->lock, flags);
 		k = priv->up ? priv->size - (priv->post - priv->done) : 0;
 		k = min(k, n);
-		for (i = 0; i < k; i++)
-			priv->slots[priv->post++ & priv->mask].va = bufs[i];
+		for (i = 0; i < k; i++) {
+			struct labnet_buf *slot = &priv->slots[priv->post++ &
+							       priv->mask];
+
+			slot->va = bufs[i];
+			slot->gen = gens[i];
+		}
 		raw_spin_unlock_irqrestore(&priv->lock, flags);
 		atomic_long_add(k, &priv->counters[napi ? LABNET_RX_POSTED_NAPI :
 						     LABNET_RX_POSTED_IRQ]);
-		for (i = k; i < n; i++)
-			labnet_pool_put(priv, bufs[i], napi);
+		for (i = k; i < n; i++) {
+			struct labnet_buf left = { .va = bufs[i], .gen = gens[i] };
+
+			labnet_pool_put(priv, &left, napi);
+		}
 		if (n < want || k < n || !napi)
 			return;
 	}
@@ -594,10 +629,10 @@ static int labnet_poll(struct napi_struct *napi, int budget)
 			skb = napi_alloc_skb(napi, buf->len);
 			if (skb)
 				skb_put_data(skb, frame, buf->len);
-			labnet_pool_put(priv, buf->va, true);
+			labnet_pool_put(priv, buf, true);
 			copied++;
 		} else {
-			skb = labnet_pool_build(priv, buf->va, buf->len);
+			skb = labnet_pool_build(priv, buf);
 		}
 		if (unlikely(!skb)) {
 			labnet_count(priv, LABNET_RX_BUILD_FAIL);
@@ -653,9 +688,9 @@ static void labnet_free_ring(struct labnet_priv *priv)
 
 	/* up is false, the interrupt and NAPI are stopped: the ring is ours */
 	for (i = priv->done; i != priv->post; i++)
-		labnet_pool_put(priv, priv->slots[i & priv->mask].va, false);
+		labnet_pool_put(priv, &priv->slots[i & priv->mask], false);
 	for (i = priv->cq_head; i != priv->cq_tail; i++)
-		labnet_pool_put(priv, priv->cq[i & (LABNET_RING_MAX - 1)].va, false);
+		labnet_pool_put(priv, &priv->cq[i & (LABNET_RING_MAX - 1)], false);
 	priv->cq_head = 0;
 	priv->cq_tail = 0;
 	priv->post = 0;
