@@ -800,7 +800,8 @@ static void labyrinth_walk_done(struct labyrinth *lab,
  * valid one, and a lost hint costs a probe.
  */
 static __always_inline void labyrinth_hint_home(struct labyrinth *lab,
-						struct labyrinth_room *room)
+						struct labyrinth_room *room,
+						bool last)
 {
 	struct labyrinth_room *next;
 	struct labyrinth_pcpu *p;
@@ -808,10 +809,17 @@ static __always_inline void labyrinth_hint_home(struct labyrinth *lab,
 	if (room->home == LAB_NO_HOME)
 		return;
 	p = per_cpu_ptr(lab->pcpu, room->home);
-	next = READ_ONCE(p->next);
-	if (next == &lab->rooms[room->after] ||
-	    !labyrinth_takeable(READ_ONCE(next->ticket)))
-		WRITE_ONCE(p->next, room);
+	/*
+	 * @last: the room this CPU claimed last, so (if it is this CPU's)
+	 * the home's entrance is the room after it: no need to look.
+	 */
+	if (!last) {
+		next = READ_ONCE(p->next);
+		if (next != &lab->rooms[room->after] &&
+		    labyrinth_takeable(READ_ONCE(next->ticket)))
+			return;
+	}
+	WRITE_ONCE(p->next, room);
 }
 
 /*
@@ -1117,108 +1125,143 @@ EXPORT_SYMBOL_GPL(labyrinth_claim_gen);
 #define LAB_BULK	16
 
 /*
- * Fill the rooms of @rooms[0..@n) that @busy marks, which a bulk claim's
- * round holds BUSY, with pages from one call to the page allocator, and
- * take each that got pages for @owner, its ticket in @tickets[i]. A room
- * left without pages is VOID again, for the deferred refill. Returns a mask of the rooms taken; a
- * failed allocation clears the reclaim bits of *@gfp: as a claim's walk
- * stops filling at its first failure, the rest of the call fills nothing.
+ * How many of the first @nr rooms of this CPU's run, from its entrance, a
+ * bulk claim's round would meet void: a look without locks, stopping where
+ * the round would (a room neither free nor void, or another CPU's).
+ * Racy: the round checks each room under its lock.
  */
-static noinline unsigned long
-labyrinth_bulk_fill(struct labyrinth *lab, struct labyrinth_room **rooms,
-		    unsigned int n, unsigned long busy, const void *owner,
-		    gfp_t *gfp, unsigned long *tickets, unsigned long ip)
+static unsigned int labyrinth_bulk_voids(struct labyrinth *lab,
+					 unsigned int nr, int *cpu, int *nid)
 {
-	unsigned int nr = hweight_long(busy), got, k = 0, i, idx;
-	struct page *pages[LAB_BULK] = {};
-	unsigned long taken = 0, flags, t;
-	struct labyrinth_room *room;
-	struct page *page;
+	struct labyrinth_room *room, *entrance;
+	unsigned int i, v = 0;
+	unsigned long t;
 
-	/* a CPU's rooms are on one node: labyrinth_place_entrances() */
-	idx = labyrinth_room_idx(lab, rooms[__ffs(busy)]);
-	got = labyrinth_alloc_bulk(lab, labyrinth_room_node(lab, idx), *gfp,
-				   nr, pages);
-	if (got < nr)
-		*gfp &= ~__GFP_RECLAIM;
-	for_each_set_bit(i, &busy, n) {
-		room = rooms[i];
-		idx = labyrinth_room_idx(lab, room);
-		page = k < got ? pages[k++] : NULL;
-		if (page)
-			labyrinth_account(lab, LAB_PAGES_TAKEN);
-		raw_spin_lock_irqsave(&room->lock, flags);
-		labyrinth_set_state(room, LAB_ROOM_VOID);
-		if (page && !labyrinth_install(lab, room, page)) {
-			/* no table slot (rare): the refill tries again */
-			labyrinth_spare(lab, page);
-			page = NULL;
-		}
-		if (page) {
-			/* FREE and READY: ours under the lock */
-			t = READ_ONCE(room->ticket);
-			labyrinth_take(room, t, owner, ip);
-			tickets[i] = t + LAB_OWNED;
-			taken |= BIT(i);
-		} else {
-			/* a refill pass may have cleared the BUSY room's bit */
-			set_bit(idx, lab->void_map);
-		}
-		raw_spin_unlock_irqrestore(&room->lock, flags);
-		labyrinth_filled(lab, room, LAB_REFILLS_GFP, page);
+	preempt_disable();
+	*cpu = smp_processor_id();
+	entrance = this_cpu_read(lab->pcpu->next);
+	room = entrance;
+	for (i = 0; i < nr && room->home == *cpu; i++) {
+		t = READ_ONCE(room->ticket);
+		if (labyrinth_void(t))
+			v++;
+		else if (!labyrinth_takeable(t))
+			break;
+		room = &lab->rooms[room->after];
 	}
-	if (got < nr)
+	preempt_enable();
+	/* a CPU's rooms are on one node: labyrinth_place_entrances() */
+	if (v)
+		*nid = labyrinth_room_node(lab, labyrinth_room_idx(lab, entrance));
+	return v;
+}
+
+/*
+ * Install @page in the void @room, held locked, whose ticket reads @t: a
+ * bulk claim's fill. The new ticket: FREE and READY, or (no table slot,
+ * rare) VOID still, the page spared and the room left to the refill.
+ */
+static unsigned long labyrinth_bulk_install(struct labyrinth *lab,
+					    struct labyrinth_room *room,
+					    unsigned long t, struct page *page)
+	__must_hold(&room->lock)
+{
+	bool ok;
+
+	if (labyrinth_phase(t) == LAB_GONE)
+		t = labyrinth_clear_gone(room, t);
+	ok = labyrinth_install(lab, room, page);
+	labyrinth_filled(lab, room, LAB_REFILLS_GFP, ok);
+	if (ok)
+		return READ_ONCE(room->ticket);
+	set_bit(labyrinth_room_idx(lab, room), lab->void_map);
+	labyrinth_spare(lab, page);
+	return t;
+}
+
+/*
+ * After a bulk claim's round that asked the allocator for @want pages,
+ * got @got and installed @used: the pages left (a room the look found
+ * void was filled or taken meanwhile) go back through the spare list; if
+ * the allocator gave fewer than asked, the fills it did not make are
+ * failures, the refill is kicked, and *@gfp loses its reclaim bits.
+ */
+static noinline void labyrinth_bulk_left(struct labyrinth *lab,
+					 unsigned int want, unsigned int got,
+					 unsigned int used, struct page **pages,
+					 gfp_t *gfp)
+{
+	while (used < got)
+		labyrinth_spare(lab, pages[used++]);
+	if (got < want) {
+		labyrinth_count_n(lab, LAB_REFILL_FAILURES, want - got);
 		labyrinth_kick(lab, false);
-	return taken;
+		*gfp &= ~__GFP_RECLAIM;
+	}
 }
 
 /*
  * One round of labyrinth_claim_bulk(): this CPU's rooms in their order
  * from its entrance, as far as they are free and their locks free, @nr at
  * most (<= LAB_BULK). Ready rooms are taken as a claim at the entrance
- * takes one; void rooms, if @gfp allows an allocation and the rooms are
- * order 0, are held BUSY and filled together (labyrinth_bulk_fill()).
- * Interrupts are off while the entrance moves, as in labyrinth_do_claim().
- * Returns the rooms claimed, their addresses packed into @addrs[0..) and
- * their tickets into @gens[0..) if @gens is not NULL.
+ * takes one. If @gfp allows an allocation and the rooms are order 0, the
+ * void rooms a look ahead finds get pages from one call to the bulk
+ * allocator first, each installed and taken under the room's lock; the
+ * round stops at a void room without pages, and if the allocator gave
+ * fewer than asked the reclaim bits of *@gfp are cleared: as a claim's
+ * fill fails over to alloc_pages_nolock(), the rest of the call fills as
+ * labyrinth_claim() does. Interrupts are off while the entrance moves, as
+ * in labyrinth_do_claim(). Returns the rooms claimed, their addresses
+ * packed into @addrs[0..) and their generations into @gens[0..) if @gens
+ * is not NULL.
  */
 static unsigned int labyrinth_bulk_round(struct labyrinth *lab,
 					 const void *owner, gfp_t *gfp,
 					 unsigned int nr, void **addrs,
 					 unsigned long *gens, unsigned long ip)
 {
-	unsigned long tickets[LAB_BULK], busy = 0, taken, flags, t;
+	unsigned int n = 0, i, want = 0, got = 0, used = 0, usable;
 	struct labyrinth_room *rooms[LAB_BULK], *room;
-	bool fill = (*gfp & __GFP_RECLAIM) && !lab->order;
-	unsigned int n = 0, i, got = 0;
-	int cpu;
+	struct page *pages[LAB_BULK] = {};
+	unsigned long tickets[LAB_BULK];
+	unsigned long flags, t;
+	int cpu, look_cpu = -1, nid = NUMA_NO_NODE;
 
+	/* no look while no room is void (a ring of copied frames) */
+	if ((*gfp & __GFP_RECLAIM) && !lab->order &&
+	    atomic_read(&lab->nr_void) > 0)
+		want = labyrinth_bulk_voids(lab, nr, &look_cpu, &nid);
+	if (want) {
+		got = labyrinth_alloc_bulk(lab, nid, *gfp, want, pages);
+		labyrinth_count_n(lab, LAB_PAGES_TAKEN, got);
+	}
 	local_irq_save(flags);
 	cpu = smp_processor_id();
 	room = this_cpu_read(lab->pcpu->next);
+	/* the pages are for the node of the look's CPU: a task may migrate */
+	usable = got;
+	if (got && cpu != look_cpu &&
+	    labyrinth_room_node(lab, labyrinth_room_idx(lab, room)) != nid)
+		usable = 0;
 	while (n < nr && room->home == cpu) {
 		/* a look first: no trylock on a taken room */
 		t = READ_ONCE(room->ticket);
-		if (!labyrinth_takeable(t) && !(fill && labyrinth_void(t)))
+		if (!labyrinth_takeable(t) &&
+		    !(used < usable && labyrinth_void(t)))
 			break;
 		if (!raw_spin_trylock(&room->lock))
 			break;
 		/* pairs with the cmpxchg of release and detach */
 		t = smp_load_acquire(&room->ticket);
-		if (fill && labyrinth_phase(t) == LAB_GONE)
-			t = labyrinth_clear_gone(room, t);
-		if (labyrinth_takeable(t)) {
-			labyrinth_take(room, t, owner, ip);
-			tickets[n] = t + LAB_OWNED;
-		} else if (fill && labyrinth_void(t)) {
-			/* FREE and VOID: BUSY keeps it ours, unlocked */
-			labyrinth_set_state(room, LAB_ROOM_BUSY);
-			busy |= BIT(n);
-		} else {
+		if (used < usable && labyrinth_void(t))
+			t = labyrinth_bulk_install(lab, room, t, pages[used++]);
+		if (!labyrinth_takeable(t)) {
 			raw_spin_unlock(&room->lock);
 			break;
 		}
+		labyrinth_take(room, t, owner, ip);
 		raw_spin_unlock(&room->lock);
+		tickets[n] = t + LAB_OWNED;
 		rooms[n++] = room;
 		/* the room after it is this CPU's too (its run wraps) */
 		room = &lab->rooms[room->after];
@@ -1228,18 +1271,8 @@ static unsigned int labyrinth_bulk_round(struct labyrinth *lab,
 		this_cpu_write(lab->pcpu->next, room);
 	}
 	local_irq_restore(flags);
-	if (unlikely(busy)) {
-		taken = (BIT(n) - 1) & ~busy;
-		taken |= labyrinth_bulk_fill(lab, rooms, n, busy, owner, gfp,
-					     tickets, ip);
-		for (i = 0; i < n; i++) {
-			if (!(taken & BIT(i)))
-				continue;
-			rooms[got] = rooms[i];
-			tickets[got++] = tickets[i];
-		}
-		n = got;
-	}
+	if (unlikely(used < want))
+		labyrinth_bulk_left(lab, want, got, used, pages, gfp);
 	for (i = 0; i < n; i++) {
 		if (gens)
 			gens[i] = labyrinth_gen(lab, rooms[i], tickets[i]);
@@ -1261,14 +1294,16 @@ static unsigned int labyrinth_bulk_round(struct labyrinth *lab,
  * What a driver refilling a ring calls: the claims of @nr calls of
  * labyrinth_claim_gfp() (or labyrinth_claim_gen()), made in one call. It
  * takes this CPU's rooms in turn from its entrance, 16 at a time with
- * interrupts disabled, as far as they are free; void rooms among them are
- * filled together with one call to the page allocator's bulk allocator
- * (alloc_pages_bulk_node()), where @gfp allows an allocation and the
- * rooms are order 0. Where a room stops that run (owned, locked, or void
- * and not to be filled so), one claim as labyrinth_claim_gfp()'s, with its
- * walk, takes the next room. Once an allocation has failed, the call fills
- * no more void rooms. Rooms are claimed each in full: on return, those
- * claimed are the caller's, the others untouched.
+ * interrupts disabled, as far as they are free; where @gfp allows an
+ * allocation and the rooms are order 0, the void rooms among them get
+ * their pages first from one call to the page allocator's bulk allocator
+ * (alloc_pages_bulk_node()). Where a room stops that run (owned, locked,
+ * or void and without pages), one claim as labyrinth_claim_gfp()'s, with
+ * its walk, takes the next room. Once the bulk allocator has given fewer
+ * pages than asked, the rest of the call fills void rooms as
+ * labyrinth_claim() does (alloc_pages_nolock() where the kernel has it),
+ * as a claim's fill with @gfp fails over to it. Rooms are claimed each in
+ * full: on return, those claimed are the caller's, the others untouched.
  *
  * Context: as for labyrinth_claim_gfp().
  * Return: the number of rooms claimed, from 0 to @nr: their addresses are
@@ -1414,7 +1449,7 @@ static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
 		return err;
 	}
 	labyrinth_count(lab, LAB_RELEASES);
-	labyrinth_hint_home(lab, room);
+	labyrinth_hint_home(lab, room, false);
 	labyrinth_released(lab, room, addr, owner);
 	return 0;
 }
@@ -1429,15 +1464,16 @@ static __always_inline int labyrinth_do_release(struct labyrinth *lab,
 						unsigned long gen,
 						unsigned long ip)
 {
-	struct labyrinth_room *room;
+	struct labyrinth_room *room, *last;
 	unsigned long t;
 
 	if (IS_ERR_OR_NULL(lab))
 		return -EINVAL;
 	/* the room the generation names, else a guess */
+	last = this_cpu_read(lab->pcpu->last);
 	room = gen ? labyrinth_gen_room(lab, gen) : NULL;
 	if (!room)
-		room = this_cpu_read(lab->pcpu->last);
+		room = last;
 	/* pairs with the claim's store-release: the owner is current */
 	t = smp_load_acquire(&room->ticket);
 	if (likely(labyrinth_phase(t) == LAB_OWNED &&
@@ -1449,8 +1485,8 @@ static __always_inline int labyrinth_do_release(struct labyrinth *lab,
 		   try_cmpxchg(&room->ticket, &t, t - LAB_OWNED + LAB_GEN))) {
 		labyrinth_note_free(lab, labyrinth_room_idx(lab, room));
 		labyrinth_count(lab, LAB_RELEASES);
-		/* its home CPU's next claim takes it again */
-		labyrinth_hint_home(lab, room);
+		/* its home CPU's next claim may take it again */
+		labyrinth_hint_home(lab, room, room == last);
 		labyrinth_released(lab, room, addr, owner);
 		return 0;
 	}
