@@ -1180,45 +1180,39 @@ static unsigned long labyrinth_bulk_install(struct labyrinth *lab,
 }
 
 /*
- * After a bulk claim's round that asked the allocator for @want pages,
- * got @got and installed @used: the pages left (a room the look found
- * void was filled or taken meanwhile) go back through the spare list; if
- * the allocator gave fewer than asked, the fills it did not make are
- * failures, the refill is kicked, and *@gfp loses its reclaim bits.
+ * The pages a bulk claim's round got and did not install, @pages[@used]
+ * to @pages[@got - 1] (a room the look found void was filled or taken
+ * meanwhile, or the task moved to another node): back through the spare
+ * list, valid in any context.
  */
 static noinline void labyrinth_bulk_left(struct labyrinth *lab,
-					 unsigned int want, unsigned int got,
-					 unsigned int used, struct page **pages,
-					 gfp_t *gfp)
+					 unsigned int got, unsigned int used,
+					 struct page **pages)
 {
 	while (used < got)
 		labyrinth_spare(lab, pages[used++]);
-	if (got < want) {
-		labyrinth_count_n(lab, LAB_REFILL_FAILURES, want - got);
-		labyrinth_kick(lab, false);
-		*gfp &= ~__GFP_RECLAIM;
-	}
 }
 
 /*
  * One round of labyrinth_claim_bulk(): this CPU's rooms in their order
  * from its entrance, as far as they are free and their locks free, @nr at
  * most (<= LAB_BULK). Ready rooms are taken as a claim at the entrance
- * takes one. If @gfp allows an allocation and the rooms are order 0, the
- * void rooms a look ahead finds get pages from one call to the bulk
- * allocator first, each installed and taken under the room's lock; the
- * round stops at a void room without pages, and if the allocator gave
- * fewer than asked the reclaim bits of *@gfp are cleared: as a claim's
- * fill fails over to alloc_pages_nolock(), the rest of the call fills as
- * labyrinth_claim() does. Interrupts are off while the entrance moves, as
- * in labyrinth_do_claim(). Returns the rooms claimed, their addresses
- * packed into @addrs[0..) and their generations into @gens[0..) if @gens
- * is not NULL.
+ * takes one. While *@bulk (@gfp allows an allocation, the rooms are order
+ * 0), the void rooms a look ahead finds get pages from one call to the
+ * bulk allocator first, each installed and taken under the room's lock.
+ * The round stops at a void room without a page. If the bulk allocator
+ * gave fewer pages than asked (it keeps a zone above its low watermark,
+ * where @gfp may allow reserves), *@bulk is cleared: the call's other void
+ * rooms are filled one by one with @gfp, by labyrinth_do_claim()'s fill.
+ * Interrupts are off while the entrance moves, as in labyrinth_do_claim().
+ * Returns the rooms claimed, their addresses packed into @addrs[0..) and
+ * their generations into @gens[0..) if @gens is not NULL.
  */
 static unsigned int labyrinth_bulk_round(struct labyrinth *lab,
-					 const void *owner, gfp_t *gfp,
-					 unsigned int nr, void **addrs,
-					 unsigned long *gens, unsigned long ip)
+					 const void *owner, gfp_t gfp,
+					 bool *bulk, unsigned int nr,
+					 void **addrs, unsigned long *gens,
+					 unsigned long ip)
 {
 	unsigned int n = 0, i, want = 0, got = 0, used = 0, usable;
 	struct labyrinth_room *rooms[LAB_BULK], *room;
@@ -1228,12 +1222,12 @@ static unsigned int labyrinth_bulk_round(struct labyrinth *lab,
 	int cpu, look_cpu = -1, nid = NUMA_NO_NODE;
 
 	/* no look while no room is void (a ring of copied frames) */
-	if ((*gfp & __GFP_RECLAIM) && !lab->order &&
-	    atomic_read(&lab->nr_void) > 0)
+	if (*bulk && atomic_read(&lab->nr_void) > 0)
 		want = labyrinth_bulk_voids(lab, nr, &look_cpu, &nid);
 	if (want) {
-		got = labyrinth_alloc_bulk(lab, nid, *gfp, want, pages);
+		got = labyrinth_alloc_bulk(lab, nid, gfp, want, pages);
 		labyrinth_count_n(lab, LAB_PAGES_TAKEN, got);
+		*bulk = got == want;
 	}
 	local_irq_save(flags);
 	cpu = smp_processor_id();
@@ -1271,8 +1265,8 @@ static unsigned int labyrinth_bulk_round(struct labyrinth *lab,
 		this_cpu_write(lab->pcpu->next, room);
 	}
 	local_irq_restore(flags);
-	if (unlikely(used < want))
-		labyrinth_bulk_left(lab, want, got, used, pages, gfp);
+	if (unlikely(used < got))
+		labyrinth_bulk_left(lab, got, used, pages);
 	for (i = 0; i < n; i++) {
 		if (gens)
 			gens[i] = labyrinth_gen(lab, rooms[i], tickets[i]);
@@ -1299,11 +1293,12 @@ static unsigned int labyrinth_bulk_round(struct labyrinth *lab,
  * their pages first from one call to the page allocator's bulk allocator
  * (alloc_pages_bulk_node()). Where a room stops that run (owned, locked,
  * or void and without pages), one claim as labyrinth_claim_gfp()'s, with
- * its walk, takes the next room. Once the bulk allocator has given fewer
- * pages than asked, the rest of the call fills void rooms as
- * labyrinth_claim() does (alloc_pages_nolock() where the kernel has it),
- * as a claim's fill with @gfp fails over to it. Rooms are claimed each in
- * full: on return, those claimed are the caller's, the others untouched.
+ * its walk, takes the next room, filling a void one with @gfp as it does.
+ * Once the bulk allocator has given fewer pages than asked (it keeps a
+ * zone above its low watermark, where @gfp may allow reserves), the rest
+ * of the call's void rooms are filled that way, one by one. Rooms are
+ * claimed each in full: on return, those claimed are the caller's, the
+ * others untouched.
  *
  * Context: as for labyrinth_claim_gfp().
  * Return: the number of rooms claimed, from 0 to @nr: their addresses are
@@ -1320,6 +1315,7 @@ unsigned int labyrinth_claim_bulk(struct labyrinth *lab, const void *owner,
 	unsigned long ip = _RET_IP_;
 	unsigned int done = 0, want, got;
 	void *addr;
+	bool bulk;
 
 	if (IS_ERR_OR_NULL(lab) || !nr)
 		return 0;
@@ -1328,10 +1324,12 @@ unsigned int labyrinth_claim_bulk(struct labyrinth *lab, const void *owner,
 		return 0;
 	}
 	gfp = labyrinth_claim_gfp_ok(lab, owner, gfp, ip);
+	bulk = (gfp & __GFP_RECLAIM) && !lab->order;
 	while (done < nr) {
 		want = min(nr - done, LAB_BULK);
-		got = labyrinth_bulk_round(lab, owner, &gfp, want, addrs + done,
-					   gens ? gens + done : NULL, ip);
+		got = labyrinth_bulk_round(lab, owner, gfp, &bulk, want,
+					   addrs + done, gens ? gens + done : NULL,
+					   ip);
 		done += got;
 		if (got == want)
 			continue;
