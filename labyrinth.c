@@ -249,7 +249,10 @@ static bool labyrinth_has_nolock(const struct labyrinth *lab)
 #endif
 }
 
-/* Give a room's pages back to the page allocator; process context. */
+/*
+ * Give a room's pages back to the page allocator: in process context, or
+ * where the caller's gfp allowed an allocation (a bulk claim's leftovers).
+ */
 void labyrinth_free_pages(struct labyrinth *lab, struct page *page)
 {
 	labyrinth_account(lab, LAB_PAGES_FREED);
@@ -810,8 +813,8 @@ static __always_inline void labyrinth_hint_home(struct labyrinth *lab,
 		return;
 	p = per_cpu_ptr(lab->pcpu, room->home);
 	/*
-	 * @last: the room this CPU claimed last, so (if it is this CPU's)
-	 * the home's entrance is the room after it: no need to look.
+	 * @last: the room this CPU claimed last, of its own run, so its
+	 * entrance is the room after it: no need to look.
 	 */
 	if (!last) {
 		next = READ_ONCE(p->next);
@@ -1148,6 +1151,8 @@ static unsigned int labyrinth_bulk_voids(struct labyrinth *lab,
 		else if (!labyrinth_takeable(t))
 			break;
 		room = &lab->rooms[room->after];
+		if (room == entrance)	/* the run wrapped: the round stops here */
+			break;
 	}
 	preempt_enable();
 	/* a CPU's rooms are on one node: labyrinth_place_entrances() */
@@ -1181,16 +1186,16 @@ static unsigned long labyrinth_bulk_install(struct labyrinth *lab,
 
 /*
  * The pages a bulk claim's round got and did not install, @pages[@used]
- * to @pages[@got - 1] (a room the look found void was filled or taken
- * meanwhile, or the task moved to another node): back through the spare
- * list, valid in any context.
+ * to @pages[@got - 1]: a room the look found void was filled, taken or
+ * locked meanwhile, or the task moved to another node. Freed at once: the
+ * caller's gfp allowed an allocation, so the context may free pages too.
  */
 static noinline void labyrinth_bulk_left(struct labyrinth *lab,
 					 unsigned int got, unsigned int used,
 					 struct page **pages)
 {
 	while (used < got)
-		labyrinth_spare(lab, pages[used++]);
+		labyrinth_free_pages(lab, pages[used++]);
 }
 
 /*
@@ -1208,15 +1213,14 @@ static noinline void labyrinth_bulk_left(struct labyrinth *lab,
  * Returns the rooms claimed, their addresses packed into @addrs[0..) and
  * their generations into @gens[0..) if @gens is not NULL.
  */
-static unsigned int labyrinth_bulk_round(struct labyrinth *lab,
-					 const void *owner, gfp_t gfp,
-					 bool *bulk, unsigned int nr,
-					 void **addrs, unsigned long *gens,
-					 unsigned long ip)
+static noinline_for_stack unsigned int
+labyrinth_bulk_round(struct labyrinth *lab, const void *owner, gfp_t gfp,
+		     bool *bulk, unsigned int nr, void **addrs,
+		     unsigned long *gens, unsigned long ip)
 {
 	unsigned int n = 0, i, want = 0, got = 0, used = 0, usable;
 	struct labyrinth_room *rooms[LAB_BULK], *room;
-	struct page *pages[LAB_BULK] = {};
+	struct page *pages[LAB_BULK];
 	unsigned long tickets[LAB_BULK];
 	unsigned long flags, t;
 	int cpu, look_cpu = -1, nid = NUMA_NO_NODE;
@@ -1225,6 +1229,7 @@ static unsigned int labyrinth_bulk_round(struct labyrinth *lab,
 	if (*bulk && atomic_read(&lab->nr_void) > 0)
 		want = labyrinth_bulk_voids(lab, nr, &look_cpu, &nid);
 	if (want) {
+		memset(pages, 0, want * sizeof(*pages));	/* as it asks */
 		got = labyrinth_alloc_bulk(lab, nid, gfp, want, pages);
 		labyrinth_count_n(lab, LAB_PAGES_TAKEN, got);
 		*bulk = got == want;
@@ -1484,7 +1489,8 @@ static __always_inline int labyrinth_do_release(struct labyrinth *lab,
 		labyrinth_note_free(lab, labyrinth_room_idx(lab, room));
 		labyrinth_count(lab, LAB_RELEASES);
 		/* its home CPU's next claim may take it again */
-		labyrinth_hint_home(lab, room, room == last);
+		labyrinth_hint_home(lab, room, room == last &&
+				    room->home == raw_smp_processor_id());
 		labyrinth_released(lab, room, addr, owner);
 		return 0;
 	}

@@ -61,6 +61,7 @@ struct labyrinth;
  * labyrinth_claim       yes     yes     yes     yes     yes       no
  * labyrinth_claim_gfp   gfp     gfp     gfp     gfp     gfp       gfp
  * labyrinth_claim_gen   gfp     gfp     gfp     gfp     gfp       gfp
+ * labyrinth_claim_bulk  gfp     gfp     gfp     gfp     gfp       gfp
  * labyrinth_release     yes     yes     yes     yes     yes       no
  * labyrinth_release_gen yes     yes     yes     yes     yes       no
  * labyrinth_detach      yes     yes     yes     yes     yes       no

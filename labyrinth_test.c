@@ -1412,6 +1412,42 @@ static void claim_bulk_fills_void_rooms_at_once(struct kunit *test)
 }
 
 /*
+ * A bulk claim asks the bulk allocator for the void rooms of its CPU's
+ * run once each: with the whole run void and twice its rooms asked for,
+ * the look stops where the run wraps (8 pages asked, not 16), and the
+ * rest come from other CPUs' runs.
+ */
+static void claim_bulk_asks_once_per_void_room(struct kunit *test)
+{
+	unsigned int cpus = num_possible_cpus(), n, e, i, idx[8];
+	/* 8 rooms in every CPU's run */
+	struct labyrinth *lab = lt_create(test, 8 * cpus, 0, 1, 0, 0);
+	unsigned int want = min(16U, 8 * cpus);
+	void *addrs[16];
+
+	lt_hold_refill(lab);
+	migrate_disable();
+	e = labyrinth_entrance(lab, smp_processor_id());
+	n = labyrinth_claim_bulk(lab, OWNER_A, 0, 8, addrs, NULL);
+	if (n == 8)
+		lt_detach_noting(lab, addrs, n, idx);
+	labyrinth_set_entrance(lab, smp_processor_id(), e);
+	lt_bulk_stub(test, 16);
+	if (n == 8)
+		n = labyrinth_claim_bulk(lab, OWNER_A, GFP_KERNEL, want, addrs,
+					 NULL);
+	migrate_enable();
+	kunit_deactivate_static_stub(test, labyrinth_alloc_bulk);
+	KUNIT_ASSERT_EQ(test, n, want);
+	KUNIT_EXPECT_EQ(test, lt_bulk_calls, 1);
+	KUNIT_EXPECT_EQ(test, lt_bulk_asked, 8);
+	for (i = 0; i < 8; i++)
+		KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, addrs[i]), e + i);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills_gfp, 8);
+	lt_release_all(test, lab, n, OWNER_A, addrs);
+}
+
+/*
  * Bad calls get 0 and are counted: no owner, no array; nr 0 is no call
  * at all; a gfp with bits a claim does not take is counted and the claim
  * goes on without them.
@@ -2745,6 +2781,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(claim_passes_locked_void_entrance_once),
 	KUNIT_CASE(claim_bulk_takes_rooms_in_turn),
 	KUNIT_CASE(claim_bulk_fills_void_rooms_at_once),
+	KUNIT_CASE(claim_bulk_asks_once_per_void_room),
 	KUNIT_CASE(claim_bulk_refuses_bad_calls),
 	KUNIT_CASE_PARAM(claim_bulk_in_context, lt_ctx_gen_params),
 	KUNIT_CASE(claim_fill_failure_keeps_room_marked_void),

@@ -164,7 +164,10 @@ struct labyrinth_pcpu {
 	u64 count[LAB_NR_COUNTERS];
 	/* where this CPU's next claim enters: one of its own rooms */
 	struct labyrinth_room *next ____cacheline_aligned_in_smp;
-	/* the room this CPU claimed last: where its release looks first */
+	/*
+	 * the room this CPU claimed last: where its release looks first
+	 * (after the room a generation names)
+	 */
 	struct labyrinth_room *last;
 	/* the first room of its own: where a stray entrance returns */
 	struct labyrinth_room *own;
