@@ -357,8 +357,8 @@ static unsigned long labyrinth_word_empty(struct labyrinth *lab, unsigned int k)
  * walk skips it with the other 63 of its word-map word: a full labyrinth
  * costs a walk a load per 4,096 rooms of a wing.
  */
-static unsigned int labyrinth_next_free(struct labyrinth *lab,
-					unsigned int from, unsigned int end)
+static __always_inline unsigned int
+labyrinth_next_free(struct labyrinth *lab, unsigned int from, unsigned int end)
 {
 	unsigned int k = from / BITS_PER_LONG;
 	unsigned int kend = DIV_ROUND_UP(end, BITS_PER_LONG);
@@ -377,6 +377,19 @@ static unsigned int labyrinth_next_free(struct labyrinth *lab,
 			word = labyrinth_word_empty(lab, k);
 	}
 	return min(k * BITS_PER_LONG + __ffs(word), end);
+}
+
+/*
+ * Whether the free map offers no room at all: a look at its first word,
+ * then at the words whose bit in the word map is set (clearing those that
+ * read 0), as labyrinth_next_free() does. A walk would find nothing, at
+ * the cost of a scan of every wing and door; this costs a load per 4,096
+ * rooms. Racy, as the walk's reads: a room freed meanwhile may be missed,
+ * as by a walk that ran just before its release.
+ */
+static bool labyrinth_none_free(struct labyrinth *lab)
+{
+	return labyrinth_next_free(lab, 0, lab->nr_rooms) == lab->nr_rooms;
 }
 
 /* Install @page in @room, which is VOID or BUSY and ours to change. */
@@ -772,6 +785,7 @@ static void labyrinth_walk_done(struct labyrinth *lab,
 
 	local_irq_save(flags);
 	cpu = smp_processor_id();
+	this_cpu_write(lab->pcpu->full, !room);
 	if (room && room->home == cpu) {
 		labyrinth_move_entrance(lab, room);
 	} else {
@@ -946,7 +960,13 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 		else
 			labyrinth_note_taken(lab, entrance);
 	}
-	if (!room)
+	/*
+	 * After a walk that found nothing, a look at the free map first: a
+	 * claim on a labyrinth that stays full (a driver asking for more
+	 * buffers than it has rooms) fails without a walk. Racy, a hint.
+	 */
+	if (!room &&
+	    !(this_cpu_read(lab->pcpu->full) && labyrinth_none_free(lab)))
 		room = labyrinth_walk(lab, owner, ip, idx, &probes, &contended,
 				      &fill, skip);
 	if (!room && (gfp & __GFP_RECLAIM) && !fill.failed)

@@ -553,6 +553,55 @@ static void claim_when_full_stops_at_max_probe(struct kunit *test)
 }
 
 /*
+ * A claim after one that found the labyrinth full looks at the free map
+ * before it walks: it fails with no room visited while no room is free,
+ * and finds a room freed since where neither its entrance nor its cursor
+ * is (the freed room's bit is set again by its release).
+ */
+static void claim_after_a_failed_one_finds_a_freed_room(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 8, 0, 2, 0, 0);
+	struct labyrinth_stats s0, s1, s2, s3;
+	unsigned long flags;
+	void *addrs[8], *a, *b, *c;
+	unsigned int i;
+	int rc;
+
+	lt_claim_all(test, lab, 8, OWNER_A, addrs);
+	local_irq_save(flags);	/* one CPU throughout */
+	s0 = lt_stats(lab);
+	a = labyrinth_claim(lab, OWNER_B);
+	s1 = lt_stats(lab);
+	rc = labyrinth_release(lab, addrs[5], OWNER_A);
+	/* the release hinted this CPU's entrance to it: elsewhere again */
+	labyrinth_set_entrance(lab, smp_processor_id(),
+			       labyrinth_room_index(lab, addrs[0]));
+	b = labyrinth_claim(lab, OWNER_B);
+	s2 = lt_stats(lab);
+	c = labyrinth_claim(lab, OWNER_B);
+	s3 = lt_stats(lab);
+	local_irq_restore(flags);
+
+	KUNIT_EXPECT_NULL(test, a);
+	KUNIT_EXPECT_EQ(test, s1.fail_full - s0.fail_full, 1);
+	KUNIT_EXPECT_EQ(test, s1.collisions - s0.collisions, 0);
+	KUNIT_EXPECT_EQ(test, rc, 0);
+	KUNIT_EXPECT_PTR_EQ(test, b, addrs[5]);
+	KUNIT_EXPECT_NULL(test, c);
+	KUNIT_EXPECT_EQ(test, s3.fail_full - s2.fail_full, 1);
+	KUNIT_EXPECT_EQ(test, s3.collisions - s2.collisions, 0);
+	for (i = 0; i < 8; i++)
+		if (i != 5)
+			KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addrs[i], OWNER_A), 0);
+	if (b)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, b, OWNER_B), 0);
+	if (a)
+		labyrinth_release(lab, a, OWNER_B);
+	if (c)
+		labyrinth_release(lab, c, OWNER_B);
+}
+
+/*
  * On a uniprocessor, DEBUG_SPINLOCK reports any failed trylock as a bug:
  * there it can only mean the lock's holder was interrupted, and labyrinth
  * always holds room locks with interrupts off, so its own trylocks never
@@ -2766,6 +2815,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE_PARAM(claim_meets_void_room_in_context, lt_ctx_gen_params),
 	KUNIT_CASE_PARAM(claim_gfp_fills_void_room_in_context, lt_ctx_gen_params),
 	KUNIT_CASE(claim_when_full_stops_at_max_probe),
+	KUNIT_CASE(claim_after_a_failed_one_finds_a_freed_room),
 	KUNIT_CASE(claim_takes_near_door_after_owned_room),
 	KUNIT_CASE(claim_takes_far_door_after_busy_lock),
 	KUNIT_CASE_PARAM(claim_finds_the_only_free_room, lt_walk_gen_params),

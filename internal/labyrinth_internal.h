@@ -176,6 +176,8 @@ struct labyrinth_pcpu {
 	 * claims look when the entrance is taken (its own run is full)
 	 */
 	struct labyrinth_room *cursor;
+	/* its last walk found no room: its next looks at the free map first */
+	bool full;
 	u64 hist[LAB_HIST_BUCKETS];	/* only while collecting */
 };
 
