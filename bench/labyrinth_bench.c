@@ -69,7 +69,7 @@ MODULE_PARM_DESC(reps, "repetitions per point; the median is reported (default 5
 
 static char *points = "all";
 module_param(points, charp, 0444);
-MODULE_PARM_DESC(points, "all (default); scale: labyrinth and objpool on every CPU, and the scarce cases; cross: their cross-CPU and every-CPU task points; occupancy: filling, failed claims and churn in labyrinths of 64 to 16,384 rooms");
+MODULE_PARM_DESC(points, "all (default); scale: labyrinth and objpool on every CPU, and the scarce cases; cross: their cross-CPU and every-CPU task points; occupancy: filling, failed claims and churn in labyrinths of 64 to 16,384 rooms; ot: lib/test_objpool.c's cases, objpool and labyrinth (also run by all and scale)");
 
 enum bench_ctx { BENCH_TASK, BENCH_SOFTIRQ, BENCH_HARDIRQ, BENCH_NR_CTX };
 
@@ -1287,7 +1287,318 @@ static void bench_occupancy(void)
 	vfree(addrs);
 }
 
-/* Which points: "all", "scale", "cross" or "occupancy" (see the parameter). */
+/*
+ * ---- lib/test_objpool.c's cases, objpool and labyrinth in one boot ----
+ *
+ * The kernel's own objpool test, its cases with their parameters, run
+ * with objpool (as there) and with labyrinth through an adapter: pop is
+ * labyrinth_claim() (the worker its owner), push labyrinth_release(),
+ * drop (the async cases, once stopped) labyrinth_detach() and the page
+ * freed. A kthread on each online CPU pops bulk[0] objects, writes each
+ * (refs++) and pushes it back; with an hrtimer, every hrtimer ms a hard
+ * irq does the same with bulk[1]. The pool holds 8 objects per possible
+ * CPU, so the overrun case (16 pops an iteration) fails half its pops.
+ * test_objpool's vmalloc variants differ in objpool's own memory only and
+ * are left out; each case runs `ms` (median of `reps`, the two pools in
+ * turn) instead of 1000 ms. One CSV line per pool and case: peer
+ * ot_objpool or ot_labyrinth, context the case, kpairs_per_s the hits
+ * per ms of all CPUs, ns_per_pair the CPU time per hit, misses the pops
+ * that got nothing.
+ */
+struct bench_ot_case {
+	const char *name;
+	bool async;
+	unsigned int delay;	/* ms slept between a thread's iterations */
+	unsigned int bulk[2];	/* pops per iteration: thread, hard irq */
+	unsigned int hrtimer;	/* ms between hard irq iterations; 0: none */
+};
+
+static const struct bench_ot_case bench_ot_cases[] = {
+	{ "sync",		false,   0, {  1, 0 }, 0 },
+	{ "sync_hrtimer",	false,   0, {  1, 4 }, 4 },
+	{ "sync_overrun",	false,   0, { 16, 0 }, 0 },
+	{ "async",		true,  100, {  1, 0 }, 0 },
+	{ "async_hrtimer",	true,    0, {  4, 4 }, 4 },
+};
+
+#define BENCH_OT_BULK_MAX	16
+
+/* test_objpool's object: struct ot_node, 280 bytes */
+struct bench_ot_node {
+	void *owner;
+	unsigned long data;
+	unsigned long refs;
+	unsigned long payload[32];
+};
+
+struct bench_ot_pool {
+	const char *name;
+	int (*init)(unsigned int nr);
+	void *(*pop)(const void *owner);
+	void (*push)(void *obj, const void *owner);
+	void (*drop)(void *obj, const void *owner);
+	int (*fini)(void);	/* -EIO if objects are missing */
+};
+
+struct bench_ot_item {
+	const struct bench_ot_case *c;
+	const struct bench_ot_pool *pool;
+	struct hrtimer timer;
+	u64 hits[2], misses[2];
+	u32 niters;
+};
+
+static DEFINE_PER_CPU(struct bench_ot_item, bench_ot_items);
+static atomic_t bench_ot_stop, bench_ot_running;
+static DECLARE_COMPLETION(bench_ot_go);
+static DECLARE_COMPLETION(bench_ot_done);
+static unsigned int bench_ot_nr;	/* objects in the pool */
+static atomic_t bench_ot_dropped;
+
+static struct labyrinth *bench_ot_lab;
+
+static int lab_ot_init(unsigned int nr)
+{
+	struct labyrinth_config cfg = {
+		.name = "bench_ot", .nr_rooms = nr, .node = NUMA_NO_NODE,
+	};
+
+	bench_ot_lab = labyrinth_create(&cfg);
+	return PTR_ERR_OR_ZERO(bench_ot_lab);
+}
+
+static void *lab_ot_pop(const void *owner)
+{
+	return labyrinth_claim(bench_ot_lab, owner);
+}
+
+static void lab_ot_push(void *obj, const void *owner)
+{
+	if (labyrinth_release(bench_ot_lab, obj, owner))
+		atomic_inc(&bench_errors);
+}
+
+static void lab_ot_drop(void *obj, const void *owner)
+{
+	struct page *page = labyrinth_detach(bench_ot_lab, obj, owner);
+
+	if (IS_ERR(page)) {
+		atomic_inc(&bench_errors);
+		return;
+	}
+	__free_page(page);
+	atomic_inc(&bench_ot_dropped);
+}
+
+static int lab_ot_fini(void)
+{
+	struct labyrinth_stats st;
+
+	labyrinth_get_stats(bench_ot_lab, &st);
+	labyrinth_destroy(bench_ot_lab);
+	return st.rooms_owned || st.claims != st.releases + st.detaches ||
+	       st.detaches != atomic_read(&bench_ot_dropped) ? -EIO : 0;
+}
+
+#ifdef LABYRINTH_HAVE_OBJPOOL
+static struct objpool_head bench_ot_objpool;
+
+static int op_ot_init(unsigned int nr)
+{
+	return objpool_init(&bench_ot_objpool, nr, sizeof(struct bench_ot_node),
+			    GFP_KERNEL, NULL, NULL, NULL);
+}
+
+static void *op_ot_pop(const void *owner)
+{
+	return objpool_pop(&bench_ot_objpool);
+}
+
+static void op_ot_push(void *obj, const void *owner)
+{
+	objpool_push(obj, &bench_ot_objpool);
+}
+
+static void op_ot_drop(void *obj, const void *owner)
+{
+	objpool_drop(obj, &bench_ot_objpool);
+	atomic_inc(&bench_ot_dropped);
+}
+
+/* Every object back, or dropped: -EIO if any is missing. */
+static int op_ot_fini(void)
+{
+	unsigned int n = 0;
+	void *obj;
+
+	/* each object holds a pool reference: drop it */
+	while ((obj = objpool_pop(&bench_ot_objpool))) {
+		objpool_drop(obj, &bench_ot_objpool);
+		n++;
+	}
+	objpool_fini(&bench_ot_objpool);
+	return n + atomic_read(&bench_ot_dropped) == bench_ot_nr ? 0 : -EIO;
+}
+#endif
+
+static const struct bench_ot_pool bench_ot_pools[] = {
+#ifdef LABYRINTH_HAVE_OBJPOOL
+	{ "ot_objpool", op_ot_init, op_ot_pop, op_ot_push, op_ot_drop, op_ot_fini },
+#endif
+	{ "ot_labyrinth", lab_ot_init, lab_ot_pop, lab_ot_push, lab_ot_drop,
+	  lab_ot_fini },
+};
+
+/* test_objpool's ot_bulk_sync() and ot_bulk_async() in one. */
+static void bench_ot_bulk(struct bench_ot_item *item, int irq)
+{
+	struct bench_ot_node *objs[BENCH_OT_BULK_MAX];
+	const struct bench_ot_case *c = item->c;
+	unsigned int i;
+	bool drop;
+
+	for (i = 0; i < c->bulk[irq]; i++)
+		objs[i] = item->pool->pop(item);
+	if (!irq && (c->delay || !(++item->niters & 0x7FFF)))
+		msleep(c->delay);
+	if (!irq && c->async)
+		preempt_disable();
+	drop = c->async && atomic_read_acquire(&bench_ot_stop);
+	while (i--) {
+		if (!objs[i]) {
+			item->misses[irq]++;
+			continue;
+		}
+		objs[i]->refs++;
+		if (drop)
+			item->pool->drop(objs[i], item);
+		else
+			item->pool->push(objs[i], item);
+		item->hits[irq]++;
+	}
+	if (!irq && c->async)
+		preempt_enable();
+}
+
+static enum hrtimer_restart bench_ot_timer_fn(struct hrtimer *t)
+{
+	struct bench_ot_item *item = container_of(t, struct bench_ot_item, timer);
+
+	if (atomic_read_acquire(&bench_ot_stop))
+		return HRTIMER_NORESTART;
+	bench_ot_bulk(item, 1);
+	hrtimer_forward_now(t, ms_to_ktime(item->c->hrtimer));
+	return HRTIMER_RESTART;
+}
+
+static int bench_ot_thread(void *arg)
+{
+	struct bench_ot_item *item = arg;
+
+	wait_for_completion(&bench_ot_go);
+	if (item->c->hrtimer)
+		hrtimer_start(&item->timer, ms_to_ktime(item->c->hrtimer),
+			      HRTIMER_MODE_REL);
+	do {
+		bench_ot_bulk(item, 0);
+	} while (!atomic_read_acquire(&bench_ot_stop));
+	if (item->c->hrtimer)
+		hrtimer_cancel(&item->timer);
+	if (atomic_dec_and_test(&bench_ot_running))
+		complete(&bench_ot_done);
+	return 0;
+}
+
+/* One case with one pool for `ms`: hits and misses of all CPUs, or < 0. */
+static int bench_ot_run(const struct bench_ot_case *c,
+			const struct bench_ot_pool *pool, u64 *hits,
+			u64 *misses, u64 *ns)
+{
+	struct task_struct *t;
+	unsigned int cpu;
+	u64 t0;
+	int err;
+
+	bench_ot_nr = num_possible_cpus() * 8;
+	err = pool->init(bench_ot_nr);
+	if (err)
+		return err;
+	atomic_set(&bench_ot_stop, 0);
+	atomic_set(&bench_ot_running, 1);
+	atomic_set(&bench_ot_dropped, 0);
+	reinit_completion(&bench_ot_go);
+	reinit_completion(&bench_ot_done);
+	for_each_online_cpu(cpu) {
+		struct bench_ot_item *item = per_cpu_ptr(&bench_ot_items, cpu);
+
+		memset(item, 0, sizeof(*item));
+		item->c = c;
+		item->pool = pool;
+		hrtimer_setup(&item->timer, bench_ot_timer_fn, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL);
+		atomic_inc(&bench_ot_running);
+		t = kthread_run_on_cpu(bench_ot_thread, item, cpu, "bench_ot/%u");
+		if (IS_ERR(t)) {
+			atomic_dec(&bench_ot_running);
+			err = PTR_ERR(t);
+		}
+	}
+	t0 = ktime_get_ns();
+	complete_all(&bench_ot_go);
+	msleep(ms);
+	atomic_set_release(&bench_ot_stop, 1);
+	if (atomic_dec_and_test(&bench_ot_running))
+		complete(&bench_ot_done);
+	wait_for_completion(&bench_ot_done);
+	*ns = ktime_get_ns() - t0;
+	*hits = *misses = 0;
+	for_each_online_cpu(cpu) {
+		struct bench_ot_item *item = per_cpu_ptr(&bench_ot_items, cpu);
+
+		*hits += item->hits[0] + item->hits[1];
+		*misses += item->misses[0] + item->misses[1];
+	}
+	if (pool->fini() && !err)
+		err = -EIO;
+	return err;
+}
+
+static void bench_ot_case_run(const struct bench_ot_case *c)
+{
+	u64 ns_x10[ARRAY_SIZE(bench_ot_pools)][16], kps[ARRAY_SIZE(bench_ot_pools)][16];
+	u64 hits[ARRAY_SIZE(bench_ot_pools)] = {}, misses[ARRAY_SIZE(bench_ot_pools)] = {};
+	unsigned int n = clamp(reps, 1U, 16U), r, p, ncpu = num_online_cpus();
+	u64 h, m, ns;
+	int err;
+
+	for (r = 0; r < n; r++) {
+		for (p = 0; p < ARRAY_SIZE(bench_ot_pools); p++) {
+			err = bench_ot_run(c, &bench_ot_pools[p], &h, &m, &ns);
+			if (err) {
+				pr_err("%s %s: %d\n", bench_ot_pools[p].name, c->name, err);
+				atomic_inc(&bench_errors);
+				return;
+			}
+			hits[p] += h;
+			misses[p] += m;
+			ns_x10[p][r] = h ? div64_u64(ns * ncpu * 10, h) : 0;
+			kps[p][r] = div64_u64(h * NSEC_PER_MSEC, max(ns, 1ULL));
+		}
+	}
+	for (p = 0; p < ARRAY_SIZE(bench_ot_pools); p++)
+		bench_report(bench_ot_pools[p].name, c->name, ncpu, ns_x10[p], kps[p],
+			     n, misses[p], hits[p], 0);
+}
+
+static void bench_ot(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bench_ot_cases) && !atomic_read(&bench_errors); i++)
+		bench_ot_case_run(&bench_ot_cases[i]);
+}
+
+/* Which points: "all", "scale", "cross", "occupancy" or "ot" (see the parameter). */
 static bool bench_wants(const char *what)
 {
 	return !strcmp(points, "all") || !strcmp(points, what);
@@ -1409,6 +1720,8 @@ static int __init bench_init(void)
 			bench_scarce_point(&bench_scarce_peers[i]);
 	if (!err && !smoke && !only && bench_wants("occupancy"))
 		bench_occupancy();
+	if (!err && !only && (bench_wants("scale") || bench_wants("ot")))
+		bench_ot();
 	if (!err && atomic_read(&bench_errors))
 		err = -EIO;
 	pr_info("LABYRINTH-BENCH-END %d\n", err);

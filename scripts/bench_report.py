@@ -155,6 +155,47 @@ def occupancy(boots):
     print()
 
 
+OT_CASES = ("sync", "sync_hrtimer", "sync_overrun", "async", "async_hrtimer")
+
+
+def ot_ratio(b, case):
+    """labyrinth / objpool hits per ms in a test_objpool case of one boot; the
+    hits when a rate rounds to 0 (the async case sleeps 100 ms an iteration):
+    both pools ran the same reps of the same ms."""
+    lab, op = b.kps("ot_labyrinth", case), b.kps("ot_objpool", case)
+    if lab and op:
+        return lab / op
+    return ratio(b.get("pairs", "ot_labyrinth", case), b.get("pairs", "ot_objpool", case))
+
+
+def ot_boots(boots):
+    return [m for m in ["icount"] + tcg_modes(boots) if boots.get(m) and boots[m].rows and
+            boots[m].get("pairs", "ot_labyrinth", "sync") is not None]
+
+
+def objpool_test(boots):
+    shown = ot_boots(boots)
+    if not shown:
+        return
+    print("lib/test_objpool.c's cases, objpool and labyrinth through an adapter "
+          "(hits per ms of all CPUs; icount: per ms of instructions):\n")
+    print(f"{'boot':8} {'cpus':>4} {'case':14} {'objpool':>9} {'labyrinth':>10} {'ratio':>6} "
+          f"{'miss/pop objpool':>17} {'labyrinth':>10}")
+    for m in shown:
+        b = boots[m]
+        for case in OT_CASES:
+            op, lab = b.kps("ot_objpool", case), b.kps("ot_labyrinth", case)
+
+            def miss(peer):
+                h, x = b.get("pairs", peer, case), b.get("misses", peer, case)
+                return x / (h + x) if h is not None and x is not None and h + x else None
+            print(f"{m:8} {b.cpus():>4} {case:14} {fmt(op, '9.0f')} {fmt(lab, '10.0f')} "
+                  f"{fmt(ot_ratio(b, case), '6.2f')} {fmt(miss('ot_objpool'), '17.3f')} "
+                  f"{fmt(miss('ot_labyrinth'), '10.3f')}")
+    print("  (the async case sleeps 100 ms an iteration: its ratio is of hits, "
+          "not a speed, and no target)\n")
+
+
 def oversub(boots):
     quiet, busy = boots.get("tcg"), boots.get("oversub")
     if not busy or not busy.rows:
@@ -235,6 +276,13 @@ def targets(boots):
                1.0, ">=")
         target(f"[{mode}] scarce ({n} vCPUs): labyrinth collisions per claim",
                b.per_claim("collisions", "labyrinth_scarce", "all"), 0.1, "<=")
+    for mode in ot_boots(boots):
+        b = boots[mode]
+        for case in OT_CASES:
+            if case == "async":  # sleep-bound: its hits measure no speed
+                continue
+            target(f"[{mode}] test_objpool {case} ({b.cpus()} vCPUs): labyrinth / objpool",
+                   ot_ratio(b, case), 1.0, ">=")
     if tcg and tcg.rows:
         target("[TCG] cross-CPU pairs/s: labyrinth / objpool",
                ratio(tcg.kps("labyrinth", "cross_cpu"), tcg.kps("objpool", "cross_cpu")),
@@ -290,6 +338,7 @@ def main():
     tables(boots)
     many_cpus(boots)
     occupancy(boots)
+    objpool_test(boots)
     oversub(boots)
     extras(boots.get("tcg"))
     targets(boots)
