@@ -939,7 +939,22 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	unsigned int probes = 0, idx = labyrinth_room_idx(lab, entrance);
 	struct labyrinth_room *room = NULL;
 	unsigned int skip = UINT_MAX;
-	bool contended = false;
+	bool contended = false, none;
+
+	/*
+	 * This CPU's last walk found no room: a look at the free map first.
+	 * If it shows none, a claim on a labyrinth that stays full (a driver
+	 * asking for more buffers than it has rooms) fails without a walk;
+	 * one whose gfp may fill a void room the map does not show goes on
+	 * to labyrinth_walk_void(). Racy, a hint: a room freed meanwhile may
+	 * be missed, as by a walk that ran just before its release.
+	 */
+	none = this_cpu_read(lab->pcpu->full) && labyrinth_none_free(lab);
+	if (none && !(gfp & __GFP_RECLAIM)) {
+		labyrinth_count(lab, LAB_FAIL_FULL);
+		trace_labyrinth_claim(lab->name, owner, NULL, 0, false);
+		return NULL;
+	}
 
 	/*
 	 * A void entrance this claim can fill - its pages detached, as a
@@ -960,13 +975,7 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 		else
 			labyrinth_note_taken(lab, entrance);
 	}
-	/*
-	 * After a walk that found nothing, a look at the free map first: a
-	 * claim on a labyrinth that stays full (a driver asking for more
-	 * buffers than it has rooms) fails without a walk. Racy, a hint.
-	 */
-	if (!room &&
-	    !(this_cpu_read(lab->pcpu->full) && labyrinth_none_free(lab)))
+	if (!room && !none)
 		room = labyrinth_walk(lab, owner, ip, idx, &probes, &contended,
 				      &fill, skip);
 	if (!room && (gfp & __GFP_RECLAIM) && !fill.failed)
