@@ -422,6 +422,23 @@ bool labyrinth_install(struct labyrinth *lab, struct labyrinth_room *room,
 
 /* ---- Filling void rooms ---- */
 
+/*
+ * Install @page in @room, VOID or BUSY and ours to change, or, if its
+ * address finds no slot in the table (rare), spare the page (which kicks
+ * the refill) and leave the room void in the void map, for the refill to
+ * try again. Whether @page was installed.
+ */
+static bool labyrinth_install_or_spare(struct labyrinth *lab,
+				       struct labyrinth_room *room,
+				       struct page *page)
+{
+	if (labyrinth_install(lab, room, page))
+		return true;
+	set_bit(labyrinth_room_idx(lab, room), lab->void_map);
+	labyrinth_spare(lab, page);
+	return false;
+}
+
 /* A GONE room, held locked, becomes VOID: its pages went to the owner. */
 unsigned long labyrinth_clear_gone(struct labyrinth_room *room,
 				   unsigned long t)
@@ -501,12 +518,8 @@ static bool labyrinth_fill_spot(struct labyrinth *lab,
 		if (page)
 			labyrinth_account(lab, LAB_PAGES_TAKEN);
 	}
-	if (page && !labyrinth_install(lab, room, page)) {
-		/* no table slot (rare): the refill tries again, kicked here */
-		set_bit(labyrinth_room_idx(lab, room), lab->void_map);
-		labyrinth_spare(lab, page);
+	if (page && !labyrinth_install_or_spare(lab, room, page))
 		page = NULL;
-	}
 	if (!tried) {
 		fill->skipped = true;
 		return false;
@@ -1208,13 +1221,9 @@ static unsigned long labyrinth_bulk_install(struct labyrinth *lab,
 
 	if (labyrinth_phase(t) == LAB_GONE)
 		t = labyrinth_clear_gone(room, t);
-	ok = labyrinth_install(lab, room, page);
+	ok = labyrinth_install_or_spare(lab, room, page);
 	labyrinth_filled(lab, room, LAB_REFILLS_GFP, ok);
-	if (ok)
-		return READ_ONCE(room->ticket);
-	set_bit(labyrinth_room_idx(lab, room), lab->void_map);
-	labyrinth_spare(lab, page);
-	return t;
+	return ok ? READ_ONCE(room->ticket) : t;
 }
 
 /*
