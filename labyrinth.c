@@ -423,10 +423,25 @@ bool labyrinth_install(struct labyrinth *lab, struct labyrinth_room *room,
 /* ---- Filling void rooms ---- */
 
 /*
+ * Room @idx is VOID again after a fill that failed: the refill finds it
+ * in the void map (a refill pass may have cleared its bit while the room
+ * was BUSY), and, where every claim may fill a void room, so do walks:
+ * one that met the room BUSY cleared its bit in the free map.
+ */
+void labyrinth_void_again(struct labyrinth *lab, unsigned int idx)
+{
+	set_bit(idx, lab->void_map);
+	if (labyrinth_has_nolock(lab)) {
+		smp_mb();	/* VOID before the free map: see labyrinth_note_free() */
+		labyrinth_note_free(lab, idx);
+	}
+}
+
+/*
  * Install @page in @room, VOID or BUSY and ours to change, or, if its
- * address finds no slot in the table (rare), spare the page (which kicks
- * the refill) and leave the room void in the void map, for the refill to
- * try again. Whether @page was installed.
+ * address finds no slot in the table (rare), spare the page (for the
+ * refill to free or use) and leave the room void for the refill or a
+ * claim to try again. Whether @page was installed.
  */
 static bool labyrinth_install_or_spare(struct labyrinth *lab,
 				       struct labyrinth_room *room,
@@ -434,7 +449,7 @@ static bool labyrinth_install_or_spare(struct labyrinth *lab,
 {
 	if (labyrinth_install(lab, room, page))
 		return true;
-	set_bit(labyrinth_room_idx(lab, room), lab->void_map);
+	labyrinth_void_again(lab, labyrinth_room_idx(lab, room));
 	labyrinth_spare(lab, page);
 	return false;
 }
@@ -479,8 +494,8 @@ struct page *labyrinth_draw(struct labyrinth *lab, struct labyrinth_room *room,
 	labyrinth_set_state(room, LAB_ROOM_VOID);
 	if (page)
 		labyrinth_account(lab, LAB_PAGES_TAKEN);
-	else	/* a refill pass may have cleared the bit of the BUSY room */
-		set_bit(idx, lab->void_map);
+	else
+		labyrinth_void_again(lab, idx);
 	return page;
 }
 
@@ -785,10 +800,12 @@ static noinline void labyrinth_reenter(struct labyrinth *lab)
 }
 
 /*
- * The walk found @room (or nothing, NULL): move this CPU's entrance if
- * @room is one of its rooms, else make @room its cursor, where its next
- * claims look while the entrance is taken. With interrupts off, so that
- * the CPU checked is the CPU written, whatever CPU the walk started on.
+ * The walk found @room (or nothing, NULL): say whether it found one
+ * (pcpu->full, written only when that changes), move this CPU's entrance
+ * if @room is one of its rooms, else make @room its cursor, where its
+ * next claims look while the entrance is taken. With interrupts off, so
+ * that the CPU checked is the CPU written, whatever CPU the walk started
+ * on.
  */
 static void labyrinth_walk_done(struct labyrinth *lab,
 				struct labyrinth_room *room)
@@ -798,7 +815,8 @@ static void labyrinth_walk_done(struct labyrinth *lab,
 
 	local_irq_save(flags);
 	cpu = smp_processor_id();
-	this_cpu_write(lab->pcpu->full, !room);
+	if (this_cpu_read(lab->pcpu->full) != !room)
+		this_cpu_write(lab->pcpu->full, !room);
 	if (room && room->home == cpu) {
 		labyrinth_move_entrance(lab, room);
 	} else {

@@ -556,23 +556,32 @@ static void claim_when_full_stops_at_max_probe(struct kunit *test)
  * A claim after one that found the labyrinth full looks at the free map
  * before it walks: it fails with no room visited while no room is free,
  * and finds a room freed since where neither its entrance nor its cursor
- * is (the freed room's bit is set again by its release).
+ * is - in a word of the free map other than the first, which the look
+ * reaches through the word map (the failed walk cleared that word's bit;
+ * the release set it again).
  */
 static void claim_after_a_failed_one_finds_a_freed_room(struct kunit *test)
 {
-	struct labyrinth *lab = lt_create(test, 8, 0, 2, 0, 0);
+	const unsigned int n = 4 * BITS_PER_LONG, far = 3 * BITS_PER_LONG + 5;
+	struct labyrinth *lab = lt_create(test, n, 0, 2, 0, 0);
+	void **addrs = kunit_kcalloc(test, n, sizeof(*addrs), GFP_KERNEL);
 	struct labyrinth_stats s0, s1, s2, s3;
+	unsigned int i, f = n;
 	unsigned long flags;
-	void *addrs[8], *a, *b, *c;
-	unsigned int i;
+	void *a, *b, *c;
 	int rc;
 
-	lt_claim_all(test, lab, 8, OWNER_A, addrs);
-	local_irq_save(flags);	/* one CPU throughout */
+	KUNIT_ASSERT_NOT_NULL(test, addrs);
+	migrate_disable();	/* one CPU throughout: its last claim failed */
+	lt_claim_all(test, lab, n, OWNER_A, addrs);
+	for (i = 0; i < n; i++)
+		if (labyrinth_room_index(lab, addrs[i]) == far)
+			f = i;
+	local_irq_save(flags);
 	s0 = lt_stats(lab);
 	a = labyrinth_claim(lab, OWNER_B);
 	s1 = lt_stats(lab);
-	rc = labyrinth_release(lab, addrs[5], OWNER_A);
+	rc = f < n ? labyrinth_release(lab, addrs[f], OWNER_A) : -ENOENT;
 	/* the release hinted this CPU's entrance to it: elsewhere again */
 	labyrinth_set_entrance(lab, smp_processor_id(),
 			       labyrinth_room_index(lab, addrs[0]));
@@ -581,17 +590,19 @@ static void claim_after_a_failed_one_finds_a_freed_room(struct kunit *test)
 	c = labyrinth_claim(lab, OWNER_B);
 	s3 = lt_stats(lab);
 	local_irq_restore(flags);
+	migrate_enable();
 
+	KUNIT_ASSERT_LT(test, f, n);
 	KUNIT_EXPECT_NULL(test, a);
 	KUNIT_EXPECT_EQ(test, s1.fail_full - s0.fail_full, 1);
 	KUNIT_EXPECT_EQ(test, s1.collisions - s0.collisions, 0);
 	KUNIT_EXPECT_EQ(test, rc, 0);
-	KUNIT_EXPECT_PTR_EQ(test, b, addrs[5]);
+	KUNIT_EXPECT_PTR_EQ(test, b, addrs[f]);
 	KUNIT_EXPECT_NULL(test, c);
 	KUNIT_EXPECT_EQ(test, s3.fail_full - s2.fail_full, 1);
 	KUNIT_EXPECT_EQ(test, s3.collisions - s2.collisions, 0);
-	for (i = 0; i < 8; i++)
-		if (i != 5)
+	for (i = 0; i < n; i++)
+		if (i != f)
 			KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addrs[i], OWNER_A), 0);
 	if (b)
 		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, b, OWNER_B), 0);

@@ -1295,9 +1295,10 @@ static void bench_occupancy(void)
  * labyrinth_claim() (the worker its owner), push labyrinth_release(),
  * drop (the async cases, once stopped) labyrinth_detach() and the page
  * freed. A kthread on each online CPU pops bulk[0] objects, writes each
- * (refs++) and pushes it back; with an hrtimer, every hrtimer ms a hard
- * irq does the same with bulk[1]. The pool holds 8 objects per possible
- * CPU, so the overrun case (16 pops an iteration) fails half its pops.
+ * (refs++) and pushes it back; with an hrtimer, every hrtimer ms its
+ * callback does the same with bulk[1] (HRTIMER_MODE_REL as there: hard
+ * irq, soft on PREEMPT_RT). The pool holds 8 objects per possible CPU, so
+ * the overrun case (16 pops an iteration) fails about half its pops.
  * test_objpool's vmalloc variants differ in objpool's own memory only and
  * are left out; each case runs `ms` (median of `reps`, the two pools in
  * turn) instead of 1000 ms. One CSV line per pool and case: peer
@@ -1343,15 +1344,15 @@ struct bench_ot_pool {
 struct bench_ot_item {
 	const struct bench_ot_case *c;
 	const struct bench_ot_pool *pool;
+	struct task_struct *thread;
 	struct hrtimer timer;
 	u64 hits[2], misses[2];
 	u32 niters;
 };
 
 static DEFINE_PER_CPU(struct bench_ot_item, bench_ot_items);
-static atomic_t bench_ot_stop, bench_ot_running;
+static atomic_t bench_ot_stop;
 static DECLARE_COMPLETION(bench_ot_go);
-static DECLARE_COMPLETION(bench_ot_done);
 static unsigned int bench_ot_nr;	/* objects in the pool */
 static atomic_t bench_ot_dropped;
 
@@ -1461,8 +1462,12 @@ static void bench_ot_bulk(struct bench_ot_item *item, int irq)
 		objs[i] = item->pool->pop(item);
 	if (!irq && (c->delay || !(++item->niters & 0x7FFF)))
 		msleep(c->delay);
+	/*
+	 * test_objpool's get_cpu(): one CPU's pool slot throughout. Migration
+	 * only, so that a drop may free its page on PREEMPT_RT too.
+	 */
 	if (!irq && c->async)
-		preempt_disable();
+		migrate_disable();
 	drop = c->async && atomic_read_acquire(&bench_ot_stop);
 	while (i--) {
 		if (!objs[i]) {
@@ -1477,7 +1482,7 @@ static void bench_ot_bulk(struct bench_ot_item *item, int irq)
 		item->hits[irq]++;
 	}
 	if (!irq && c->async)
-		preempt_enable();
+		migrate_enable();
 }
 
 static enum hrtimer_restart bench_ot_timer_fn(struct hrtimer *t)
@@ -1504,8 +1509,13 @@ static int bench_ot_thread(void *arg)
 	} while (!atomic_read_acquire(&bench_ot_stop));
 	if (item->c->hrtimer)
 		hrtimer_cancel(&item->timer);
-	if (atomic_dec_and_test(&bench_ot_running))
-		complete(&bench_ot_done);
+	/* until kthread_stop(): the module may go once that returns */
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
 	return 0;
 }
 
@@ -1524,32 +1534,33 @@ static int bench_ot_run(const struct bench_ot_case *c,
 	if (err)
 		return err;
 	atomic_set(&bench_ot_stop, 0);
-	atomic_set(&bench_ot_running, 1);
 	atomic_set(&bench_ot_dropped, 0);
 	reinit_completion(&bench_ot_go);
-	reinit_completion(&bench_ot_done);
 	for_each_online_cpu(cpu) {
 		struct bench_ot_item *item = per_cpu_ptr(&bench_ot_items, cpu);
 
+		/* the last run's threads are gone, their timers cancelled */
 		memset(item, 0, sizeof(*item));
 		item->c = c;
 		item->pool = pool;
 		hrtimer_setup(&item->timer, bench_ot_timer_fn, CLOCK_MONOTONIC,
 			      HRTIMER_MODE_REL);
-		atomic_inc(&bench_ot_running);
 		t = kthread_run_on_cpu(bench_ot_thread, item, cpu, "bench_ot/%u");
-		if (IS_ERR(t)) {
-			atomic_dec(&bench_ot_running);
+		if (IS_ERR(t))
 			err = PTR_ERR(t);
-		}
+		else
+			item->thread = t;
 	}
 	t0 = ktime_get_ns();
 	complete_all(&bench_ot_go);
 	msleep(ms);
 	atomic_set_release(&bench_ot_stop, 1);
-	if (atomic_dec_and_test(&bench_ot_running))
-		complete(&bench_ot_done);
-	wait_for_completion(&bench_ot_done);
+	for_each_online_cpu(cpu) {
+		struct bench_ot_item *item = per_cpu_ptr(&bench_ot_items, cpu);
+
+		if (item->thread)
+			kthread_stop(item->thread);	/* waits for its last round */
+	}
 	*ns = ktime_get_ns() - t0;
 	*hits = *misses = 0;
 	for_each_online_cpu(cpu) {
@@ -1707,7 +1718,8 @@ static int __init bench_init(void)
 	for (i = 0; i < ARRAY_SIZE(bench_peers) && !err; i++) {
 		if (!bench_only(bench_peers[i].name))
 			continue;
-		if (bench_wants("occupancy") && strcmp(points, "all"))
+		if ((bench_wants("occupancy") || bench_wants("ot")) &&
+		    strcmp(points, "all"))
 			continue;
 		/* beyond "all": labyrinth and objpool alone */
 		if (!bench_wants("all") && strcmp(bench_peers[i].name, "labyrinth") &&

@@ -140,7 +140,8 @@ static bool labyrinth_fill_deferred(struct labyrinth *lab,
  * The deferred refill of room @i, whose bit was found set in the void map.
  * The bit is cleared before the room is read under its lock, so a detach
  * that sets it again after moving the ticket is never missed (see
- * labyrinth_note_void()). False if the fill failed: the bit is set again.
+ * labyrinth_note_void()). False if the fill failed: the bit is set again
+ * (labyrinth_void_again()).
  */
 static bool labyrinth_refill_room(struct labyrinth *lab, unsigned int i)
 {
@@ -159,8 +160,8 @@ static bool labyrinth_refill_room(struct labyrinth *lab, unsigned int i)
 	if (labyrinth_state(t) == LAB_ROOM_VOID)
 		ok = labyrinth_fill_deferred(lab, room, &flags);
 	raw_spin_unlock_irqrestore(&room->lock, flags);
-	if (!ok)
-		set_bit(i, lab->void_map);
+	if (!ok)	/* and its free bit, which a walk may have cleared */
+		labyrinth_void_again(lab, i);
 	return ok;
 }
 

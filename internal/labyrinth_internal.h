@@ -176,7 +176,10 @@ struct labyrinth_pcpu {
 	 * claims look when the entrance is taken (its own run is full)
 	 */
 	struct labyrinth_room *cursor;
-	/* its last walk found no room: its next looks at the free map first */
+	/*
+	 * its last walk found no room: until a walk finds one, a claim that
+	 * would walk looks at the free map first (labyrinth_claim_walk())
+	 */
 	bool full;
 	u64 hist[LAB_HIST_BUCKETS];	/* only while collecting */
 };
@@ -353,6 +356,7 @@ bool labyrinth_table_add(struct labyrinth *lab, struct labyrinth_room *room,
 void labyrinth_kick_fn(struct irq_work *work);
 void labyrinth_kick(struct labyrinth *lab, bool now);
 void labyrinth_spare(struct labyrinth *lab, struct page *page);
+void labyrinth_void_again(struct labyrinth *lab, unsigned int idx);
 void labyrinth_free_spare(struct labyrinth *lab);
 void labyrinth_note_void(struct labyrinth *lab, struct labyrinth_room *room);
 void labyrinth_refill_fn(struct work_struct *work);
