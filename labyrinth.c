@@ -981,11 +981,8 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	 * be missed, as by a walk that ran just before its release.
 	 */
 	none = this_cpu_read(lab->pcpu->full) && labyrinth_none_free(lab);
-	if (none && !(gfp & __GFP_RECLAIM)) {
-		labyrinth_count(lab, LAB_FAIL_FULL);
-		trace_labyrinth_claim(lab->name, owner, NULL, 0, false);
-		return NULL;
-	}
+	if (none && !(gfp & __GFP_RECLAIM))
+		goto failed;	/* no probe, not contended: full */
 
 	/*
 	 * A void entrance this claim can fill - its pages detached, as a
@@ -1022,6 +1019,7 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 			*gen = labyrinth_gen(lab, room, fill.ticket);
 		return labyrinth_claimed(lab, room, owner, probes);
 	}
+failed:
 	labyrinth_count(lab, contended ? LAB_FAIL_CONTENDED : LAB_FAIL_FULL);
 	trace_labyrinth_claim(lab->name, owner, NULL, probes, contended);
 	return NULL;
@@ -1245,20 +1243,6 @@ static unsigned long labyrinth_bulk_install(struct labyrinth *lab,
 }
 
 /*
- * The pages a bulk claim's round got and did not install, @pages[@used]
- * to @pages[@got - 1]: a room the look found void was filled, taken or
- * locked meanwhile, or the task moved to another node. Freed at once: the
- * caller's gfp allowed an allocation, so the context may free pages too.
- */
-static noinline void labyrinth_bulk_left(struct labyrinth *lab,
-					 unsigned int got, unsigned int used,
-					 struct page **pages)
-{
-	while (used < got)
-		labyrinth_free_pages(lab, pages[used++]);
-}
-
-/*
  * One round of labyrinth_claim_bulk(): this CPU's rooms in their order
  * from its entrance, as far as they are free and their locks free, @nr at
  * most (<= LAB_BULK). Ready rooms are taken as a claim at the entrance
@@ -1330,8 +1314,14 @@ labyrinth_bulk_round(struct labyrinth *lab, const void *owner, gfp_t gfp,
 		this_cpu_write(lab->pcpu->next, room);
 	}
 	local_irq_restore(flags);
-	if (unlikely(used < got))
-		labyrinth_bulk_left(lab, got, used, pages);
+	/*
+	 * Pages got and not installed: a room the look found void was filled,
+	 * taken or locked meanwhile, or the task moved to another node. Freed
+	 * at once: the caller's gfp allowed an allocation, so the context may
+	 * free pages too.
+	 */
+	while (unlikely(used < got))
+		labyrinth_free_pages(lab, pages[used++]);
 	for (i = 0; i < n; i++) {
 		if (gens)
 			gens[i] = labyrinth_gen(lab, rooms[i], tickets[i]);

@@ -133,14 +133,19 @@ static const int bench_owner;
 
 static struct labyrinth *bench_lab;
 
-static int lab_init(void)
+static int lab_create(const char *name, unsigned int nr_rooms)
 {
 	struct labyrinth_config cfg = {
-		.name = "bench", .nr_rooms = BENCH_POOL_PAGES, .node = NUMA_NO_NODE,
+		.name = name, .nr_rooms = nr_rooms, .node = NUMA_NO_NODE,
 	};
 
 	bench_lab = labyrinth_create(&cfg);
 	return PTR_ERR_OR_ZERO(bench_lab);
+}
+
+static int lab_init(void)
+{
+	return lab_create("bench", BENCH_POOL_PAGES);
 }
 
 static void *lab_get(void)
@@ -160,8 +165,8 @@ static int lab_fini(void)
 
 	labyrinth_get_stats(bench_lab, &st);
 	labyrinth_destroy(bench_lab);
-	return st.rooms_owned || st.claims != st.releases || st.bad_calls ?
-	       -EIO : 0;
+	return st.rooms_owned || st.claims != st.releases + st.detaches ||
+	       st.bad_calls ? -EIO : 0;
 }
 
 /*
@@ -197,7 +202,6 @@ static DEFINE_PER_CPU(struct bench_rx, bench_rx);
 
 static int lab_rx_fini(void)
 {
-	struct labyrinth_stats st;
 	unsigned int cpu, i;
 
 	for_each_possible_cpu(cpu) {
@@ -213,10 +217,7 @@ static int lab_rx_fini(void)
 		rx->nr_done = 0;
 		rx->handed = 0;
 	}
-	labyrinth_get_stats(bench_lab, &st);
-	labyrinth_destroy(bench_lab);
-	return st.rooms_owned || st.claims != st.releases + st.detaches ||
-	       st.bad_calls ? -EIO : 0;
+	return lab_fini();
 }
 
 static int lab_rx_init(void)
@@ -1291,20 +1292,20 @@ static void bench_occupancy(void)
  * ---- lib/test_objpool.c's cases, objpool and labyrinth in one boot ----
  *
  * The kernel's own objpool test, its cases with their parameters, run
- * with objpool (as there) and with labyrinth through an adapter: pop is
- * labyrinth_claim() (the worker its owner), push labyrinth_release(),
- * drop (the async cases, once stopped) labyrinth_detach() and the page
- * freed. A kthread on each online CPU pops bulk[0] objects, writes each
- * (refs++) and pushes it back; with an hrtimer, every hrtimer ms its
- * callback does the same with bulk[1] (HRTIMER_MODE_REL as there: hard
- * irq, soft on PREEMPT_RT). The pool holds 8 objects per possible CPU, so
- * the overrun case (16 pops an iteration) fails about half its pops.
- * test_objpool's vmalloc variants differ in objpool's own memory only and
- * are left out; each case runs `ms` (median of `reps`, the two pools in
- * turn) instead of 1000 ms. One CSV line per pool and case: peer
- * ot_objpool or ot_labyrinth, context the case, kpairs_per_s the hits
- * per ms of all CPUs, ns_per_pair the CPU time per hit, misses the pops
- * that got nothing.
+ * with objpool (as there) and with labyrinth through an adapter made of
+ * the peers' own get and put: pop is labyrinth_claim(), push
+ * labyrinth_release(), drop (the async cases, once stopped)
+ * labyrinth_detach() and the page freed. A kthread on each online CPU
+ * pops bulk[0] objects, writes each (refs++) and pushes it back; with an
+ * hrtimer, every hrtimer ms its callback does the same with bulk[1]
+ * (HRTIMER_MODE_REL as there: hard irq, soft on PREEMPT_RT). The pool
+ * holds 8 objects per possible CPU, so the overrun case (16 pops an
+ * iteration) fails about half its pops. test_objpool's vmalloc variants
+ * differ in objpool's own memory only and are left out; each case runs
+ * `ms` (median of `reps`, the two pools in turn) instead of 1000 ms. One
+ * CSV line per pool and case: peer ot_objpool or ot_labyrinth, context
+ * the case, kpairs_per_s the hits per ms of all CPUs, ns_per_pair the CPU
+ * time per hit, misses the pops that got nothing.
  */
 struct bench_ot_case {
 	const char *name;
@@ -1335,9 +1336,9 @@ struct bench_ot_node {
 struct bench_ot_pool {
 	const char *name;
 	int (*init)(unsigned int nr);
-	void *(*pop)(const void *owner);
-	void (*push)(void *obj, const void *owner);
-	void (*drop)(void *obj, const void *owner);
+	void *(*pop)(void);
+	void (*push)(void *obj);
+	void (*drop)(void *obj);
 	int (*fini)(void);	/* -EIO if objects are missing */
 };
 
@@ -1356,74 +1357,31 @@ static DECLARE_COMPLETION(bench_ot_go);
 static unsigned int bench_ot_nr;	/* objects in the pool */
 static atomic_t bench_ot_dropped;
 
-static struct labyrinth *bench_ot_lab;
-
 static int lab_ot_init(unsigned int nr)
 {
-	struct labyrinth_config cfg = {
-		.name = "bench_ot", .nr_rooms = nr, .node = NUMA_NO_NODE,
-	};
-
-	bench_ot_lab = labyrinth_create(&cfg);
-	return PTR_ERR_OR_ZERO(bench_ot_lab);
+	return lab_create("bench_ot", nr);
 }
 
-static void *lab_ot_pop(const void *owner)
-{
-	return labyrinth_claim(bench_ot_lab, owner);
-}
-
-static void lab_ot_push(void *obj, const void *owner)
-{
-	if (labyrinth_release(bench_ot_lab, obj, owner))
-		atomic_inc(&bench_errors);
-}
-
-static void lab_ot_drop(void *obj, const void *owner)
-{
-	struct page *page = labyrinth_detach(bench_ot_lab, obj, owner);
-
-	if (IS_ERR(page)) {
-		atomic_inc(&bench_errors);
-		return;
-	}
-	__free_page(page);
-	atomic_inc(&bench_ot_dropped);
-}
-
+/* lab_fini()'s checks, and every drop a detach */
 static int lab_ot_fini(void)
 {
 	struct labyrinth_stats st;
 
-	labyrinth_get_stats(bench_ot_lab, &st);
-	labyrinth_destroy(bench_ot_lab);
-	return st.rooms_owned || st.claims != st.releases + st.detaches ||
-	       st.detaches != atomic_read(&bench_ot_dropped) ? -EIO : 0;
+	labyrinth_get_stats(bench_lab, &st);
+	return lab_fini() ?:
+	       (st.detaches == atomic_read(&bench_ot_dropped) ? 0 : -EIO);
 }
 
 #ifdef LABYRINTH_HAVE_OBJPOOL
-static struct objpool_head bench_ot_objpool;
-
 static int op_ot_init(unsigned int nr)
 {
-	return objpool_init(&bench_ot_objpool, nr, sizeof(struct bench_ot_node),
+	return objpool_init(&bench_objpool, nr, sizeof(struct bench_ot_node),
 			    GFP_KERNEL, NULL, NULL, NULL);
 }
 
-static void *op_ot_pop(const void *owner)
+static void op_ot_drop(void *obj)
 {
-	return objpool_pop(&bench_ot_objpool);
-}
-
-static void op_ot_push(void *obj, const void *owner)
-{
-	objpool_push(obj, &bench_ot_objpool);
-}
-
-static void op_ot_drop(void *obj, const void *owner)
-{
-	objpool_drop(obj, &bench_ot_objpool);
-	atomic_inc(&bench_ot_dropped);
+	objpool_drop(obj, &bench_objpool);
 }
 
 /* Every object back, or dropped: -EIO if any is missing. */
@@ -1433,20 +1391,20 @@ static int op_ot_fini(void)
 	void *obj;
 
 	/* each object holds a pool reference: drop it */
-	while ((obj = objpool_pop(&bench_ot_objpool))) {
-		objpool_drop(obj, &bench_ot_objpool);
+	while ((obj = objpool_pop(&bench_objpool))) {
+		objpool_drop(obj, &bench_objpool);
 		n++;
 	}
-	objpool_fini(&bench_ot_objpool);
+	objpool_fini(&bench_objpool);
 	return n + atomic_read(&bench_ot_dropped) == bench_ot_nr ? 0 : -EIO;
 }
 #endif
 
 static const struct bench_ot_pool bench_ot_pools[] = {
 #ifdef LABYRINTH_HAVE_OBJPOOL
-	{ "ot_objpool", op_ot_init, op_ot_pop, op_ot_push, op_ot_drop, op_ot_fini },
+	{ "ot_objpool", op_ot_init, op_get, op_put, op_ot_drop, op_ot_fini },
 #endif
-	{ "ot_labyrinth", lab_ot_init, lab_ot_pop, lab_ot_push, lab_ot_drop,
+	{ "ot_labyrinth", lab_ot_init, lab_get, lab_put, lab_rx_detach,
 	  lab_ot_fini },
 };
 
@@ -1459,7 +1417,7 @@ static void bench_ot_bulk(struct bench_ot_item *item, int irq)
 	bool drop;
 
 	for (i = 0; i < c->bulk[irq]; i++)
-		objs[i] = item->pool->pop(item);
+		objs[i] = item->pool->pop();
 	if (!irq && (c->delay || !(++item->niters & 0x7FFF)))
 		msleep(c->delay);
 	/*
@@ -1475,10 +1433,12 @@ static void bench_ot_bulk(struct bench_ot_item *item, int irq)
 			continue;
 		}
 		objs[i]->refs++;
-		if (drop)
-			item->pool->drop(objs[i], item);
-		else
-			item->pool->push(objs[i], item);
+		if (drop) {
+			item->pool->drop(objs[i]);
+			atomic_inc(&bench_ot_dropped);
+		} else {
+			item->pool->push(objs[i]);
+		}
 		item->hits[irq]++;
 	}
 	if (!irq && c->async)

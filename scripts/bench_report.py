@@ -168,6 +168,12 @@ def ot_ratio(b, case):
     return ratio(b.get("pairs", "ot_labyrinth", case), b.get("pairs", "ot_objpool", case))
 
 
+def ot_miss(b, peer, case):
+    """Misses per pop of @peer in a test_objpool case."""
+    h, x = b.get("pairs", peer, case), b.get("misses", peer, case)
+    return x / (h + x) if h is not None and x is not None and h + x else None
+
+
 def ot_boots(boots):
     return [m for m in ["icount"] + tcg_modes(boots) if boots.get(m) and boots[m].rows and
             boots[m].get("pairs", "ot_labyrinth", "sync") is not None]
@@ -185,13 +191,10 @@ def objpool_test(boots):
         b = boots[m]
         for case in OT_CASES:
             op, lab = b.kps("ot_objpool", case), b.kps("ot_labyrinth", case)
-
-            def miss(peer):
-                h, x = b.get("pairs", peer, case), b.get("misses", peer, case)
-                return x / (h + x) if h is not None and x is not None and h + x else None
             print(f"{m:8} {b.cpus():>4} {case:14} {fmt(op, '9.0f')} {fmt(lab, '10.0f')} "
-                  f"{fmt(ot_ratio(b, case), '6.2f')} {fmt(miss('ot_objpool'), '17.3f')} "
-                  f"{fmt(miss('ot_labyrinth'), '10.3f')}")
+                  f"{fmt(ot_ratio(b, case), '6.2f')} "
+                  f"{fmt(ot_miss(b, 'ot_objpool', case), '17.3f')} "
+                  f"{fmt(ot_miss(b, 'ot_labyrinth', case), '10.3f')}")
     print("  (the async case sleeps 100 ms an iteration: its ratio is of hits, "
           "not a speed, and no target)\n")
 
