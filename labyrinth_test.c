@@ -1656,6 +1656,73 @@ static bool lt_wait_refilled(struct labyrinth *lab, unsigned int ms)
 	return !lt_stats(lab).rooms_void;
 }
 
+/* The claim's fill has the room BUSY: another claim walks past it. */
+static void *lt_meanwhile_claim;
+
+static struct page *lt_claim_meanwhile_stub(struct labyrinth *lab, int nid,
+					    gfp_t gfp)
+{
+	if (lab == lt_meanwhile_lab) {
+		lt_meanwhile_lab = NULL;
+		/* sees the room BUSY, clears its free bit, finds none */
+		lt_meanwhile_claim = labyrinth_claim(lab, OWNER_B);
+	}
+	return NULL;
+}
+
+/*
+ * A void room whose fill failed gets back the free-map bit that a walk
+ * took while the room was BUSY, where every claim can fill a void room
+ * (alloc_pages_nolock()): the next claim on this CPU, whose last walk
+ * found nothing and which looks at the free map before it walks, fills
+ * and takes it. Without the bit it would fail as if the labyrinth were
+ * full. Where claims cannot fill (no alloc_pages_nolock()) it fails.
+ */
+static void claim_fill_failure_gives_the_free_bit_back(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, 0);
+	unsigned int cpu, ia;
+	struct page *page;
+	void *a, *b, *c, *d;
+
+	lt_hold_refill(lab);
+	migrate_disable();	/* one CPU: its last walk found nothing */
+	a = labyrinth_claim(lab, OWNER_A);
+	b = labyrinth_claim(lab, OWNER_A);
+	ia = a ? labyrinth_room_index(lab, a) : 0;
+	page = a && b ? labyrinth_detach(lab, a, OWNER_A) : NULL;
+	if (!IS_ERR_OR_NULL(page))
+		__free_pages(page, 0);
+
+	lt_meanwhile_lab = lab;
+	lt_meanwhile_claim = NULL;
+	kunit_activate_static_stub(test, labyrinth_alloc_room,
+				   lt_claim_meanwhile_stub);
+	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
+	for_each_possible_cpu(cpu)		/* meet the void room first */
+		labyrinth_set_entrance(lab, cpu, ia);
+	c = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
+	labyrinth_set_nolock_hook(lab, NULL);
+	d = labyrinth_claim(lab, OWNER_A);
+	migrate_enable();
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(page));
+	KUNIT_EXPECT_NULL(test, lt_meanwhile_lab);	/* the claim ran */
+	KUNIT_EXPECT_NULL(test, lt_meanwhile_claim);
+	KUNIT_EXPECT_NULL(test, c);			/* its fill failed */
+	if (lt_nolock_fills(LT_TASK)) {
+		KUNIT_ASSERT_NOT_NULL(test, d);
+		KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, d), ia);
+	} else {
+		KUNIT_EXPECT_NULL(test, d);
+	}
+	if (d)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, d, OWNER_A), 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, b, OWNER_A), 0);
+}
+
 /*
  * A deferred refill that failed retries after refill_delay: claims that
  * pass the void room meanwhile do not bring it forward (the allocator is
@@ -2846,6 +2913,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(claim_bulk_refuses_bad_calls),
 	KUNIT_CASE_PARAM(claim_bulk_in_context, lt_ctx_gen_params),
 	KUNIT_CASE(claim_fill_failure_keeps_room_marked_void),
+	KUNIT_CASE(claim_fill_failure_gives_the_free_bit_back),
 	KUNIT_CASE(failing_refill_backs_off),
 	KUNIT_CASE(refill_stops_at_first_failure_and_backs_off),
 	KUNIT_CASE(rooms_are_compound_pages),
