@@ -283,9 +283,9 @@ static noinline void labyrinth_set_free(struct labyrinth *lab, unsigned int idx)
  * ticket store before this with a full barrier (a fully ordered cmpxchg,
  * or smp_mb()), so that either this reads the bit a walk cleared and sets
  * it, or that walk's look again after the clear reads the new ticket:
- * pairs with labyrinth_note_taken(). The common case is one load: a claim
- * at the entrance or cursor leaves the bit set (a walk that meets the room
- * owned clears it).
+ * pairs with labyrinth_note_taken() and labyrinth_clear_taken(). The
+ * common case is one load: a claim at the entrance or cursor leaves the
+ * bit set (a walk that meets the room owned clears it).
  */
 static __always_inline void labyrinth_note_free(struct labyrinth *lab,
 						unsigned int idx)
@@ -351,14 +351,88 @@ static unsigned long labyrinth_word_empty(struct labyrinth *lab, unsigned int k)
 }
 
 /*
- * The first room in [@from, @end) whose bit is set, or @end: the word of
- * @from, then only the words whose bit in the word map is set, a word at
- * a time. A word that reads 0 loses its bit in the word map, so a later
- * walk skips it with the other 63 of its word-map word: a full labyrinth
- * costs a walk a load per 4,096 rooms of a wing.
+ * Whether a walk that met a room with ticket @t would pass it and clear its
+ * bit, whatever its gfp: owned, being released, or being filled (BUSY).
+ * Void rooms are not: a claim may fill them (labyrinth_note_taken()).
+ */
+static __always_inline bool labyrinth_taken(unsigned long t)
+{
+	return labyrinth_held(t) || labyrinth_state(t) == LAB_ROOM_BUSY;
+}
+
+/*
+ * The bits @taken of word @k, rooms a look found taken: clear them with
+ * one atomic andnot, then look at each again, as labyrinth_note_taken()
+ * does for one room (a release that freed one before the clear may have
+ * read its bit still set and left it).
+ */
+static noinline void labyrinth_clear_taken(struct labyrinth *lab,
+					   unsigned int k, unsigned long taken)
+{
+	struct labyrinth_room *room;
+	unsigned long t;
+	unsigned int i;
+
+	atomic_long_andnot(taken, (atomic_long_t *)&lab->free_map[k]);
+	/* the clear before the looks: pairs with the releaser's barrier */
+	smp_mb__after_atomic();
+	for (; taken; taken &= taken - 1) {
+		i = k * BITS_PER_LONG + __ffs(taken);
+		room = &lab->rooms[i];
+		t = READ_ONCE(room->ticket);
+		if (labyrinth_takeable(t) || labyrinth_fillable(lab, t)) {
+			labyrinth_set_free(lab, i);
+			labyrinth_count(lab, LAB_MAP_RECHECKS);
+		}
+		if (static_branch_unlikely(&labyrinth_collect) && lab->hits)
+			/* the heat map, the near door; racy, a lost one is fine */
+			data_race(lab->hits[i * lab->doors]++);
+	}
+}
+
+/*
+ * Of the rooms whose bits @word holds (of word @k of the free map), the
+ * first whose ticket does not read taken, as its bit alone; 0 if each
+ * reads taken or the claim's looks (*@probes, at most lab->limit) run out
+ * first. A claim at the entrance or cursor leaves its room's bit set, so
+ * the rooms such claims took hold their bits until a walk meets them: the
+ * rooms passed here lose theirs together (labyrinth_clear_taken()), each
+ * for a look and a few instructions where a visit of each would cost a
+ * probe of the walk and a locked clear. Each counts as a probe, as a
+ * visit would: the claim met a room the map offered and could not take it.
+ */
+static __always_inline unsigned long
+labyrinth_screen(struct labyrinth *lab, unsigned int k, unsigned long word,
+		 unsigned int *probes)
+{
+	unsigned long taken = 0, bit = 0;
+	unsigned int i;
+
+	for (; word; word ^= bit) {
+		bit = word & -word;
+		i = k * BITS_PER_LONG + __ffs(word);
+		if (*probes == lab->limit ||
+		    !labyrinth_taken(READ_ONCE(lab->rooms[i].ticket)))
+			break;
+		taken |= bit;
+		(*probes)++;
+	}
+	if (unlikely(taken))
+		labyrinth_clear_taken(lab, k, taken);
+	return *probes == lab->limit ? 0 : word & -word;
+}
+
+/*
+ * The first room in [@from, @end) whose bit is set and that does not read
+ * taken (labyrinth_screen()), or @end: the word of @from, then only the
+ * words whose bit in the word map is set, a word at a time. A word that
+ * reads 0 loses its bit in the word map, so a later walk skips it with
+ * the other 63 of its word-map word: a full labyrinth costs a walk a load
+ * per 4,096 rooms of a wing. @end too once the claim's looks run out.
  */
 static __always_inline unsigned int
-labyrinth_next_free(struct labyrinth *lab, unsigned int from, unsigned int end)
+labyrinth_next_free(struct labyrinth *lab, unsigned int from, unsigned int end,
+		    unsigned int *probes)
 {
 	unsigned int k = from / BITS_PER_LONG;
 	unsigned int kend = DIV_ROUND_UP(end, BITS_PER_LONG);
@@ -367,7 +441,16 @@ labyrinth_next_free(struct labyrinth *lab, unsigned int from, unsigned int end)
 	if (from >= end)
 		return end;
 	word = READ_ONCE(lab->free_map[k]) & BITMAP_FIRST_WORD_MASK(from);
-	while (!word) {
+	for (;;) {
+		if (k == kend - 1)
+			word &= BITMAP_LAST_WORD_MASK(end);
+		if (word) {
+			word = labyrinth_screen(lab, k, word, probes);
+			if (word)
+				return k * BITS_PER_LONG + __ffs(word);
+			if (*probes == lab->limit)
+				return end;
+		}
 		/* racy, as the words: see labyrinth_word_empty() */
 		k = data_race(find_next_bit(lab->word_map, kend, k + 1));
 		if (k >= kend)
@@ -376,20 +459,22 @@ labyrinth_next_free(struct labyrinth *lab, unsigned int from, unsigned int end)
 		if (!word)
 			word = labyrinth_word_empty(lab, k);
 	}
-	return min(k * BITS_PER_LONG + __ffs(word), end);
 }
 
 /*
  * Whether the free map offers no room at all: a look at its first word,
  * then at the words whose bit in the word map is set (clearing those that
- * read 0), as labyrinth_next_free() does. A walk would find nothing, at
- * the cost of a scan of every wing and door; this costs a load per 4,096
- * rooms. Racy, as the walk's reads: a room freed meanwhile may be missed,
- * as by a walk that ran just before its release.
+ * read 0), as labyrinth_next_free() does, passing the rooms that read
+ * taken (each counts in *@probes). A walk would find nothing, at the cost
+ * of a scan of every wing and door; this costs a load per 4,096 rooms and
+ * one per room the map still offered. Racy, as the walk's reads: a room
+ * freed meanwhile may be missed, as by a walk that ran just before its
+ * release. False once the claim's looks run out: the walk decides.
  */
-static bool labyrinth_none_free(struct labyrinth *lab)
+static bool labyrinth_none_free(struct labyrinth *lab, unsigned int *probes)
 {
-	return labyrinth_next_free(lab, 0, lab->nr_rooms) == lab->nr_rooms;
+	return labyrinth_next_free(lab, 0, lab->nr_rooms, probes) ==
+	       lab->nr_rooms && *probes < lab->limit;
 }
 
 /* Install @page in @room, which is VOID or BUSY and ours to change. */
@@ -624,13 +709,15 @@ static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 }
 
 /*
- * The next room of wing @w whose bit is set in the free map, scanning the
- * wing once in ring order from column @col0 (where the claim entered);
- * UINT_MAX once the scan has covered the wing.
+ * The next room of wing @w the free map offers (labyrinth_next_free()),
+ * scanning the wing once in ring order from column @col0 (where the claim
+ * entered); UINT_MAX once the scan has covered the wing or the claim's
+ * looks (*@probes) ran out.
  */
 static unsigned int labyrinth_walk_next(struct labyrinth *lab,
 					struct labyrinth_walk *walk,
-					unsigned int w, unsigned int col0)
+					unsigned int w, unsigned int col0,
+					unsigned int *probes)
 {
 	unsigned int size = labyrinth_wing_size(lab, w);
 	unsigned int start = labyrinth_wing_start(lab, w);
@@ -640,10 +727,11 @@ static unsigned int labyrinth_walk_next(struct labyrinth *lab,
 		walk->col[w] = col0 < size ? col0 : 0;
 		walk->left[w] = size;
 	}
-	while (walk->left[w]) {
+	while (walk->left[w] && *probes < lab->limit) {
 		col = walk->col[w];
 		end = min(size, col + walk->left[w]);
-		i = labyrinth_next_free(lab, start + col, start + end) - start;
+		i = labyrinth_next_free(lab, start + col, start + end,
+					probes) - start;
 		walk->left[w] -= (i < end ? i + 1 : end) - col;
 		walk->col[w] = i + 1 < size ? i + 1 : 0;
 		if (i < end)
@@ -696,7 +784,9 @@ labyrinth_walk(struct labyrinth *lab, const void *owner, unsigned long ip,
 	col0 = idx - labyrinth_wing_start(lab, w);
 	walk.entered = 0;
 	for (;;) {
-		i = labyrinth_walk_next(lab, &walk, w, col0);
+		i = labyrinth_walk_next(lab, &walk, w, col0, probes);
+		if (*probes == lab->limit)
+			return NULL;
 		if (i == UINT_MAX) {	/* this wing is scanned: the next door */
 			door = labyrinth_walk_door(lab, &walk, w, door);
 			if (door == lab->doors)
@@ -706,8 +796,6 @@ labyrinth_walk(struct labyrinth *lab, const void *owner, unsigned long ip,
 		}
 		if (i == skip)		/* visited already */
 			continue;
-		if (*probes == lab->limit)
-			return NULL;
 		(*probes)++;
 		room = &lab->rooms[i];
 		res = labyrinth_try_room(lab, room, owner, ip, fill);
@@ -980,9 +1068,10 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	 * to labyrinth_walk_void(). Racy, a hint: a room freed meanwhile may
 	 * be missed, as by a walk that ran just before its release.
 	 */
-	none = this_cpu_read(lab->pcpu->full) && labyrinth_none_free(lab);
+	none = this_cpu_read(lab->pcpu->full) &&
+	       labyrinth_none_free(lab, &probes);
 	if (none && !(gfp & __GFP_RECLAIM))
-		goto failed;	/* no probe, not contended: full */
+		goto done;	/* not contended: full */
 
 	/*
 	 * A void entrance this claim can fill - its pages detached, as a
@@ -1010,16 +1099,16 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 		room = labyrinth_walk_void(lab, owner, ip, &probes, &fill);
 	if (fill.skipped || fill.failed)
 		labyrinth_kick(lab, !fill.failed);
+	labyrinth_walk_done(lab, room);
+done:
 	/* rooms the free map offered that the claim could not take */
 	if (probes > !!room)
 		labyrinth_count_n(lab, LAB_COLLISIONS, probes - !!room);
-	labyrinth_walk_done(lab, room);
 	if (room) {
 		if (gen)
 			*gen = labyrinth_gen(lab, room, fill.ticket);
 		return labyrinth_claimed(lab, room, owner, probes);
 	}
-failed:
 	labyrinth_count(lab, contended ? LAB_FAIL_CONTENDED : LAB_FAIL_FULL);
 	trace_labyrinth_claim(lab->name, owner, NULL, probes, contended);
 	return NULL;

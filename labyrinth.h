@@ -120,8 +120,9 @@ struct labyrinth_config {
  * @claims: successful claims
  * @releases: successful releases
  * @detaches: successful detaches
- * @collisions: rooms a claim's walk visited and could not take (owned,
- *	void or locked); a miss at the entrance or cursor is not one
+ * @collisions: rooms a claim's walk visited, or passed on a look at the
+ *	free map, and could not take (owned, busy, void or locked); a miss at
+ *	the entrance or cursor is not one
  * @fail_full: claims that returned NULL having met no busy lock
  * @fail_contended: claims that returned NULL having met a busy lock
  * @refills: void rooms filled after create: the sum of the next three

@@ -954,26 +954,52 @@ static void release_gen_refuses_release_of_an_earlier_claim(struct kunit *test)
 }
 
 /*
- * The generation of a claim made by the walk (the entrance owned) and of
- * a detached one: each names its claim of its room, and a repeated
- * release or detach is refused.
+ * The generation of a claim made by the walk (the entrance owned, and the
+ * cursor and the room after it) and of a detached one: each names its
+ * claim of its room, and a repeated release or detach is refused. The
+ * walk takes the first free room in ring order from its entrance, each
+ * owned room before it that the map offered counted as a collision.
  */
 static void claim_gen_after_walk_and_detach(struct kunit *test)
 {
-	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, 0);
+	struct labyrinth *lab = lt_create(test, 3, 0, 1, 0, 0);
+	unsigned int cpu, ia, ir = 3, i;
+	struct labyrinth_stats s0;
 	unsigned long ga, gb;
 	struct page *page;
-	unsigned int cpu;
-	void *a, *b;
+	void *a, *b, *addrs[3];
 
 	lt_hold_refill(lab);
 	a = labyrinth_claim_gen(lab, OWNER_A, 0, &ga);
 	KUNIT_ASSERT_NOT_NULL(test, a);
+	addrs[0] = a;
+	for (i = 1; i < 3; i++) {
+		addrs[i] = labyrinth_claim(lab, OWNER_A);
+		KUNIT_ASSERT_NOT_NULL(test, addrs[i]);
+	}
+	/* free a room that is neither a nor the room after a in a's run */
+	ia = labyrinth_room_index(lab, a);
+	for (i = 1; i < 3 && ir == 3; i++) {
+		if (labyrinth_room_index(lab, addrs[i]) != lab->rooms[ia].after)
+			ir = labyrinth_room_index(lab, addrs[i]);
+	}
+	KUNIT_ASSERT_LT(test, ir, 3);
+	KUNIT_ASSERT_EQ(test, labyrinth_release(lab, lab->rooms[ir].addr,
+						OWNER_A), 0);
+	labyrinth_mark_all_free(lab);	/* every owned room offered */
 	for_each_possible_cpu(cpu)		/* enter at a: owned, so walk */
-		labyrinth_set_entrance(lab, cpu, labyrinth_room_index(lab, a));
+		labyrinth_set_entrance(lab, cpu, ia);
+	s0 = lt_stats(lab);
 	b = labyrinth_claim_gen(lab, OWNER_A, 0, &gb);
-	KUNIT_ASSERT_NOT_NULL(test, b);
-	KUNIT_EXPECT_EQ(test, lt_stats(lab).collisions, 1);
+	KUNIT_ASSERT_PTR_EQ(test, b, lab->rooms[ir].addr);
+	/* the owned rooms from a to it, in ring order */
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).collisions - s0.collisions,
+			(ir + 3 - ia) % 3);
+	for (i = 1; i < 3; i++) {
+		if (addrs[i] != b)
+			KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addrs[i],
+								OWNER_A), 0);
+	}
 	KUNIT_EXPECT_NE(test, gb, 0);
 	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, b, OWNER_A, gb), 0);
 	KUNIT_EXPECT_EQ(test, labyrinth_release_gen(lab, b, OWNER_A, gb), -ENOENT);
