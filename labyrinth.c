@@ -284,8 +284,8 @@ static noinline void labyrinth_set_free(struct labyrinth *lab, unsigned int idx)
  * or smp_mb()), so that either this reads the bit a walk cleared and sets
  * it, or that walk's look again after the clear reads the new ticket:
  * pairs with labyrinth_note_taken() and labyrinth_clear_taken(). The
- * common case is one load: a claim at the entrance or cursor leaves the
- * bit set (a walk that meets the room owned clears it).
+ * common case is one load: a claim at the entrance or the cursor itself
+ * leaves the bit set (a walk that meets the room owned clears it).
  */
 static __always_inline void labyrinth_note_free(struct labyrinth *lab,
 						unsigned int idx)
@@ -997,21 +997,25 @@ static __always_inline void *labyrinth_claimed(struct labyrinth *lab,
 }
 
 /*
- * This CPU's entrance is owned (its run is full): its cursor, the room its
- * last walk claimed, if a look says it is free and its lock is free - so
- * that a CPU cycling one room of a nearly full labyrinth claims it again
- * without a walk. Not while a room is void: the walk fills void rooms
- * where they are met, and the ready rooms stay in reserve for when the
- * allocator fails (see nr_void). With interrupts off, as the claim at the
- * entrance: the cursor is this CPU's. Returns the room claimed (its ticket
- * in *@gen if @gen is not NULL) or NULL. (Not this CPU's last room read
- * back: an NMI's claim may write that meanwhile.)
+ * This CPU's entrance is owned (its run is full): its cursor, the room of
+ * another CPU's run its last walk claimed, if a look says it is free and
+ * its lock is free - so that a CPU cycling one room of a nearly full
+ * labyrinth claims it again without a walk; if the cursor is owned, the
+ * next room of that run (the cursor moves there if it is taken) - so
+ * that a CPU whose claims outlast its run (a ring posted at open, a pool
+ * drained) takes another CPU's free run a room after another, as a walk
+ * would, without one each. Not while a room is void: the walk fills void
+ * rooms where they are met, and the ready rooms stay in reserve for when
+ * the allocator fails (see nr_void). With interrupts off, as the claim at
+ * the entrance: the cursor is this CPU's. Returns the room claimed (its
+ * ticket in *@gen if @gen is not NULL) or NULL. (Not this CPU's last room
+ * read back: an NMI's claim may write that meanwhile.)
  */
 static noinline struct labyrinth_room *
 labyrinth_claim_cursor(struct labyrinth *lab, const void *owner, gfp_t gfp,
 		       unsigned long *gen, unsigned long ip)
 {
-	struct labyrinth_room *room;
+	struct labyrinth_room *cursor, *room;
 	unsigned long t;
 
 	lockdep_assert_irqs_disabled();
@@ -1023,13 +1027,27 @@ labyrinth_claim_cursor(struct labyrinth *lab, const void *owner, gfp_t gfp,
 	if (atomic_read(&lab->nr_void) > 0 &&
 	    ((gfp & __GFP_RECLAIM) || labyrinth_has_nolock(lab)))
 		return NULL;
-	room = this_cpu_read(lab->pcpu->cursor);
-	if (!labyrinth_takeable(READ_ONCE(room->ticket)) ||
-	    !raw_spin_trylock(&room->lock))
+	cursor = this_cpu_read(lab->pcpu->cursor);
+	room = cursor;
+	t = READ_ONCE(room->ticket);
+	if (labyrinth_held(t) && room->home != LAB_NO_HOME) {
+		room = &lab->rooms[room->after];
+		t = READ_ONCE(room->ticket);
+	}
+	if (!labyrinth_takeable(t) || !raw_spin_trylock(&room->lock))
 		return NULL;
 	/* pairs with the cmpxchg of release and detach */
 	t = smp_load_acquire(&room->ticket);
 	if (labyrinth_takeable(t)) {
+		/*
+		 * A step past the cursor is a walk's step, and clears the
+		 * room's bit as the walk does (labyrinth_try_room()): a CPU
+		 * that streams through another's run leaves no bits for
+		 * walks to pass. The cursor itself keeps its bit, as the
+		 * entrance does: a room cycled there costs no locked clear.
+		 */
+		if (room != cursor)
+			clear_bit(labyrinth_room_idx(lab, room), lab->free_map);
 		labyrinth_take(room, t, owner, ip);
 		if (gen)
 			*gen = labyrinth_gen(lab, room, t + LAB_OWNED);
@@ -1037,6 +1055,8 @@ labyrinth_claim_cursor(struct labyrinth *lab, const void *owner, gfp_t gfp,
 	raw_spin_unlock(&room->lock);
 	if (!labyrinth_takeable(t))
 		return NULL;
+	if (room != cursor)
+		this_cpu_write(lab->pcpu->cursor, room);
 	this_cpu_write(lab->pcpu->last, room);	/* its release looks here */
 	return room;
 }
@@ -1116,7 +1136,8 @@ done:
 
 /*
  * A claim: this CPU's entrance if a look says it is free and its lock is
- * free; if it is owned, this CPU's cursor (labyrinth_claim_cursor());
+ * free; if it is owned, this CPU's cursor or the room after it
+ * (labyrinth_claim_cursor());
  * else labyrinth_claim_walk(). The common case is a load, a trylock with
  * interrupts saved, a few stores and an unlock. Interrupts are off from
  * the read of the entrance to its move: both are this CPU's. The claim's
@@ -1174,10 +1195,11 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
  *	see labyrinth_release() and labyrinth_claim_gen()
  *
  * Takes this CPU's entrance if it is free, else (if the entrance is owned)
- * the room this CPU's last walk claimed if that is free, else walks the
- * labyrinth from the entrance and takes the first free room it can lock,
- * passing rooms a bitmap shows taken and visiting at most max_probe rooms,
- * each at most once. Never waits for a room lock. A void room on the way is filled on
+ * the room this CPU's last walk claimed if that is free, or the next room
+ * of that room's run if that one is owned and this one free, else walks
+ * the labyrinth from the entrance and takes the first free room it can
+ * lock, passing rooms a bitmap shows taken and visiting at most max_probe
+ * rooms, each at most once. Never waits for a room lock. A void room on the way is filled on
  * the spot with alloc_pages_nolock() where the kernel has it (6.18 and
  * later), else left to the deferred refill; labyrinth_claim_gfp() lets the
  * caller allow more.

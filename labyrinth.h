@@ -99,7 +99,7 @@ struct labyrinth;
  *	0 picks a default from the number of CPUs
  * @max_probe: most rooms one claim's walk may visit, at most @nr_rooms; 0
  *	means every room (before its walk a claim looks at its entrance and,
- *	if that is owned, its cursor)
+ *	if that is owned, its cursor and the room after it)
  * @flags: %LABYRINTH_ZERO, %LABYRINTH_POISON
  * @node: the NUMA node of the rooms' pages, or %NUMA_NO_NODE to spread
  *	them over the nodes with memory, each node's CPUs entering the rooms

@@ -2330,15 +2330,15 @@ static void claims_from_each_context_enter_different_rooms(struct kunit *test)
 }
 
 /*
- * A CPU whose entrance is another CPU's room (a release can move CPU
- * between reading and writing it) is sent back to its own run by its next
- * walk; the other CPU's entrance is left alone.
+ * A CPU whose entrance is another CPU's room (only a test sets one so) is
+ * sent back to its own run by its next walk; the other CPU's entrance is
+ * left alone.
  */
 static void stray_entrance_returns_home(struct kunit *test)
 {
 	struct labyrinth *lab;
 	unsigned int cpu, other, own, theirs, their_room;
-	void *taken, *addr;
+	void *taken, *addr, *next = NULL;
 
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "needs two CPUs: one's entrance for the other");
@@ -2350,6 +2350,9 @@ static void stray_entrance_returns_home(struct kunit *test)
 	labyrinth_set_entrance(lab, cpu, theirs);
 	taken = labyrinth_claim(lab, OWNER_A);		/* theirs, at the entrance */
 	their_room = labyrinth_room_index(lab, taken);
+	/* and the room after it, where the cursor would step */
+	if (lab->rooms[theirs].after != theirs)
+		next = labyrinth_claim(lab, OWNER_A);
 	labyrinth_set_entrance(lab, cpu, theirs);	/* owned now: a walk */
 	addr = labyrinth_claim(lab, OWNER_A);
 	put_cpu();
@@ -2361,6 +2364,12 @@ static void stray_entrance_returns_home(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, labyrinth_entrance(lab, other), theirs);
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, taken, OWNER_A), 0);
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addr, OWNER_A), 0);
+	if (lab->rooms[theirs].after != theirs) {
+		KUNIT_ASSERT_NOT_NULL(test, next);
+		KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, next),
+				lab->rooms[theirs].after);
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, next, OWNER_A), 0);
+	}
 }
 
 /*
@@ -2520,6 +2529,69 @@ static void claim_at_cursor_unless_a_room_is_void(struct kunit *test)
 	for (i = 2; i < n; i++)
 		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addrs[i], OWNER_A), 0);
 	__free_page(gone);
+}
+
+/*
+ * A CPU whose run is full, its cursor owned, steps from the cursor to the
+ * next room of the cursor's run: once its walk has entered another CPU's
+ * free run, it takes that run a room after another without a walk (no
+ * collision), each room's bit in the free map cleared as a walk's claim
+ * clears it, until the run comes round to the cursor's first room.
+ */
+static void cursor_steps_through_another_run(struct kunit *test)
+{
+	unsigned int rooms = 4 * num_online_cpus(), cpu, i, n, k = 0, prev;
+	struct labyrinth_stats s0, s1;
+	void **addrs, *theirs = NULL;
+	unsigned int steps[4];
+	struct labyrinth *lab;
+	bool bit;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: another's run to step through");
+	lab = lt_create(test, rooms, 0, 0, 0, 0);
+	addrs = kunit_kcalloc(test, rooms, sizeof(*addrs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, addrs);
+	migrate_disable();
+	cpu = smp_processor_id();
+	/* this CPU's run at its entrance, then a walk into another's */
+	for (n = 0; n < rooms && !theirs; n++) {
+		addrs[n] = labyrinth_claim(lab, OWNER_A);
+		if (!addrs[n])
+			break;
+		if (lab->rooms[labyrinth_room_index(lab, addrs[n])].home != cpu)
+			theirs = addrs[n];
+	}
+	s0 = lt_stats(lab);
+	prev = theirs ? labyrinth_room_index(lab, theirs) : 0;
+	while (theirs && k < ARRAY_SIZE(steps) &&
+	       lab->rooms[prev].after != labyrinth_room_index(lab, theirs)) {
+		addrs[n] = labyrinth_claim(lab, OWNER_A);
+		if (!addrs[n])
+			break;
+		prev = labyrinth_room_index(lab, addrs[n++]);
+		steps[k++] = prev;
+	}
+	s1 = lt_stats(lab);
+	migrate_enable();
+
+	KUNIT_ASSERT_NOT_NULL(test, theirs);
+	KUNIT_EXPECT_GT(test, k, 0);
+	KUNIT_EXPECT_EQ(test, s1.claims - s0.claims, k);
+	KUNIT_EXPECT_EQ(test, s1.collisions - s0.collisions, 0);
+	prev = labyrinth_room_index(lab, theirs);
+	for (i = 0; i < k; i++) {
+		KUNIT_EXPECT_EQ(test, steps[i], lab->rooms[prev].after);
+		bit = test_bit(steps[i], lab->free_map);
+		KUNIT_EXPECT_FALSE_MSG(test, bit, "room %u", steps[i]);
+		prev = steps[i];
+	}
+	for (i = 0; i < n; i++) {
+		if (addrs[i])
+			KUNIT_EXPECT_EQ(test, labyrinth_release(lab, addrs[i],
+								OWNER_A), 0);
+	}
+	KUNIT_EXPECT_EQ(test, labyrinth_free_map_lost(lab), 0);
 }
 
 /*
@@ -2956,6 +3028,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE_SLOW(claim_is_exclusive_under_concurrency),
 	KUNIT_CASE(free_map_race_with_release),
 	KUNIT_CASE(claim_at_cursor_unless_a_room_is_void),
+	KUNIT_CASE(cursor_steps_through_another_run),
 	{}
 };
 

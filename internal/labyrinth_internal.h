@@ -208,7 +208,8 @@ struct labyrinth {
 	 * walk has found the room taken (owned, being released, BUSY, or void
 	 * and not filled) and nothing has since made it claimable. Set by a
 	 * release, a detach and a fill (if clear: a load otherwise), cleared
-	 * by a walk that passes or claims the room. The word map, a bit per
+	 * by a walk that passes or claims the room, and by a claim's step
+	 * past its cursor. The word map, a bit per
 	 * word of it: clear only while a walk found that word 0. See
 	 * labyrinth_note_free() and labyrinth_note_taken().
 	 */
