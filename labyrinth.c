@@ -1520,11 +1520,51 @@ static void labyrinth_poison(struct labyrinth *lab, struct labyrinth_room *room,
 	room->poisoned = true;
 }
 
+/* Room @i, if @lab has one, has @addr and is owned (not a ghost). */
+static __always_inline bool labyrinth_is_at(struct labyrinth *lab,
+					    unsigned int i, const void *addr)
+{
+	return i < lab->nr_rooms && READ_ONCE(lab->rooms[i].addr) == addr &&
+	       labyrinth_phase(READ_ONCE(lab->rooms[i].ticket)) == LAB_OWNED;
+}
+
+/*
+ * The room at @addr for a release or detach that did not find it where
+ * this CPU claimed last. A CPU's run is a range of rooms, so rooms let go
+ * in the order they were claimed, or the reverse - a ring's buffers, a
+ * bulk claim's objects - are each beside the one let go before: the room
+ * after the one this CPU found here last, the room before it, and the
+ * room before the one this CPU claimed last. If none has @addr and is
+ * owned (a detached room keeps its address until it is refilled: only
+ * the owned one has the pages), the address table's answer. The room
+ * found is remembered in pcpu->near, a guess as pcpu->last is (a racing
+ * interrupt's write is as good). NULL if @addr is no room's.
+ */
+static noinline struct labyrinth_room *
+labyrinth_lookup_near(struct labyrinth *lab, const void *addr)
+{
+	unsigned int near = labyrinth_room_idx(lab, this_cpu_read(lab->pcpu->near));
+	unsigned int last = labyrinth_room_idx(lab, this_cpu_read(lab->pcpu->last));
+	struct labyrinth_room *room;
+
+	if (labyrinth_is_at(lab, near + 1, addr))
+		room = &lab->rooms[near + 1];
+	else if (labyrinth_is_at(lab, near - 1, addr))
+		room = &lab->rooms[near - 1];
+	else if (labyrinth_is_at(lab, last - 1, addr))
+		room = &lab->rooms[last - 1];
+	else
+		room = labyrinth_lookup(lab, addr);
+	if (room)
+		this_cpu_write(lab->pcpu->near, room);
+	return room;
+}
+
 /*
  * The room at @addr that @owner would let go in the claim @gen names (or
  * any claim, 0): the room @gen names, or else the room this CPU claimed
  * last, if it is that one and owned (the common release, on the claiming
- * CPU), else the address table's answer. NULL if @addr is no room's.
+ * CPU), else labyrinth_lookup_near()'s. NULL if @addr is no room's.
  */
 static __always_inline struct labyrinth_room *
 labyrinth_find(struct labyrinth *lab, const void *addr, unsigned long gen)
@@ -1537,7 +1577,7 @@ labyrinth_find(struct labyrinth *lab, const void *addr, unsigned long gen)
 	if (likely(READ_ONCE(room->addr) == addr &&
 		   labyrinth_phase(READ_ONCE(room->ticket)) == LAB_OWNED))
 		return room;
-	return labyrinth_lookup(lab, addr);
+	return labyrinth_lookup_near(lab, addr);
 }
 
 /*
@@ -1600,12 +1640,12 @@ static __always_inline void labyrinth_released(struct labyrinth *lab,
 				labyrinth_room_idx(lab, room));
 }
 
-/* Any other release: found through the address table, or refused. */
+/* Any other release: found by labyrinth_lookup_near(), or refused. */
 static noinline int labyrinth_release_slow(struct labyrinth *lab, void *addr,
 					   const void *owner, unsigned long gen,
 					   unsigned long ip)
 {
-	struct labyrinth_room *room = labyrinth_lookup(lab, addr);
+	struct labyrinth_room *room = labyrinth_lookup_near(lab, addr);
 	int err = labyrinth_let_go(lab, room, addr, owner, gen, false, NULL);
 
 	if (err) {

@@ -130,6 +130,7 @@ static void labyrinth_place_entrances(struct labyrinth *lab)
 		end = max(end, first + 1);
 		p->next = &lab->rooms[first];
 		p->last = &lab->rooms[first];
+		p->near = &lab->rooms[first];
 		p->own = &lab->rooms[first];
 		p->cursor = &lab->rooms[first];
 		for (r = first; r < end; r++) {

@@ -169,6 +169,11 @@ struct labyrinth_pcpu {
 	 * (after the room a generation names)
 	 */
 	struct labyrinth_room *last;
+	/*
+	 * the room its last release or detach found elsewhere than at last:
+	 * the next such looks beside it first (labyrinth_lookup_near())
+	 */
+	struct labyrinth_room *near;
 	/* the first room of its own: where a stray entrance returns */
 	struct labyrinth_room *own;
 	/*
