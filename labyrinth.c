@@ -1174,8 +1174,13 @@ static __always_inline void *labyrinth_do_claim(struct labyrinth *lab,
 		raw_spin_unlock(&room->lock);
 		if (likely(taken))
 			labyrinth_move_entrance(lab, room);
-	} else if (labyrinth_held(READ_ONCE(room->ticket))) {
-		/* owned (its run is full), not locked by another claim */
+	} else if (labyrinth_held(READ_ONCE(room->ticket)) &&
+		   !this_cpu_read(lab->pcpu->full)) {
+		/*
+		 * owned (its run is full), not locked by another claim; not
+		 * while this CPU's last walk found no room: if the cursor is
+		 * free since, the map shows it and the walk takes it.
+		 */
 		room = labyrinth_claim_cursor(lab, owner, gfp, gen, ip);
 		taken = room;
 	}
