@@ -307,28 +307,64 @@ static bool labyrinth_fillable(const struct labyrinth *lab, unsigned long t)
 }
 
 /*
- * A walk could not take @room: clear its bit, so that walks skip it, then
- * look again: a release that moved it FREE before the clear may have read
- * the bit still set and left it (labyrinth_note_free()). A void room
- * keeps its bit where every claim may fill it (alloc_pages_nolock()):
- * the next claim tries again, as the deferred refill backs off.
+ * Whether a walk that met a room with ticket @t would pass it and clear its
+ * bit, whatever its gfp: owned, being released, or being filled (BUSY).
+ * Void rooms are not: a claim may fill them (labyrinth_note_taken()).
+ */
+static __always_inline bool labyrinth_taken(unsigned long t)
+{
+	return labyrinth_held(t) || labyrinth_state(t) == LAB_ROOM_BUSY;
+}
+
+/*
+ * The bits @taken of word @k, rooms a walk found taken: clear them with
+ * one atomic andnot, so that walks skip them, then look at each again: a
+ * release that moved one FREE before the clear may have read its bit
+ * still set and left it (labyrinth_note_free()). @heat: they were passed
+ * on a look (labyrinth_screen()), which the heat map counts at the near
+ * door as it counts a visit.
+ */
+static noinline void labyrinth_clear_taken(struct labyrinth *lab,
+					   unsigned int k, unsigned long taken,
+					   bool heat)
+{
+	struct labyrinth_room *room;
+	unsigned long t;
+	unsigned int i;
+
+	atomic_long_andnot(taken, (atomic_long_t *)&lab->free_map[k]);
+	/* the clear before the looks: pairs with the releaser's barrier */
+	smp_mb__after_atomic();
+	for (; taken; taken &= taken - 1) {
+		i = k * BITS_PER_LONG + __ffs(taken);
+		room = &lab->rooms[i];
+		t = READ_ONCE(room->ticket);
+		if (labyrinth_takeable(t) || labyrinth_fillable(lab, t)) {
+			labyrinth_set_free(lab, i);
+			labyrinth_count(lab, LAB_MAP_RECHECKS);
+		}
+		if (heat && static_branch_unlikely(&labyrinth_collect) &&
+		    lab->hits)
+			/* the heat map, the near door; racy, a lost one is fine */
+			data_race(lab->hits[i * lab->doors]++);
+	}
+}
+
+/*
+ * A walk could not take @room: clear its bit and look again
+ * (labyrinth_clear_taken()). A void room keeps its bit where every claim
+ * may fill it (alloc_pages_nolock()): the next claim tries again, as the
+ * deferred refill backs off.
  */
 static void labyrinth_note_taken(struct labyrinth *lab,
 				 struct labyrinth_room *room)
 {
-	unsigned int idx = room - lab->rooms;
-	unsigned long t = READ_ONCE(room->ticket);
+	unsigned int idx = labyrinth_room_idx(lab, room);
 
-	if (labyrinth_fillable(lab, t))		/* detached, or void */
-		return;
-	clear_bit(idx, lab->free_map);
-	/* the clear before the look: pairs with the releaser's barrier */
-	smp_mb__after_atomic();
-	t = READ_ONCE(room->ticket);
-	if (labyrinth_takeable(t) || labyrinth_fillable(lab, t)) {
-		labyrinth_set_free(lab, idx);
-		labyrinth_count(lab, LAB_MAP_RECHECKS);
-	}
+	if (labyrinth_fillable(lab, READ_ONCE(room->ticket)))
+		return;		/* detached, or void */
+	labyrinth_clear_taken(lab, idx / BITS_PER_LONG,
+			      BIT(idx % BITS_PER_LONG), false);
 }
 
 /*
@@ -348,46 +384,6 @@ static unsigned long labyrinth_word_empty(struct labyrinth *lab, unsigned int k)
 	if (word)
 		set_bit(k, lab->word_map);
 	return word;
-}
-
-/*
- * Whether a walk that met a room with ticket @t would pass it and clear its
- * bit, whatever its gfp: owned, being released, or being filled (BUSY).
- * Void rooms are not: a claim may fill them (labyrinth_note_taken()).
- */
-static __always_inline bool labyrinth_taken(unsigned long t)
-{
-	return labyrinth_held(t) || labyrinth_state(t) == LAB_ROOM_BUSY;
-}
-
-/*
- * The bits @taken of word @k, rooms a look found taken: clear them with
- * one atomic andnot, then look at each again, as labyrinth_note_taken()
- * does for one room (a release that freed one before the clear may have
- * read its bit still set and left it).
- */
-static noinline void labyrinth_clear_taken(struct labyrinth *lab,
-					   unsigned int k, unsigned long taken)
-{
-	struct labyrinth_room *room;
-	unsigned long t;
-	unsigned int i;
-
-	atomic_long_andnot(taken, (atomic_long_t *)&lab->free_map[k]);
-	/* the clear before the looks: pairs with the releaser's barrier */
-	smp_mb__after_atomic();
-	for (; taken; taken &= taken - 1) {
-		i = k * BITS_PER_LONG + __ffs(taken);
-		room = &lab->rooms[i];
-		t = READ_ONCE(room->ticket);
-		if (labyrinth_takeable(t) || labyrinth_fillable(lab, t)) {
-			labyrinth_set_free(lab, i);
-			labyrinth_count(lab, LAB_MAP_RECHECKS);
-		}
-		if (static_branch_unlikely(&labyrinth_collect) && lab->hits)
-			/* the heat map, the near door; racy, a lost one is fine */
-			data_race(lab->hits[i * lab->doors]++);
-	}
 }
 
 /*
@@ -418,7 +414,7 @@ labyrinth_screen(struct labyrinth *lab, unsigned int k, unsigned long word,
 		(*probes)++;
 	}
 	if (unlikely(taken))
-		labyrinth_clear_taken(lab, k, taken);
+		labyrinth_clear_taken(lab, k, taken, true);
 	return *probes == lab->limit ? 0 : word & -word;
 }
 
