@@ -270,6 +270,11 @@ static noinline void labyrinth_set_free(struct labyrinth *lab, unsigned int idx)
 {
 	unsigned int k = idx / BITS_PER_LONG;
 
+	/*
+	 * The ticket read that sent us here before the set: a walk that
+	 * clears the bit after it reads that ticket on its look again.
+	 */
+	smp_mb__before_atomic();
 	set_bit(idx, lab->free_map);
 	/* the room's bit before the word's: pairs with labyrinth_word_empty() */
 	smp_mb__after_atomic();
@@ -388,9 +393,9 @@ static unsigned long labyrinth_word_empty(struct labyrinth *lab, unsigned int k)
 
 /*
  * Of the rooms whose bits @word holds (of word @k of the free map), the
- * first whose ticket does not read taken, as its bit alone; 0 if each
- * reads taken or the claim's looks (*@probes, at most lab->limit) run out
- * first. A claim at the entrance or cursor leaves its room's bit set, so
+ * first whose ticket does not read taken, or the first left unread when
+ * the claim's looks (*@probes, at most lab->limit) run out, as its bit
+ * alone; 0 if each reads taken. A claim at the entrance or cursor leaves its room's bit set, so
  * the rooms such claims took hold their bits until a walk meets them: the
  * rooms passed here lose theirs together (labyrinth_clear_taken()), each
  * for a look and a few instructions where a visit of each would cost a
@@ -415,16 +420,18 @@ labyrinth_screen(struct labyrinth *lab, unsigned int k, unsigned long word,
 	}
 	if (unlikely(taken))
 		labyrinth_clear_taken(lab, k, taken, true);
-	return *probes == lab->limit ? 0 : word & -word;
+	return word & -word;
 }
 
 /*
- * The first room in [@from, @end) whose bit is set and that does not read
- * taken (labyrinth_screen()), or @end: the word of @from, then only the
- * words whose bit in the word map is set, a word at a time. A word that
- * reads 0 loses its bit in the word map, so a later walk skips it with
- * the other 63 of its word-map word: a full labyrinth costs a walk a load
- * per 4,096 rooms of a wing. @end too once the claim's looks run out.
+ * The first room in [@from, @end) whose bit is set, or @end: the word of
+ * @from, then only the words whose bit in the word map is set, a word at
+ * a time. A word that reads 0 loses its bit in the word map, so a later
+ * walk skips it with the other 63 of its word-map word: a full labyrinth
+ * costs a walk a load per 4,096 rooms of a wing. A walk's (@probes not
+ * NULL) passes the rooms that read taken (labyrinth_screen()); once its
+ * looks have run out, the next set bit is returned unread (the caller
+ * stops there: a room may be free).
  */
 static __always_inline unsigned int
 labyrinth_next_free(struct labyrinth *lab, unsigned int from, unsigned int end,
@@ -440,13 +447,10 @@ labyrinth_next_free(struct labyrinth *lab, unsigned int from, unsigned int end,
 	for (;;) {
 		if (k == kend - 1)
 			word &= BITMAP_LAST_WORD_MASK(end);
-		if (word) {
+		if (word && probes)
 			word = labyrinth_screen(lab, k, word, probes);
-			if (word)
-				return k * BITS_PER_LONG + __ffs(word);
-			if (*probes == lab->limit)
-				return end;
-		}
+		if (word)
+			return k * BITS_PER_LONG + __ffs(word);
 		/* racy, as the words: see labyrinth_word_empty() */
 		k = data_race(find_next_bit(lab->word_map, kend, k + 1));
 		if (k >= kend)
@@ -461,16 +465,18 @@ labyrinth_next_free(struct labyrinth *lab, unsigned int from, unsigned int end,
  * Whether the free map offers no room at all: a look at its first word,
  * then at the words whose bit in the word map is set (clearing those that
  * read 0), as labyrinth_next_free() does, passing the rooms that read
- * taken (each counts in *@probes). A walk would find nothing, at the cost
- * of a scan of every wing and door; this costs a load per 4,096 rooms and
- * one per room the map still offered. Racy, as the walk's reads: a room
+ * taken as a walk does; *@passed counts them, at most max_probe. A walk
+ * would find nothing, at the cost of a scan of every wing and door; this
+ * costs a load per 4,096 rooms, and a look per bit left set by a claim at
+ * an entrance. False if its looks ran out with a bit left unread: the
+ * walk decides, from its entrance, with looks of its own. Racy, as the walk's reads: a room
  * freed meanwhile may be missed, as by a walk that ran just before its
- * release. False once the claim's looks run out: the walk decides.
+ * release.
  */
-static bool labyrinth_none_free(struct labyrinth *lab, unsigned int *probes)
+static bool labyrinth_none_free(struct labyrinth *lab, unsigned int *passed)
 {
-	return labyrinth_next_free(lab, 0, lab->nr_rooms, probes) ==
-	       lab->nr_rooms && *probes < lab->limit;
+	return labyrinth_next_free(lab, 0, lab->nr_rooms, passed) ==
+	       lab->nr_rooms;
 }
 
 /* Install @page in @room, which is VOID or BUSY and ours to change. */
@@ -1051,7 +1057,9 @@ labyrinth_claim_cursor(struct labyrinth *lab, const void *owner, gfp_t gfp,
 	raw_spin_unlock(&room->lock);
 	if (!labyrinth_takeable(t))
 		return NULL;
-	if (room != cursor)
+	if (room->home == smp_processor_id())	/* of its own run */
+		labyrinth_move_entrance(lab, room);
+	else if (room != cursor)
 		this_cpu_write(lab->pcpu->cursor, room);
 	this_cpu_write(lab->pcpu->last, room);	/* its release looks here */
 	return room;
@@ -1071,7 +1079,8 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	};
 	/* read again: the walk may run preemptible; any room is a start */
 	struct labyrinth_room *entrance = this_cpu_read(lab->pcpu->next);
-	unsigned int probes = 0, idx = labyrinth_room_idx(lab, entrance);
+	unsigned int probes = 0, passed = 0;
+	unsigned int idx = labyrinth_room_idx(lab, entrance);
 	struct labyrinth_room *room = NULL;
 	unsigned int skip = UINT_MAX;
 	bool contended = false, none;
@@ -1085,9 +1094,9 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	 * be missed, as by a walk that ran just before its release.
 	 */
 	none = this_cpu_read(lab->pcpu->full) &&
-	       labyrinth_none_free(lab, &probes);
+	       labyrinth_none_free(lab, &passed);
 	if (none && !(gfp & __GFP_RECLAIM))
-		goto done;	/* not contended: full */
+		goto done;	/* no probe, not contended: full */
 
 	/*
 	 * A void entrance this claim can fill - its pages detached, as a
@@ -1118,8 +1127,8 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	labyrinth_walk_done(lab, room);
 done:
 	/* rooms the free map offered that the claim could not take */
-	if (probes > !!room)
-		labyrinth_count_n(lab, LAB_COLLISIONS, probes - !!room);
+	if (probes + passed > !!room)
+		labyrinth_count_n(lab, LAB_COLLISIONS, probes + passed - !!room);
 	if (room) {
 		if (gen)
 			*gen = labyrinth_gen(lab, room, fill.ticket);
@@ -1521,42 +1530,54 @@ static void labyrinth_poison(struct labyrinth *lab, struct labyrinth_room *room,
 	room->poisoned = true;
 }
 
-/* Room @i, if @lab has one, has @addr and is owned (not a ghost). */
+/*
+ * Room @i, if @lab has one, is owned and has @addr: the ticket first, so
+ * that the address read is the one its claim took (pairs with the claim's
+ * store-release; a fill installs the address before), not a ghost's
+ * (a detached room keeps its address until it is refilled: only the
+ * owned one has the pages).
+ */
 static __always_inline bool labyrinth_is_at(struct labyrinth *lab,
 					    unsigned int i, const void *addr)
 {
-	return i < lab->nr_rooms && READ_ONCE(lab->rooms[i].addr) == addr &&
-	       labyrinth_phase(READ_ONCE(lab->rooms[i].ticket)) == LAB_OWNED;
+	unsigned long t;
+
+	if (i >= lab->nr_rooms)
+		return false;
+	/* pairs with the claim's store-release: the address is its claim's */
+	t = smp_load_acquire(&lab->rooms[i].ticket);
+	return labyrinth_phase(t) == LAB_OWNED &&
+	       READ_ONCE(lab->rooms[i].addr) == addr;
 }
 
 /*
- * The room at @addr for a release or detach that did not find it where
- * this CPU claimed last. A CPU's run is a range of rooms, so rooms let go
- * in the order they were claimed, or the reverse - a ring's buffers, a
- * bulk claim's objects - are each beside the one let go before: the room
- * after the one this CPU found here last, the room before it, and the
- * room before the one this CPU claimed last. If none has @addr and is
- * owned (a detached room keeps its address until it is refilled: only
- * the owned one has the pages), the address table's answer. The room
- * found is remembered in pcpu->near, a guess as pcpu->last is (a racing
- * interrupt's write is as good). NULL if @addr is no room's.
+ * The room at @addr for a release or detach not found where this CPU
+ * claimed last. A CPU's run is a range of rooms, so rooms let go in the
+ * order they were claimed, or the reverse - a ring's buffers, a bulk
+ * claim's objects - are each beside the one let go before: the room after
+ * the one this CPU found here last, the room before it, and the room
+ * before the one it claimed last; each if it is owned and has @addr
+ * (labyrinth_is_at()).
+ * Else the address table's answer. The room found is remembered in
+ * pcpu->near, a guess as pcpu->last is (a racing interrupt's write is as
+ * good). NULL if @addr is no room's.
  */
 static noinline struct labyrinth_room *
 labyrinth_lookup_near(struct labyrinth *lab, const void *addr)
 {
-	unsigned int near = labyrinth_room_idx(lab, this_cpu_read(lab->pcpu->near));
+	struct labyrinth_room *near = this_cpu_read(lab->pcpu->near), *room;
 	unsigned int last = labyrinth_room_idx(lab, this_cpu_read(lab->pcpu->last));
-	struct labyrinth_room *room;
+	unsigned int i = labyrinth_room_idx(lab, near);
 
-	if (labyrinth_is_at(lab, near + 1, addr))
-		room = &lab->rooms[near + 1];
-	else if (labyrinth_is_at(lab, near - 1, addr))
-		room = &lab->rooms[near - 1];
+	if (labyrinth_is_at(lab, i + 1, addr))
+		room = &lab->rooms[i + 1];
+	else if (labyrinth_is_at(lab, i - 1, addr))
+		room = &lab->rooms[i - 1];
 	else if (labyrinth_is_at(lab, last - 1, addr))
 		room = &lab->rooms[last - 1];
 	else
 		room = labyrinth_lookup(lab, addr);
-	if (room)
+	if (room && room != near)
 		this_cpu_write(lab->pcpu->near, room);
 	return room;
 }
@@ -1575,8 +1596,7 @@ labyrinth_find(struct labyrinth *lab, const void *addr, unsigned long gen)
 	if (!room)
 		room = this_cpu_read(lab->pcpu->last);
 
-	if (likely(READ_ONCE(room->addr) == addr &&
-		   labyrinth_phase(READ_ONCE(room->ticket)) == LAB_OWNED))
+	if (likely(labyrinth_is_at(lab, labyrinth_room_idx(lab, room), addr)))
 		return room;
 	return labyrinth_lookup_near(lab, addr);
 }

@@ -97,9 +97,10 @@ struct labyrinth;
  * @order: page order of each room's memory, at most MAX_PAGE_ORDER
  * @doors: doors per room, 1 to min(@nr_rooms, %LABYRINTH_MAX_DOORS);
  *	0 picks a default from the number of CPUs
- * @max_probe: most rooms one claim's walk may visit, at most @nr_rooms; 0
- *	means every room (before its walk a claim looks at its entrance and,
- *	if that is owned, its cursor and the room after it)
+ * @max_probe: most rooms one claim's walk may visit or pass, at most
+ *	@nr_rooms; 0 means every room (before its walk a claim looks at its
+ *	entrance and, if that is owned, its cursor and the room after it, or
+ *	at the free map, which passes at most @max_probe rooms too)
  * @flags: %LABYRINTH_ZERO, %LABYRINTH_POISON
  * @node: the NUMA node of the rooms' pages, or %NUMA_NO_NODE to spread
  *	them over the nodes with memory, each node's CPUs entering the rooms
