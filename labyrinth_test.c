@@ -1231,6 +1231,23 @@ static struct page *lt_refill_meanwhile_stub(struct labyrinth *lab, int nid,
 }
 
 /*
+ * A GFP_KERNEL claim that enters at room @ia on every CPU (a void room, met
+ * first) while alloc_pages_nolock() fails.
+ */
+static void *lt_claim_at_void(struct labyrinth *lab, unsigned int ia)
+{
+	unsigned int cpu;
+	void *addr;
+
+	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
+	for_each_possible_cpu(cpu)
+		labyrinth_set_entrance(lab, cpu, ia);
+	addr = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
+	labyrinth_set_nolock_hook(lab, NULL);
+	return addr;
+}
+
+/*
  * A claim's fill that fails leaves its room void and marked for the
  * deferred refill, even when a refill pass met the room BUSY meanwhile
  * (and took its bit): else the room would never be refilled.
@@ -1238,7 +1255,7 @@ static struct page *lt_refill_meanwhile_stub(struct labyrinth *lab, int nid,
 static void claim_fill_failure_keeps_room_marked_void(struct kunit *test)
 {
 	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, 0);
-	unsigned int cpu, ia;
+	unsigned int ia;
 	struct page *page;
 	void *a, *b, *c;
 
@@ -1256,17 +1273,13 @@ static void claim_fill_failure_keeps_room_marked_void(struct kunit *test)
 	lt_meanwhile_lab = lab;
 	kunit_activate_static_stub(test, labyrinth_alloc_room,
 				   lt_refill_meanwhile_stub);
-	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
-	for_each_possible_cpu(cpu)		/* meet the void room first */
-		labyrinth_set_entrance(lab, cpu, ia);
-	c = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
+	c = lt_claim_at_void(lab, ia);
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
 	KUNIT_EXPECT_PTR_EQ(test, c, b);
 	KUNIT_EXPECT_NULL(test, lt_meanwhile_lab);	/* the refill ran */
 	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 1);
 	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 1);
 
-	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
-	labyrinth_set_nolock_hook(lab, NULL);
 	labyrinth_run_refill(lab);		/* finds the room by its bit */
 	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 0);
 	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 0);
@@ -1711,7 +1724,7 @@ static struct page *lt_claim_meanwhile_stub(struct labyrinth *lab, int nid,
 static void claim_fill_failure_gives_the_free_bit_back(struct kunit *test)
 {
 	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, 0);
-	unsigned int cpu, ia;
+	unsigned int ia;
 	struct page *page;
 	void *a, *b, *c, *d;
 
@@ -1728,12 +1741,8 @@ static void claim_fill_failure_gives_the_free_bit_back(struct kunit *test)
 	lt_meanwhile_claim = NULL;
 	kunit_activate_static_stub(test, labyrinth_alloc_room,
 				   lt_claim_meanwhile_stub);
-	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
-	for_each_possible_cpu(cpu)		/* meet the void room first */
-		labyrinth_set_entrance(lab, cpu, ia);
-	c = labyrinth_claim_gfp(lab, OWNER_A, GFP_KERNEL);
+	c = lt_claim_at_void(lab, ia);
 	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
-	labyrinth_set_nolock_hook(lab, NULL);
 	d = labyrinth_claim(lab, OWNER_A);
 	migrate_enable();
 
@@ -2466,6 +2475,33 @@ static void free_map_race_with_release(struct kunit *test)
 }
 
 /*
+ * Claims at the entrance of @cpu (the caller's, migration off) until one
+ * walks into another CPU's run: the rooms of its own run go to @addrs, at
+ * most @rooms (their count is returned), the other's to *@theirs (NULL if
+ * no claim got one).
+ */
+static unsigned int lt_claim_past_own_run(struct labyrinth *lab,
+					  unsigned int cpu, unsigned int rooms,
+					  void **addrs, void **theirs)
+{
+	unsigned int n = 0;
+	void *addr;
+
+	*theirs = NULL;
+	while (n < rooms) {
+		addr = labyrinth_claim(lab, OWNER_A);
+		if (!addr)
+			break;
+		if (lab->rooms[labyrinth_room_index(lab, addr)].home != cpu) {
+			*theirs = addr;
+			break;
+		}
+		addrs[n++] = addr;
+	}
+	return n;
+}
+
+/*
  * A CPU whose run is full claims at its cursor: the room of another CPU's
  * that its last walk claimed, released, is claimed again without a walk.
  * While a room is void the cursor waits: the walk fills the void room.
@@ -2496,15 +2532,7 @@ static void claim_at_cursor_unless_a_room_is_void(struct kunit *test)
 	migrate_disable();
 	cpu = smp_processor_id();
 	/* this CPU's run at its entrance, then a walk into another's */
-	for (n = 0, i = 0; i < rooms && !theirs; i++) {
-		addrs[n] = labyrinth_claim(lab, OWNER_A);
-		if (!addrs[n])
-			break;
-		if (lab->rooms[labyrinth_room_index(lab, addrs[n])].home != cpu)
-			theirs = addrs[n];
-		else
-			n++;
-	}
+	n = lt_claim_past_own_run(lab, cpu, rooms, addrs, &theirs);
 	if (theirs)
 		labyrinth_release(lab, theirs, OWNER_A);
 	s0 = lt_stats(lab);
@@ -2563,13 +2591,9 @@ static void cursor_steps_through_another_run(struct kunit *test)
 	migrate_disable();
 	cpu = smp_processor_id();
 	/* this CPU's run at its entrance, then a walk into another's */
-	for (n = 0; n < rooms && !theirs; n++) {
-		addrs[n] = labyrinth_claim(lab, OWNER_A);
-		if (!addrs[n])
-			break;
-		if (lab->rooms[labyrinth_room_index(lab, addrs[n])].home != cpu)
-			theirs = addrs[n];
-	}
+	n = lt_claim_past_own_run(lab, cpu, rooms, addrs, &theirs);
+	if (theirs)
+		addrs[n++] = theirs;
 	/* every owned room offered: a walk would pass them, a step does not */
 	labyrinth_mark_all_free(lab);
 	s0 = lt_stats(lab);
