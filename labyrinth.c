@@ -479,6 +479,24 @@ static bool labyrinth_none_free(struct labyrinth *lab, unsigned int *passed)
 	       lab->nr_rooms;
 }
 
+/*
+ * @room, held locked, holds pages again - installed, or taken back - and
+ * is READY: void no more, and walks may find it.
+ */
+static void labyrinth_ready(struct labyrinth *lab, struct labyrinth_room *room)
+	__must_hold(&room->lock)
+{
+	unsigned int idx = labyrinth_room_idx(lab, room);
+
+	labyrinth_set_state(room, LAB_ROOM_READY);
+	/* void no more; a late set_bit of its detach only costs a look */
+	clear_bit(idx, lab->void_map);
+	atomic_dec(&lab->nr_void);
+	/* READY before the free map's bit: see labyrinth_note_free() */
+	smp_mb();
+	labyrinth_note_free(lab, idx);
+}
+
 /* Install @page in @room, which is VOID or BUSY and ours to change. */
 bool labyrinth_install(struct labyrinth *lab, struct labyrinth_room *room,
 		       struct page *page)
@@ -497,14 +515,83 @@ bool labyrinth_install(struct labyrinth *lab, struct labyrinth_room *room,
 	room->poisoned = false;
 	/* whoever reads the room READY reads its new address: lookup */
 	smp_wmb();
-	labyrinth_set_state(room, LAB_ROOM_READY);
-	/* void no more; a late set_bit of its detach only costs a look */
-	clear_bit(labyrinth_room_idx(lab, room), lab->void_map);
-	atomic_dec(&lab->nr_void);
-	/* READY before the free map's bit: see labyrinth_note_free() */
-	smp_mb();
-	labyrinth_note_free(lab, labyrinth_room_idx(lab, room));
+	labyrinth_ready(lab, room);
 	return true;
+}
+
+/*
+ * LABYRINTH_REUSE: a look, without the lock, at whether the void @room
+ * holds pages it lent that came back (its reference is the only one).
+ * The lock decides (labyrinth_take_back()). The pages may go back to the
+ * allocator meanwhile: a read of the count of a free page is harmless.
+ */
+static bool labyrinth_lent_back(const struct labyrinth *lab,
+				const struct labyrinth_room *room)
+{
+	struct page *page;
+
+	/* elsewhere a GONE room's page is its owner's: not to be read */
+	if (!(lab->flags & LABYRINTH_REUSE))
+		return false;
+	page = READ_ONCE(room->page);
+	return page && page_ref_count(page) == 1;
+}
+
+/*
+ * LABYRINTH_REUSE: the VOID @room, held locked, takes back the pages a
+ * detach lent if its reference is the last one - the owner, and whoever
+ * the owner passed them to, put theirs: they are the room's again, READY
+ * at their address, without the page allocator. True if it did. A
+ * reference that a pfn walker takes for a moment (folio_try_get()) only
+ * defers this to a later try; nothing else can take one from a page whose
+ * only holder is the room.
+ */
+bool labyrinth_take_back(struct labyrinth *lab, struct labyrinth_room *room)
+	__must_hold(&room->lock)
+{
+	struct page *page = room->page;
+
+	if (!page || page_ref_count(page) != 1)
+		return false;
+	/*
+	 * The last owner's accesses to the pages came before its put, a
+	 * fully ordered atomic: ours, and the next owner's, come after.
+	 */
+	smp_acquire__after_ctrl_dep();
+	room->nid = page_to_nid(page);
+	room->poisoned = false;
+	labyrinth_ready(lab, room);
+	labyrinth_filled(lab, room, LAB_REFILLS_REUSED, true);
+	return true;
+}
+
+/*
+ * LABYRINTH_REUSE: the VOID @room, held locked, stops waiting for the
+ * pages it lent (they are still in use): returns them, for the caller to
+ * put the room's reference with labyrinth_put_lent() where pages may be
+ * freed, or NULL if it lent none.
+ */
+static struct page *labyrinth_forget_lent(struct labyrinth_room *room)
+	__must_hold(&room->lock)
+{
+	struct page *page = room->page;
+
+	WRITE_ONCE(room->page, NULL);
+	return page;
+}
+
+/*
+ * Put the room's reference to pages it lent and stopped waiting for, where
+ * pages may be freed (a put may free them: not under a raw lock, not in
+ * NMI): the last holder frees them, and labyrinth counts them given (or
+ * freed, if the room's reference looks like the last). Their compound
+ * head's count: rooms of order > 0 are compound pages.
+ */
+static void labyrinth_put_lent(struct labyrinth *lab, struct page *page)
+{
+	labyrinth_account(lab, page_ref_count(page) == 1 ? LAB_PAGES_FREED :
+							   LAB_PAGES_GIVEN);
+	put_page(page);
 }
 
 /* ---- Filling void rooms ---- */
@@ -541,13 +628,17 @@ static bool labyrinth_install_or_spare(struct labyrinth *lab,
 	return false;
 }
 
-/* A GONE room, held locked, becomes VOID: its pages went to the owner. */
-unsigned long labyrinth_clear_gone(struct labyrinth_room *room,
-				   unsigned long t)
+/*
+ * A GONE room, held locked, becomes VOID: its pages went to the owner
+ * (with LABYRINTH_REUSE, lent: the room keeps them, and its reference).
+ */
+unsigned long labyrinth_clear_gone(struct labyrinth *lab,
+				   struct labyrinth_room *room, unsigned long t)
 	__must_hold(&room->lock)
 {
 	lockdep_assert_held(&room->lock);
-	WRITE_ONCE(room->page, NULL);
+	if (!(lab->flags & LABYRINTH_REUSE))
+		WRITE_ONCE(room->page, NULL);
 	room->nid = NUMA_NO_NODE;
 	/* the next generation's FREE, and VOID */
 	t = t - LAB_GONE + LAB_GEN + (LAB_ROOM_VOID << LAB_STATE_SHIFT);
@@ -566,16 +657,21 @@ void labyrinth_filled(struct labyrinth *lab, struct labyrinth_room *room,
 /*
  * Draw pages for the VOID @room with @gfp, dropping its lock meanwhile
  * (the room is BUSY, so nobody else touches it). Held again on return.
+ * Pages the room lent (LABYRINTH_REUSE) and did not get back are let go
+ * of first.
  */
 struct page *labyrinth_draw(struct labyrinth *lab, struct labyrinth_room *room,
 			    gfp_t gfp, unsigned long *flags)
 	__must_hold(&room->lock)
 {
 	unsigned int idx = labyrinth_room_idx(lab, room);
-	struct page *page;
+	struct page *page, *lent = labyrinth_forget_lent(room);
 
 	labyrinth_set_state(room, LAB_ROOM_BUSY);
 	raw_spin_unlock_irqrestore(&room->lock, *flags);
+	/* @gfp may spin: pages may be freed here, outside the raw lock */
+	if (lent)
+		labyrinth_put_lent(lab, lent);
 	page = labyrinth_alloc_room(lab, labyrinth_room_node(lab, idx), gfp);
 	raw_spin_lock_irqsave(&room->lock, *flags);
 	labyrinth_set_state(room, LAB_ROOM_VOID);
@@ -587,9 +683,12 @@ struct page *labyrinth_draw(struct labyrinth *lab, struct labyrinth_room *room,
 }
 
 /*
- * A claim's fill of the VOID @room, held locked: with the caller's gfp if
- * it allows an allocation that may spin, else (or if that failed) with
- * alloc_pages_nolock() under the lock. True if the room is now READY.
+ * A claim's fill of the VOID @room, held locked: the pages it lent, if
+ * they came back (LABYRINTH_REUSE); else with the caller's gfp if it
+ * allows an allocation that may spin (letting go of lent pages still in
+ * use first), else (or if that failed) with alloc_pages_nolock() under the
+ * lock, but not a room whose lent pages are still in use: that one is left
+ * to the deferred refill. True if the room is now READY.
  */
 static bool labyrinth_fill_spot(struct labyrinth *lab,
 				struct labyrinth_room *room,
@@ -600,6 +699,8 @@ static bool labyrinth_fill_spot(struct labyrinth *lab,
 	struct page *page = NULL;
 	bool tried = false;
 
+	if (labyrinth_take_back(lab, room))
+		return true;
 	if (fill->failed)
 		return false;
 	if (fill->gfp & __GFP_RECLAIM) {
@@ -610,7 +711,15 @@ static bool labyrinth_fill_spot(struct labyrinth *lab,
 		/* the node here, not above: labyrinth_draw() finds its own */
 		int nid = labyrinth_room_node(lab, labyrinth_room_idx(lab, room));
 
-		page = labyrinth_alloc_room_nolock(lab, nid);
+		/*
+		 * Lent pages still in use: letting go of them could free
+		 * them, which a raw lock or NMI does not allow (the kernel
+		 * exports no free_pages_nolock()): the deferred refill does.
+		 */
+		if (room->page)
+			page = ERR_PTR(-EOPNOTSUPP);
+		else
+			page = labyrinth_alloc_room_nolock(lab, nid);
 		if (IS_ERR(page)) {	/* no such allocator here */
 			page = NULL;
 		} else {
@@ -654,7 +763,8 @@ static __always_inline void labyrinth_take(struct labyrinth_room *room,
  * filled, or void when this claim cannot fill it (it says so, for the
  * deferred refill). Racy reads; the lock decides whatever is left.
  */
-static bool labyrinth_passable(const struct labyrinth_room *room,
+static bool labyrinth_passable(const struct labyrinth *lab,
+			       const struct labyrinth_room *room,
 			       struct labyrinth_fill *fill)
 {
 	unsigned long t = READ_ONCE(room->ticket);
@@ -662,7 +772,8 @@ static bool labyrinth_passable(const struct labyrinth_room *room,
 
 	if (labyrinth_held(t) || state == LAB_ROOM_BUSY)
 		return true;
-	if (state == LAB_ROOM_VOID && (fill->failed || !fill->can_fill)) {
+	if (state == LAB_ROOM_VOID && (fill->failed || !fill->can_fill) &&
+	    !labyrinth_lent_back(lab, room)) {
 		fill->skipped |= !fill->failed;
 		return true;
 	}
@@ -684,14 +795,14 @@ static enum labyrinth_probe labyrinth_try_room(struct labyrinth *lab,
 	 * cannot fill, is passed by without a locked operation, so a claim
 	 * in a full labyrinth costs loads, not trylocks.
 	 */
-	if (labyrinth_passable(room, fill))
+	if (labyrinth_passable(lab, room, fill))
 		return LAB_PROBE_TAKEN;
 	if (!raw_spin_trylock_irqsave(&room->lock, flags))
 		return LAB_PROBE_LOCKED;
 	/* pairs with the cmpxchg of release and detach */
 	t = smp_load_acquire(&room->ticket);
 	if (unlikely(labyrinth_phase(t) == LAB_GONE))
-		t = labyrinth_clear_gone(room, t);
+		t = labyrinth_clear_gone(lab, room, t);
 	if (unlikely(labyrinth_state(t) == LAB_ROOM_VOID) &&
 	    labyrinth_fill_spot(lab, room, fill, &flags))
 		t = READ_ONCE(room->ticket);	/* FREE: ours under the lock */
@@ -1104,7 +1215,8 @@ static noinline void *labyrinth_claim_walk(struct labyrinth *lab,
 	 * the walk would visit first: fill it and take it without one. If
 	 * that fails, the walk starts there and passes it.
 	 */
-	if (fill.can_fill && labyrinth_void(READ_ONCE(entrance->ticket))) {
+	if (labyrinth_void(READ_ONCE(entrance->ticket)) &&
+	    (fill.can_fill || labyrinth_lent_back(lab, entrance))) {
 		enum labyrinth_probe res;
 
 		probes = 1;
@@ -1330,7 +1442,7 @@ static unsigned int labyrinth_bulk_voids(struct labyrinth *lab,
 	for (i = 0; i < nr && room->home == *cpu; i++) {
 		t = READ_ONCE(room->ticket);
 		if (labyrinth_void(t))
-			v++;
+			v += !labyrinth_lent_back(lab, room);	/* else reused */
 		else if (!labyrinth_takeable(t))
 			break;
 		room = &lab->rooms[room->after];
@@ -1344,21 +1456,40 @@ static unsigned int labyrinth_bulk_voids(struct labyrinth *lab,
 	return v;
 }
 
+/* Pages for a bulk round's void rooms, and the lent pages it lets go of. */
+struct labyrinth_bulk_pages {
+	unsigned int got, used, usable, nr_lent;
+	struct page *pages[LAB_BULK];
+	struct page *lent[LAB_BULK];
+};
+
 /*
- * Install @page in the void @room, held locked, whose ticket reads @t: a
- * bulk claim's fill. The new ticket: FREE and READY, or (no table slot,
- * rare) VOID still, the page spared and the room left to the refill.
+ * A bulk claim's fill of the void @room, held locked, whose ticket reads
+ * @t: the pages it lent if they came back (LABYRINTH_REUSE), else the next
+ * of @bp's pages if one is left, the lent pages (still in use) kept in
+ * @bp to be put where pages may be freed. The new ticket: FREE and READY,
+ * or VOID still (no page left; or no table slot, rare: the page spared and
+ * the room left to the refill).
  */
-static unsigned long labyrinth_bulk_install(struct labyrinth *lab,
-					    struct labyrinth_room *room,
-					    unsigned long t, struct page *page)
+static unsigned long labyrinth_bulk_fill(struct labyrinth *lab,
+					 struct labyrinth_room *room,
+					 unsigned long t,
+					 struct labyrinth_bulk_pages *bp)
 	__must_hold(&room->lock)
 {
+	struct page *lent;
 	bool ok;
 
 	if (labyrinth_phase(t) == LAB_GONE)
-		t = labyrinth_clear_gone(room, t);
-	ok = labyrinth_install_or_spare(lab, room, page);
+		t = labyrinth_clear_gone(lab, room, t);
+	if (labyrinth_take_back(lab, room))
+		return READ_ONCE(room->ticket);
+	if (bp->used >= bp->usable)
+		return t;
+	lent = labyrinth_forget_lent(room);
+	if (lent)
+		bp->lent[bp->nr_lent++] = lent;
+	ok = labyrinth_install_or_spare(lab, room, bp->pages[bp->used++]);
 	labyrinth_filled(lab, room, LAB_REFILLS_GFP, ok);
 	return ok ? READ_ONCE(room->ticket) : t;
 }
@@ -1383,42 +1514,46 @@ labyrinth_bulk_round(struct labyrinth *lab, const void *owner, gfp_t gfp,
 		     bool *bulk, unsigned int nr, void **addrs,
 		     unsigned long *gens, unsigned long ip)
 {
-	unsigned int n = 0, i, want = 0, got = 0, used = 0, usable;
+	unsigned int n = 0, i, want = 0;
 	struct labyrinth_room *rooms[LAB_BULK], *room;
-	struct page *pages[LAB_BULK];
+	struct labyrinth_bulk_pages bp;
 	unsigned long tickets[LAB_BULK];
 	unsigned long flags, t;
 	int cpu, look_cpu = -1, nid = NUMA_NO_NODE;
 
+	bp.got = 0;
+	bp.used = 0;
+	bp.nr_lent = 0;
 	/* no look while no room is void (a ring of copied frames) */
 	if (*bulk && atomic_read(&lab->nr_void) > 0)
 		want = labyrinth_bulk_voids(lab, nr, &look_cpu, &nid);
 	if (want) {
-		memset(pages, 0, want * sizeof(*pages));	/* as it asks */
-		got = labyrinth_alloc_bulk(lab, nid, gfp, want, pages);
-		labyrinth_count_n(lab, LAB_PAGES_TAKEN, got);
-		*bulk = got == want;
+		memset(bp.pages, 0, want * sizeof(*bp.pages));	/* as it asks */
+		bp.got = labyrinth_alloc_bulk(lab, nid, gfp, want, bp.pages);
+		labyrinth_count_n(lab, LAB_PAGES_TAKEN, bp.got);
+		*bulk = bp.got == want;
 	}
 	local_irq_save(flags);
 	cpu = smp_processor_id();
 	room = this_cpu_read(lab->pcpu->next);
 	/* the pages are for the node of the look's CPU: a task may migrate */
-	usable = got;
-	if (got && cpu != look_cpu &&
+	bp.usable = bp.got;
+	if (bp.got && cpu != look_cpu &&
 	    labyrinth_room_node(lab, labyrinth_room_idx(lab, room)) != nid)
-		usable = 0;
+		bp.usable = 0;
 	while (n < nr && room->home == cpu) {
 		/* a look first: no trylock on a taken room */
 		t = READ_ONCE(room->ticket);
 		if (!labyrinth_takeable(t) &&
-		    !(used < usable && labyrinth_void(t)))
+		    !(labyrinth_void(t) && (bp.used < bp.usable ||
+					    labyrinth_lent_back(lab, room))))
 			break;
 		if (!raw_spin_trylock(&room->lock))
 			break;
 		/* pairs with the cmpxchg of release and detach */
 		t = smp_load_acquire(&room->ticket);
-		if (used < usable && labyrinth_void(t))
-			t = labyrinth_bulk_install(lab, room, t, pages[used++]);
+		if (labyrinth_void(t))
+			t = labyrinth_bulk_fill(lab, room, t, &bp);
 		if (!labyrinth_takeable(t)) {
 			raw_spin_unlock(&room->lock);
 			break;
@@ -1439,10 +1574,12 @@ labyrinth_bulk_round(struct labyrinth *lab, const void *owner, gfp_t gfp,
 	 * Pages got and not installed: a room the look found void was filled,
 	 * taken or locked meanwhile, or the task moved to another node. Freed
 	 * at once: the caller's gfp allowed an allocation, so the context may
-	 * free pages too.
+	 * free pages too; so are the lent pages replaced by new ones put.
 	 */
-	while (unlikely(used < got))
-		labyrinth_free_pages(lab, pages[used++]);
+	while (unlikely(bp.used < bp.got))
+		labyrinth_free_pages(lab, bp.pages[bp.used++]);
+	while (bp.nr_lent)
+		labyrinth_put_lent(lab, bp.lent[--bp.nr_lent]);
 	for (i = 0; i < n; i++) {
 		if (gens)
 			gens[i] = labyrinth_gen(lab, rooms[i], tickets[i]);
@@ -1615,11 +1752,12 @@ static __always_inline int labyrinth_let_go(struct labyrinth *lab,
 					    struct page **page)
 {
 	bool poison = !detach && (lab->flags & LABYRINTH_POISON);
+	bool lend = detach && (lab->flags & LABYRINTH_REUSE);
 	unsigned long t, to;
 
 	if (unlikely(!room || !owner))
 		return -EINVAL;
-	to = detach ? LAB_GONE : poison ? LAB_RELEASING : LAB_GEN;
+	to = lend || poison ? LAB_RELEASING : detach ? LAB_GONE : LAB_GEN;
 	do {
 		/* pairs with the claim's store-release: the owner is current */
 		t = smp_load_acquire(&room->ticket);
@@ -1644,6 +1782,16 @@ static __always_inline int labyrinth_let_go(struct labyrinth *lab,
 		/* the poison is seen by whoever sees the room FREE */
 		smp_store_release(&room->ticket, t - LAB_OWNED + LAB_GEN);
 		smp_mb();	/* FREE before the free map: see above */
+	} else if (lend) {
+		/*
+		 * RELEASING: the room is ours alone until GONE, so nobody
+		 * reads the pages' count (labyrinth_take_back()) before the
+		 * room's reference is in it.
+		 */
+		get_page(*page);
+		/* the reference is in the count for whoever sees GONE */
+		smp_store_release(&room->ticket, t - LAB_OWNED + LAB_GONE);
+		smp_mb();	/* GONE before the free map: see above */
 	}
 	/* free, or void (a claim that can may fill it): walks look at it */
 	labyrinth_note_free(lab, labyrinth_room_idx(lab, room));
@@ -1805,7 +1953,9 @@ labyrinth_do_detach(struct labyrinth *lab, void *addr, const void *owner,
 	}
 	labyrinth_note_void(lab, room);
 	atomic_inc(&lab->nr_void);
-	labyrinth_account(lab, LAB_PAGES_GIVEN);
+	/* lent pages are the room's until it lets go of them */
+	if (!(lab->flags & LABYRINTH_REUSE))
+		labyrinth_account(lab, LAB_PAGES_GIVEN);
 	labyrinth_count(lab, LAB_DETACHES);
 	if (static_branch_unlikely(&labyrinth_collect))
 		atomic_dec(&lab->owned);
@@ -1822,11 +1972,27 @@ labyrinth_do_detach(struct labyrinth *lab, void *addr, const void *owner,
  * @owner: the token the room was claimed with
  *
  * The pages become the caller's, to be freed with
- * ``__free_pages(page, order)``; labyrinth never wrote their struct page
- * after it allocated them. For order > 0 they are one compound page, as
- * ``alloc_pages(__GFP_COMP)`` makes. The room becomes void and is
- * refilled later, by a claim or by the deferred refill. Never waits for a
- * room lock. Like labyrinth_release(), it checks @addr and @owner alone:
+ * ``__free_pages(page, order)`` (or put_page()); labyrinth never wrote
+ * their struct page after it allocated them. For order > 0 they are one
+ * compound page, as ``alloc_pages(__GFP_COMP)`` makes. The room becomes
+ * void and is refilled later, by a claim or by the deferred refill.
+ *
+ * With %LABYRINTH_REUSE the pages are lent: the room takes a reference to
+ * them (get_page()) before it goes void, and the caller's is the one it
+ * returns, to be put as above, by the caller or by whoever it hands the
+ * pages to (the network stack, for a receive buffer). Once the room's
+ * reference is the only one left, the next claim or deferred refill that
+ * meets the room takes the pages back without the page allocator, at the
+ * same address. A claim or refill that would fill the room while they are
+ * still in use lets go of them instead (puts its reference; the last
+ * holder frees them) and fills the room with new ones. labyrinth reads
+ * the pages' reference count and changes it through get_page() and its
+ * put alone, as any holder of a reference does; nothing else of the
+ * struct page. The caller must not hand the pages on in a way that keeps
+ * a reference for good (it would only keep the room from taking them
+ * back), nor free them other than by putting its reference.
+ *
+ * Never waits for a room lock. Like labyrinth_release(), it checks @addr and @owner alone:
  * a repeated detach after the room was refilled and claimed again with the
  * same token detaches that claim; labyrinth_detach_gen() refuses it.
  *
@@ -1956,6 +2122,7 @@ void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
 		stats->refills_gfp += c[LAB_REFILLS_GFP];
 		stats->refills_nolock += c[LAB_REFILLS_NOLOCK];
 		stats->refills_deferred += c[LAB_REFILLS_DEFERRED];
+		stats->refills_reused += c[LAB_REFILLS_REUSED];
 		stats->refill_failures += c[LAB_REFILL_FAILURES];
 		stats->bad_calls += c[LAB_BAD_CALLS];
 		stats->poison_errors += c[LAB_POISON_ERRORS];
@@ -1964,7 +2131,7 @@ void labyrinth_snapshot(struct labyrinth *lab, struct labyrinth_stats *stats,
 			hist[b] += data_race(p->hist[b]);
 	}
 	stats->refills = stats->refills_gfp + stats->refills_nolock +
-			 stats->refills_deferred;
+			 stats->refills_deferred + stats->refills_reused;
 	stats->nr_rooms = lab->nr_rooms;
 	for (i = 0; i < lab->nr_rooms; i++) {
 		t = READ_ONCE(lab->rooms[i].ticket);
@@ -2071,7 +2238,7 @@ static int labyrinth_check_config(const struct labyrinth_config *cfg)
 		return -EINVAL;
 	if (cfg->max_probe > cfg->nr_rooms)
 		return -EINVAL;
-	if (cfg->flags & ~(LABYRINTH_ZERO | LABYRINTH_POISON))
+	if (cfg->flags & ~(LABYRINTH_ZERO | LABYRINTH_POISON | LABYRINTH_REUSE))
 		return -EINVAL;
 	if (cfg->node != NUMA_NO_NODE &&
 	    (cfg->node < 0 || cfg->node >= MAX_NUMNODES ||
@@ -2271,8 +2438,15 @@ void labyrinth_destroy(struct labyrinth *lab)
 			labyrinth_report_owned(lab, room);
 			labyrinth_account(lab, LAB_PAGES_GIVEN);
 		}
-		if (phase != LAB_FREE)		/* the owner's pages */
+		if (phase == LAB_GONE ||
+		    labyrinth_state(room->ticket) == LAB_ROOM_VOID) {
+			/* the owner's pages; or lent: the room's reference goes */
+			if (room->page && (lab->flags & LABYRINTH_REUSE))
+				labyrinth_put_lent(lab, room->page);
 			room->page = NULL;
+		} else if (phase != LAB_FREE) {	/* the owner's pages */
+			room->page = NULL;
+		}
 	}
 	labyrinth_free_rooms(lab, lab->nr_rooms);
 	labyrinth_end_balance(lab);

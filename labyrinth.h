@@ -84,6 +84,12 @@ struct labyrinth;
 #define LABYRINTH_ZERO		BIT(0)
 /* Room memory is poisoned on release and checked on the next claim. */
 #define LABYRINTH_POISON	BIT(1)
+/*
+ * A detach lends the room's pages: the room keeps a reference to them
+ * (get_page()) and takes them back, without the page allocator, once every
+ * other reference is gone; see labyrinth_detach().
+ */
+#define LABYRINTH_REUSE		BIT(2)
 
 /* Most doors a room may have; see labyrinth.c for what a door is. */
 #define LABYRINTH_MAX_DOORS	16
@@ -101,7 +107,7 @@ struct labyrinth;
  *	@nr_rooms; 0 means every room (before its walk a claim looks at its
  *	entrance and, if that is owned, its cursor and the room after it, or
  *	at the free map, which passes at most @max_probe rooms too)
- * @flags: %LABYRINTH_ZERO, %LABYRINTH_POISON
+ * @flags: %LABYRINTH_ZERO, %LABYRINTH_POISON, %LABYRINTH_REUSE
  * @node: the NUMA node of the rooms' pages, or %NUMA_NO_NODE to spread
  *	them over the nodes with memory, each node's CPUs entering the rooms
  *	of their own node (like page_pool's nid, 0 is node 0)
@@ -126,10 +132,12 @@ struct labyrinth_config {
  *	the entrance or cursor is not one
  * @fail_full: claims that returned NULL having met no busy lock
  * @fail_contended: claims that returned NULL having met a busy lock
- * @refills: void rooms filled after create: the sum of the next three
+ * @refills: void rooms filled after create: the sum of the next four
  * @refills_gfp: filled by a claim with the caller's gfp
  * @refills_nolock: filled by a claim with alloc_pages_nolock()
  * @refills_deferred: filled by the deferred refill (GFP_KERNEL)
+ * @refills_reused: with %LABYRINTH_REUSE, rooms that took back the pages
+ *	they lent, by a claim or the deferred refill, without the allocator
  * @refill_failures: fills that failed
  * @bad_calls: calls refused (bad arguments, wrong owner, double release, ...)
  *	and labyrinth_claim_gfp() calls whose gfp bits were dropped
@@ -152,6 +160,7 @@ struct labyrinth_stats {
 	u64 refills_gfp;
 	u64 refills_nolock;
 	u64 refills_deferred;
+	u64 refills_reused;
 	u64 refill_failures;
 	u64 bad_calls;
 	u64 poison_errors;

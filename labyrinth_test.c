@@ -3017,6 +3017,288 @@ static void claim_is_exclusive_under_concurrency(struct kunit *test)
 	lt_release_all(test, st->lab, st->nr - 1, OWNER_A, addrs);
 }
 
+/* ---- LABYRINTH_REUSE: detached pages lent, and taken back ---- */
+
+/* Make room @idx every CPU's entrance. */
+static void lt_enter_at(struct labyrinth *lab, unsigned int idx)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		labyrinth_set_entrance(lab, cpu, idx);
+}
+
+/*
+ * A detach lends the room's page: the caller gets it with a reference of
+ * its own, the room keeps one. While the caller holds its reference a
+ * claim that cannot allocate passes the void room; once the caller's put
+ * leaves the room's reference the only one, a claim with no gfp takes the
+ * page back, at the same address, with every allocator failing. A detach
+ * by the wrong owner is refused without touching the page's count.
+ */
+static void reuse_takes_back_the_page_once_the_owner_puts_it(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, LABYRINTH_REUSE);
+	struct labyrinth_stats s0, s;
+	struct page *page;
+	unsigned int ia;
+	void *a, *b, *c;
+
+	lt_hold_refill(lab);
+	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_fail_stub);
+	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
+	a = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	ia = labyrinth_room_index(lab, a);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(labyrinth_detach(lab, a, OWNER_B)), -EPERM);
+	KUNIT_EXPECT_EQ(test, page_ref_count(virt_to_page(a)), 1);
+	page = labyrinth_detach(lab, a, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	KUNIT_EXPECT_PTR_EQ(test, page_address(page), a);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).rooms_void, 1);
+
+	/* still the caller's: the claim takes the other room */
+	lt_enter_at(lab, ia);
+	b = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_PTR_NE(test, b, a);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills_reused, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, b, OWNER_A), 0);
+
+	/* the caller's put: the next claim takes the page back */
+	put_page(page);
+	lt_enter_at(lab, ia);
+	s0 = lt_stats(lab);
+	c = labyrinth_claim(lab, OWNER_A);
+	s = lt_stats(lab);
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
+	labyrinth_set_nolock_hook(lab, NULL);
+	KUNIT_EXPECT_PTR_EQ(test, c, a);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	KUNIT_EXPECT_EQ(test, s.refills_reused - s0.refills_reused, 1);
+	KUNIT_EXPECT_EQ(test, s.refills - s0.refills, 1);
+	KUNIT_EXPECT_EQ(test, s.collisions - s0.collisions, 0);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 0);
+	if (c)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, c, OWNER_A), 0);
+}
+
+/*
+ * A claim that may allocate, meeting a room whose lent page is still in
+ * use, does not wait for it: the room lets go of it (the caller's is then
+ * the only reference, and the page counts as given) and is filled with a
+ * new page. The deferred refill does the same, and takes a page back when
+ * it came back.
+ */
+static void reuse_lets_go_of_a_page_still_in_use(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, LABYRINTH_REUSE);
+	u64 given0 = labyrinth_sum(lab, LAB_PAGES_GIVEN);
+	struct page *page, *again;
+	struct labyrinth_stats s;
+	unsigned int ia;
+	void *a, *b, *c;
+
+	lt_hold_refill(lab);
+	a = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	ia = labyrinth_room_index(lab, a);
+	page = labyrinth_detach(lab, a, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, labyrinth_sum(lab, LAB_PAGES_GIVEN), given0);
+
+	b = lt_claim_at_void(lab, ia);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, b), ia);
+	KUNIT_EXPECT_PTR_NE(test, b, a);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);	/* the caller's */
+	KUNIT_EXPECT_EQ(test, labyrinth_sum(lab, LAB_PAGES_GIVEN), given0 + 1);
+	s = lt_stats(lab);
+	KUNIT_EXPECT_EQ(test, s.refills_gfp, 1);
+	KUNIT_EXPECT_EQ(test, s.refills_reused, 0);
+	__free_pages(page, 0);
+
+	/* the deferred refill: a page still in use, then one back */
+	page = labyrinth_detach(lab, b, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	labyrinth_run_refill(lab);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills_deferred, 1);
+	__free_pages(page, 0);
+	c = lt_claim_at_void(lab, ia);		/* ready: no fill */
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	again = labyrinth_detach(lab, c, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, again);
+	put_page(again);
+	labyrinth_run_refill(lab);
+	s = lt_stats(lab);
+	KUNIT_EXPECT_EQ(test, s.refills_reused, 1);
+	KUNIT_EXPECT_EQ(test, s.refills_deferred, 1);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 0);
+	KUNIT_EXPECT_PTR_EQ(test, lt_claim_at_void(lab, ia), c);
+	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, c, OWNER_A), 0);
+}
+
+/*
+ * A bulk claim over lent rooms asks the bulk allocator only for those
+ * whose pages are still in use, takes the others back, and lets go of
+ * the pages it replaced.
+ */
+static void reuse_bulk_asks_only_for_pages_still_in_use(struct kunit *test)
+{
+	/* 8 rooms in every CPU's run */
+	struct labyrinth *lab = lt_create(test, 8 * num_possible_cpus(), 0, 1,
+					  0, LABYRINTH_REUSE);
+	struct page *pages[4];
+	void *addrs[4], *again[4];
+	struct labyrinth_stats s[2];
+	unsigned int i, n1, n2 = 0, e;
+
+	lt_hold_refill(lab);
+	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
+	migrate_disable();
+	e = labyrinth_entrance(lab, smp_processor_id());
+	n1 = labyrinth_claim_bulk(lab, OWNER_A, 0, 4, addrs, NULL);
+	for (i = 0; i < n1; i++) {
+		pages[i] = labyrinth_detach(lab, addrs[i], OWNER_A);
+		if (i % 2 == 0)		/* rooms e and e + 2: back */
+			put_page(pages[i]);
+	}
+	if (n1 == 4)
+		n2 = lt_bulk_from(test, lab, e, 4, again, s);
+	migrate_enable();
+	kunit_deactivate_static_stub(test, labyrinth_alloc_bulk);
+	labyrinth_set_nolock_hook(lab, NULL);
+
+	KUNIT_ASSERT_EQ(test, n1, 4);
+	KUNIT_ASSERT_EQ(test, n2, 4);
+	KUNIT_EXPECT_EQ(test, lt_bulk_calls, 1);
+	KUNIT_EXPECT_EQ(test, lt_bulk_asked, 2);
+	KUNIT_EXPECT_EQ(test, s[1].refills_reused - s[0].refills_reused, 2);
+	KUNIT_EXPECT_EQ(test, s[1].refills_gfp - s[0].refills_gfp, 2);
+	KUNIT_EXPECT_EQ(test, s[1].collisions - s[0].collisions, 0);
+	KUNIT_EXPECT_EQ(test, s[1].rooms_void, 0);
+	for (i = 0; i < 4; i++) {
+		KUNIT_EXPECT_EQ(test, labyrinth_room_index(lab, again[i]), e + i);
+		if (i % 2 == 0) {
+			KUNIT_EXPECT_PTR_EQ(test, again[i], addrs[i]);
+		} else {
+			KUNIT_EXPECT_PTR_NE(test, again[i], addrs[i]);
+			KUNIT_EXPECT_EQ(test, page_ref_count(pages[i]), 1);
+			__free_pages(pages[i], 0);
+		}
+	}
+	lt_release_all(test, lab, 4, OWNER_A, again);
+}
+
+/*
+ * A lent page handed to another CPU, which writes all of it and then puts
+ * its reference, as the network stack does with a frame's page.
+ */
+struct lt_lend {
+	struct page *page;	/* handed over; NULL once put */
+	unsigned long puts;
+};
+
+static int lt_lend_putter_fn(void *data)
+{
+	struct lt_lend *l = data;
+	struct page *page;
+
+	while (!kthread_should_stop()) {
+		/* pairs with the claimer's store-release */
+		page = smp_load_acquire(&l->page);
+		if (!page) {
+			cpu_relax();
+			continue;
+		}
+		memset(page_address(page), 0xab, PAGE_SIZE);
+		WRITE_ONCE(l->page, NULL);
+		put_page(page);
+		l->puts++;
+	}
+	return 0;
+}
+
+#define LT_LEND_ROUNDS	200
+
+/*
+ * A claim takes a lent page back only after the last holder's put: one
+ * CPU detaches the only room's page and hands it to another, which fills
+ * it with a pattern and puts it, while this CPU claims again and again,
+ * with every allocator failing. A claim that met the page still in use
+ * must fail (the interleaving happened when some did), and the claim that
+ * takes it back must see the whole pattern at the room's address.
+ */
+static void reuse_take_back_waits_for_the_last_put(struct kunit *test)
+{
+	unsigned int cpu0, cpu1, i, torn = 0, lost = 0;
+	unsigned long in_use = 0, deadline;
+	struct task_struct *t;
+	struct labyrinth *lab;
+	struct lt_lend *l;
+	struct page *page;
+	void *a, *b;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: one puts the page the other lent");
+	l = kunit_kzalloc(test, sizeof(*l), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, l);
+	lab = lt_create(test, 1, 0, 0, 0, LABYRINTH_REUSE);
+	lt_hold_refill(lab);
+	kunit_activate_static_stub(test, labyrinth_alloc_room, lt_alloc_fail_stub);
+	labyrinth_set_nolock_hook(lab, lt_nolock_fail_hook);
+	migrate_disable();
+	cpu0 = smp_processor_id();
+	cpu1 = cpumask_any_but(cpu_online_mask, cpu0);
+	t = kthread_create_on_cpu(lt_lend_putter_fn, l, cpu1, "lt_lend/%u");
+	if (IS_ERR(t)) {
+		migrate_enable();
+		KUNIT_FAIL(test, "no putter thread");
+		return;
+	}
+	wake_up_process(t);
+	a = labyrinth_claim(lab, OWNER_A);
+	for (i = 0; a && i < LT_LEND_ROUNDS; i++) {
+		memset(a, 0, PAGE_SIZE);
+		page = labyrinth_detach(lab, a, OWNER_A);
+		if (IS_ERR(page))
+			break;
+		/* the zeroes before the hand-over: pairs with the putter */
+		smp_store_release(&l->page, page);
+		deadline = jiffies + HZ;
+		while (!(b = labyrinth_claim(lab, OWNER_A)) &&
+		       time_before(jiffies, deadline))
+			in_use++;
+		if (!b) {
+			lost++;
+			a = NULL;
+			break;
+		}
+		torn += b != a || memchr_inv(b, 0xab, PAGE_SIZE);
+		a = b;
+	}
+	migrate_enable();
+	kthread_stop(t);
+	kunit_deactivate_static_stub(test, labyrinth_alloc_room);
+	labyrinth_set_nolock_hook(lab, NULL);
+	kunit_info(test, "%u rounds: %lu puts; %lu claims met the page still in use\n",
+		   i, l->puts, in_use);
+	KUNIT_EXPECT_EQ(test, i, LT_LEND_ROUNDS);
+	KUNIT_EXPECT_EQ(test, lost, 0);
+	KUNIT_EXPECT_EQ_MSG(test, torn, 0,
+			    "a claim took the page back before the last put");
+	KUNIT_EXPECT_EQ(test, l->puts, LT_LEND_ROUNDS);
+	KUNIT_EXPECT_GT_MSG(test, in_use, 0,
+			    "no claim met the page in use: nothing was raced");
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills_reused, LT_LEND_ROUNDS);
+	if (a && i == LT_LEND_ROUNDS)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, a, OWNER_A), 0);
+}
+
 static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE_PARAM(claim_and_release_in_context, lt_ctx_gen_params),
 	KUNIT_CASE_PARAM(detach_in_context, lt_ctx_gen_params),
@@ -3041,6 +3323,10 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(create_fails_at_each_allocation),
 	KUNIT_CASE(claim_refill_failure_leaves_room_void),
 	KUNIT_CASE(claim_fills_void_entrance_once),
+	KUNIT_CASE(reuse_takes_back_the_page_once_the_owner_puts_it),
+	KUNIT_CASE(reuse_lets_go_of_a_page_still_in_use),
+	KUNIT_CASE(reuse_bulk_asks_only_for_pages_still_in_use),
+	KUNIT_CASE(reuse_take_back_waits_for_the_last_put),
 	KUNIT_CASE(claim_passes_locked_void_entrance_once),
 	KUNIT_CASE(claim_bulk_takes_rooms_in_turn),
 	KUNIT_CASE(claim_bulk_fills_void_rooms_at_once),
@@ -3395,6 +3681,49 @@ static void destroy_balances_page_counts(struct kunit *test)
 	__free_pages(virt_to_page(b), 1);
 }
 
+/*
+ * Destroy puts the rooms' references to lent pages: one still in use is
+ * given (the caller frees it with its own), one back is freed; the books
+ * balance.
+ */
+static void reuse_destroy_puts_lent_pages(struct kunit *test)
+{
+	const struct labyrinth_config cfg = {
+		.name = "lt_reuse", .nr_rooms = 4, .flags = LABYRINTH_REUSE,
+	};
+	u64 freed, given, unbalanced;
+	struct labyrinth *lab;
+	struct page *held, *back;
+	void *a, *b;
+	char *text;
+
+	text = lt_render(test, NULL, labyrinth_pages_show);
+	freed = lt_field(test, text, "pages_freed");
+	given = lt_field(test, text, "pages_given");
+	unbalanced = lt_field(test, text, "unbalanced");
+
+	lab = labyrinth_create(&cfg);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, lab);
+	labyrinth_set_refill_delay(lab, 3600 * HZ);
+	a = labyrinth_claim(lab, OWNER_A);
+	b = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	held = labyrinth_detach(lab, a, OWNER_A);
+	back = labyrinth_detach(lab, b, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, held);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, back);
+	put_page(back);
+	labyrinth_destroy(lab);
+
+	text = lt_render(test, NULL, labyrinth_pages_show);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_freed"), freed + 3);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_given"), given + 1);
+	KUNIT_EXPECT_EQ(test, lt_field(test, text, "unbalanced"), unbalanced);
+	KUNIT_EXPECT_EQ(test, page_ref_count(held), 1);
+	__free_pages(held, 0);
+}
+
 static void debugfs_dirs_are_unique_and_removed(struct kunit *test)
 {
 	const struct labyrinth_config cfg = { .name = "lt_twin", .nr_rooms = 1 };
@@ -3433,6 +3762,7 @@ static struct kunit_case labyrinth_debugfs_cases[] = {
 	KUNIT_CASE(collecting_off_costs_claims_nothing),
 	KUNIT_CASE(debugfs_dirs_are_unique_and_removed),
 	KUNIT_CASE(destroy_balances_page_counts),
+	KUNIT_CASE(reuse_destroy_puts_lent_pages),
 	{}
 };
 

@@ -156,8 +156,10 @@ static bool labyrinth_refill_room(struct labyrinth *lab, unsigned int i)
 	/* release and detach move the ticket without the lock */
 	t = READ_ONCE(room->ticket);
 	if (labyrinth_phase(t) == LAB_GONE)
-		t = labyrinth_clear_gone(room, t);
-	if (labyrinth_state(t) == LAB_ROOM_VOID)
+		t = labyrinth_clear_gone(lab, room, t);
+	/* pages it lent, if they came back; else new ones */
+	if (labyrinth_state(t) == LAB_ROOM_VOID &&
+	    !labyrinth_take_back(lab, room))
 		ok = labyrinth_fill_deferred(lab, room, &flags);
 	raw_spin_unlock_irqrestore(&room->lock, flags);
 	if (!ok)	/* and its free bit, which a walk may have cleared */

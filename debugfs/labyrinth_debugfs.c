@@ -57,9 +57,9 @@ LAB_VISIBLE int labyrinth_stats_show(struct seq_file *m, void *v)
 		   s.claims, s.releases, s.detaches, s.collisions);
 	seq_printf(m, "fail_full %llu\nfail_contended %llu\n", s.fail_full,
 		   s.fail_contended);
-	seq_printf(m, "refills %llu\nrefills_gfp %llu\nrefills_nolock %llu\nrefills_deferred %llu\nrefill_failures %llu\n",
+	seq_printf(m, "refills %llu\nrefills_gfp %llu\nrefills_nolock %llu\nrefills_deferred %llu\nrefills_reused %llu\nrefill_failures %llu\n",
 		   s.refills, s.refills_gfp, s.refills_nolock,
-		   s.refills_deferred, s.refill_failures);
+		   s.refills_deferred, s.refills_reused, s.refill_failures);
 	seq_printf(m, "bad_calls %llu\npoison_errors %llu\n", s.bad_calls,
 		   s.poison_errors);
 	seq_printf(m, "pages_taken %llu\npages_freed %llu\npages_given %llu\n",

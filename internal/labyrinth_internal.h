@@ -115,7 +115,11 @@ struct labyrinth_room {
 	unsigned long ticket;	/* phase, state, generation: see above */
 	const void *owner;	/* valid while the phase is OWNED */
 	void *addr;		/* page_address(page); kept while VOID */
-	struct page *page;	/* NULL while VOID or BUSY */
+	/*
+	 * NULL while VOID or BUSY; with LABYRINTH_REUSE, a VOID room's pages
+	 * lent by a detach, a reference to which the room holds
+	 */
+	struct page *page;
 	/* caller of a claim made while collecting; 0 when collecting starts or stops */
 	unsigned long claim_ip;
 	u32 slot;		/* the entry of addr in the address table */
@@ -137,6 +141,7 @@ enum labyrinth_counter {
 	LAB_REFILLS_GFP,	/* on the spot, with the caller's gfp */
 	LAB_REFILLS_NOLOCK,	/* on the spot, with alloc_pages_nolock() */
 	LAB_REFILLS_DEFERRED,	/* by the deferred refill, GFP_KERNEL */
+	LAB_REFILLS_REUSED,	/* LABYRINTH_REUSE: its lent pages taken back */
 	LAB_REFILL_FAILURES,
 	LAB_BAD_CALLS,
 	LAB_POISON_ERRORS,
@@ -371,7 +376,9 @@ void labyrinth_refill_fn(struct work_struct *work);
 void labyrinth_free_pages(struct labyrinth *lab, struct page *page);
 bool labyrinth_install(struct labyrinth *lab, struct labyrinth_room *room,
 		       struct page *page);
-unsigned long labyrinth_clear_gone(struct labyrinth_room *room, unsigned long t);
+unsigned long labyrinth_clear_gone(struct labyrinth *lab,
+				   struct labyrinth_room *room, unsigned long t);
+bool labyrinth_take_back(struct labyrinth *lab, struct labyrinth_room *room);
 void labyrinth_filled(struct labyrinth *lab, struct labyrinth_room *room,
 		      enum labyrinth_counter how, bool ok);
 struct page *labyrinth_draw(struct labyrinth *lab, struct labyrinth_room *room,

@@ -77,7 +77,8 @@ TRACE_EVENT(labyrinth_refill,
 			   __entry->how = how;),
 	    TP_printk("%s room=%u %s %s", __entry->name, __entry->room,
 		      __print_symbolic(__entry->how, { 0, "gfp" },
-				       { 1, "nolock" }, { 2, "deferred" }),
+				       { 1, "nolock" }, { 2, "deferred" },
+				       { 3, "reused" }),
 		      __entry->ok ? "filled" : "failed")
 );
 
