@@ -119,7 +119,7 @@ def metrics(snaps, jsons, secs):
                 if lvl != "0" else 0
         if pool.split(":")[0] == "labyrinth":
             for k in ("refills_deferred", "refill_failures", "refills_nolock",
-                      "bad_calls"):
+                      "refills_reused", "bad_calls"):
                 m[k] = d("lab_" + k)
         if wl in ("tcp", "udp"):
             j = jsons.get((pool, wl, lvl, rep))

@@ -33,8 +33,10 @@
  * most ``copybreak`` bytes is copied into a fresh skb and its buffer goes
  * back to the pool; a larger one is given to the stack with its page
  * (labyrinth_detach(), the room refilled on the spot or by the deferred
- * refill; skb_mark_for_recycle() for page_pool; the page itself for
- * atomic). Then the poll posts new buffers.
+ * refill - with ``reuse``, the room lends the page and takes it back once
+ * the stack has put its reference, as page reuse in ixgbe and igb does;
+ * skb_mark_for_recycle() for page_pool; the page itself for atomic). Then
+ * the poll posts new buffers.
  *
  * The pools (``pool=``, at load):
  *
@@ -124,6 +126,10 @@ static bool bulk = true;
 module_param(bulk, bool, 0444);
 MODULE_PARM_DESC(bulk, "with pool=labyrinth, post a batch of buffers with one labyrinth_claim_bulk() (default 1; 0: one claim per buffer)");
 
+static bool reuse = true;
+module_param(reuse, bool, 0444);
+MODULE_PARM_DESC(reuse, "with pool=labyrinth, rooms lend the pages of the frames given to the stack and take them back once the stack has put them (LABYRINTH_REUSE; default 1; 0: each detached room is filled with a new page)");
+
 static bool napi_gfp = true;
 module_param(napi_gfp, bool, 0444);
 MODULE_PARM_DESC(napi_gfp, "with pool=labyrinth, NAPI's claims fill a void room with GFP_ATOMIC first (default 1; 0: with alloc_pages_nolock() alone, which zeroes the page, on 6.18 and later, else the deferred refill)");
@@ -196,6 +202,7 @@ static const struct {
 	LABNET_LAB_STAT(fail_full), LABNET_LAB_STAT(fail_contended),
 	LABNET_LAB_STAT(refills), LABNET_LAB_STAT(refills_gfp),
 	LABNET_LAB_STAT(refills_nolock), LABNET_LAB_STAT(refills_deferred),
+	LABNET_LAB_STAT(refills_reused),
 	LABNET_LAB_STAT(refill_failures), LABNET_LAB_STAT(bad_calls),
 };
 
@@ -394,6 +401,7 @@ static int labnet_pool_open(struct labnet_priv *priv)
 		struct labyrinth_config cfg = {
 			.name = netdev_name(priv->dev),
 			.nr_rooms = labnet_nr_rooms(priv->size),
+			.flags = reuse ? LABYRINTH_REUSE : 0,
 			.node = dev_to_node(&priv->dev->dev),
 		};
 		struct labyrinth *lab;
