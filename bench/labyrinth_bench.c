@@ -183,7 +183,10 @@ static int lab_fini(void)
  * lab_rx_copy_bulk and lab_rx_detach_bulk claim each post's buffers with
  * one labyrinth_claim_bulk() and let go of each with its claim's
  * generation, as labnet does; the others claim one at a time and let go
- * by address alone.
+ * by address alone. lab_rx_reuse_bulk is lab_rx_detach_bulk on a
+ * LABYRINTH_REUSE labyrinth, as labnet's default: the page put at once
+ * (a stack done with the frame before its room comes round) is taken back
+ * by the claim a ring later.
  * The peers to read them against: page_pool (whose recycling serves both)
  * and alloc_pages (a page allocated and freed per frame).
  */
@@ -220,12 +223,13 @@ static int lab_rx_fini(void)
 	return lab_fini();
 }
 
-static int lab_rx_init(void)
+static int lab_rx_init_flags(unsigned int flags)
 {
 	struct labyrinth_config cfg = {
 		.name = "bench_rx", .node = NUMA_NO_NODE,
 		/* as labnet: four rings' worth for each ring */
 		.nr_rooms = 4 * BENCH_RX_RING * num_online_cpus(),
+		.flags = flags,
 	};
 	unsigned int cpu, i;
 
@@ -248,6 +252,17 @@ static int lab_rx_init(void)
 		}
 	}
 	return 0;
+}
+
+static int lab_rx_init(void)
+{
+	return lab_rx_init_flags(0);
+}
+
+/* lab_rx_reuse_bulk: detaches lend the pages, taken back once put */
+static int lab_rx_reuse_init(void)
+{
+	return lab_rx_init_flags(LABYRINTH_REUSE);
 }
 
 /*
@@ -581,6 +596,8 @@ static const struct bench_peer bench_peers[] = {
 	{ "lab_rx_copy_bulk", BIT(BENCH_SOFTIRQ), false, true, lab_rx_init,
 	  lab_rx_bulk_get, lab_rx_gen_put, lab_rx_fini },
 	{ "lab_rx_detach_bulk", BIT(BENCH_SOFTIRQ), false, true, lab_rx_init,
+	  lab_rx_bulk_get, lab_rx_gen_detach, lab_rx_fini },
+	{ "lab_rx_reuse_bulk", BIT(BENCH_SOFTIRQ), false, true, lab_rx_reuse_init,
 	  lab_rx_bulk_get, lab_rx_gen_detach, lab_rx_fini },
 	{ "alloc_pages", BENCH_ALL_CTX, true, false, ap_init, ap_get, ap_put, ap_fini },
 #if IS_ENABLED(CONFIG_PAGE_POOL)

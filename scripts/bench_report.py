@@ -18,7 +18,8 @@ import subprocess
 import sys
 
 PEERS = ["labyrinth", "objpool", "mempool", "alloc_pages", "page_pool",
-         "lab_rx_copy", "lab_rx_detach", "lab_rx_copy_bulk", "lab_rx_detach_bulk", "empty", "spinlock_pair", "cmpxchg"]
+         "lab_rx_copy", "lab_rx_detach", "lab_rx_copy_bulk", "lab_rx_detach_bulk",
+         "lab_rx_reuse_bulk", "empty", "spinlock_pair", "cmpxchg"]
 CTXS = ["task", "softirq", "hardirq", "cross_cpu", "all"]
 
 
@@ -84,7 +85,8 @@ def tables(boots):
                            ("lab_rx_detach", "alloc_pages"),
                            ("lab_rx_copy_bulk", "page_pool"),
                            ("lab_rx_detach_bulk", "page_pool"),
-                           ("lab_rx_detach_bulk", "alloc_pages"))]
+                           ("lab_rx_detach_bulk", "alloc_pages"),
+                           ("lab_rx_reuse_bulk", "page_pool"))]
         if any(v for _, v in rx):
             print("A receive ring's buffer, claimed and released (a copied frame) or "
                   "detached and freed\n(a frame given to the stack), 1 CPU softirq, "
