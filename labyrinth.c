@@ -488,6 +488,7 @@ static void labyrinth_ready(struct labyrinth *lab, struct labyrinth_room *room)
 {
 	unsigned int idx = labyrinth_room_idx(lab, room);
 
+	room->lent_seen = false;
 	labyrinth_set_state(room, LAB_ROOM_READY);
 	/* void no more; a late set_bit of its detach only costs a look */
 	clear_bit(idx, lab->void_map);
@@ -577,6 +578,7 @@ static struct page *labyrinth_forget_lent(struct labyrinth_room *room)
 	struct page *page = room->page;
 
 	WRITE_ONCE(room->page, NULL);
+	room->lent_seen = false;
 	return page;
 }
 

@@ -3090,8 +3090,9 @@ static void reuse_takes_back_the_page_once_the_owner_puts_it(struct kunit *test)
  * A claim that may allocate, meeting a room whose lent page is still in
  * use, does not wait for it: the room lets go of it (the caller's is then
  * the only reference, and the page counts as given) and is filled with a
- * new page. The deferred refill does the same, and takes a page back when
- * it came back.
+ * new page. The deferred refill gives such a page one pass more (it
+ * queues that pass), then does the same; it takes a page back when it
+ * came back.
  */
 static void reuse_lets_go_of_a_page_still_in_use(struct kunit *test)
 {
@@ -3121,12 +3122,21 @@ static void reuse_lets_go_of_a_page_still_in_use(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.refills_reused, 0);
 	__free_pages(page, 0);
 
-	/* the deferred refill: a page still in use, then one back */
+	/*
+	 * The deferred refill: a page still in use is left to the next pass
+	 * once, then let go of; a page back is taken back.
+	 */
 	page = labyrinth_detach(lab, b, OWNER_A);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
 	labyrinth_run_refill(lab);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills_deferred, 0);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 1);
+	KUNIT_EXPECT_TRUE(test, labyrinth_refill_pending(lab));
+	labyrinth_run_refill(lab);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
 	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills_deferred, 1);
+	KUNIT_EXPECT_EQ(test, labyrinth_void_marked(lab), 0);
 	__free_pages(page, 0);
 	c = lt_claim_at_void(lab, ia);		/* ready: no fill */
 	KUNIT_ASSERT_NOT_NULL(test, c);

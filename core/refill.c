@@ -142,12 +142,20 @@ static bool labyrinth_fill_deferred(struct labyrinth *lab,
  * that sets it again after moving the ticket is never missed (see
  * labyrinth_note_void()). False if the fill failed: the bit is set again
  * (labyrinth_void_again()).
+ *
+ * LABYRINTH_REUSE: pages the room lent are taken back if they came back.
+ * If they are still in use the first time a pass finds them so, the room
+ * keeps them and its bit (*@kept), for the next pass or the claim that
+ * comes round to it first: a stack that holds a frame a little longer
+ * than a pass's delay does not cost a page allocation and a free. The
+ * next pass lets go of them and fills the room.
  */
-static bool labyrinth_refill_room(struct labyrinth *lab, unsigned int i)
+static bool labyrinth_refill_room(struct labyrinth *lab, unsigned int i,
+				  bool *kept)
 {
 	struct labyrinth_room *room = &lab->rooms[i];
 	unsigned long flags, t;
-	bool ok = true;
+	bool ok = true, keep = false;
 
 	/* fully ordered: pairs with labyrinth_note_void()'s barrier */
 	if (!test_and_clear_bit(i, lab->void_map))
@@ -159,9 +167,18 @@ static bool labyrinth_refill_room(struct labyrinth *lab, unsigned int i)
 		t = labyrinth_clear_gone(lab, room, t);
 	/* pages it lent, if they came back; else new ones */
 	if (labyrinth_state(t) == LAB_ROOM_VOID &&
-	    !labyrinth_take_back(lab, room))
-		ok = labyrinth_fill_deferred(lab, room, &flags);
+	    !labyrinth_take_back(lab, room)) {
+		keep = room->page && !room->lent_seen;
+		if (keep)
+			room->lent_seen = true;
+		else
+			ok = labyrinth_fill_deferred(lab, room, &flags);
+	}
 	raw_spin_unlock_irqrestore(&room->lock, flags);
+	if (keep) {		/* for the next pass */
+		set_bit(i, lab->void_map);
+		*kept = true;
+	}
 	if (!ok)	/* and its free bit, which a walk may have cleared */
 		labyrinth_void_again(lab, i);
 	return ok;
@@ -186,7 +203,8 @@ static unsigned int labyrinth_next_wing(const struct labyrinth *lab,
  * fails and retries after
  * refill_backoff: refill_delay, doubled with each pass that fails again,
  * up to 2^LABYRINTH_REFILL_BACKOFF_SHIFT times refill_delay. A pass that
- * fills every void room it finds ends the backoff.
+ * fills every void room it finds ends the backoff. A pass that left lent
+ * pages in use to the next (labyrinth_refill_room()) queues it.
  */
 void labyrinth_refill_fn(struct work_struct *work)
 {
@@ -195,6 +213,7 @@ void labyrinth_refill_fn(struct work_struct *work)
 	unsigned int start = lab->refill_cursor, end = lab->nr_rooms;
 	unsigned int i = start;
 	unsigned long backoff, cap;
+	bool kept = false;
 
 	WRITE_ONCE(lab->refill_queued, 0);
 	/*
@@ -213,9 +232,15 @@ void labyrinth_refill_fn(struct work_struct *work)
 		}
 		if (i >= end) {
 			WRITE_ONCE(lab->refill_backoff, 0);
+			if (kept) {	/* lent pages in use: the next pass */
+				WRITE_ONCE(lab->refill_queued, 1);
+				queue_delayed_work(system_dfl_wq,
+						   &lab->refill_work,
+						   lab->refill_delay);
+			}
 			return;
 		}
-		if (!labyrinth_refill_room(lab, i))
+		if (!labyrinth_refill_room(lab, i, &kept))
 			break;
 		i++;
 		cond_resched();

@@ -111,6 +111,8 @@ static __always_inline bool labyrinth_takeable(unsigned long ticket)
 struct labyrinth_room {
 	raw_spinlock_t lock;	/* guards the state, page, addr; FREE -> OWNED */
 	bool poisoned;		/* LABYRINTH_POISON: check at the next claim */
+	/* LABYRINTH_REUSE: a refill pass found the pages it lent in use */
+	bool lent_seen;
 	u16 home;		/* the CPU whose rooms it is among, or LAB_NO_HOME */
 	unsigned long ticket;	/* phase, state, generation: see above */
 	const void *owner;	/* valid while the phase is OWNED */
