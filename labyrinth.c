@@ -483,7 +483,8 @@ static bool labyrinth_none_free(struct labyrinth *lab, unsigned int *passed)
  * @room, held locked, holds pages again - installed, or taken back - and
  * is READY: void no more, and walks may find it.
  */
-static void labyrinth_ready(struct labyrinth *lab, struct labyrinth_room *room)
+static __always_inline void labyrinth_ready(struct labyrinth *lab,
+					    struct labyrinth_room *room)
 	__must_hold(&room->lock)
 {
 	unsigned int idx = labyrinth_room_idx(lab, room);
@@ -1458,42 +1459,45 @@ static unsigned int labyrinth_bulk_voids(struct labyrinth *lab,
 	return v;
 }
 
-/* Pages for a bulk round's void rooms, and the lent pages it lets go of. */
-struct labyrinth_bulk_pages {
-	unsigned int got, used, usable, nr_lent;
-	struct page *pages[LAB_BULK];
-	struct page *lent[LAB_BULK];
-};
-
 /*
- * A bulk claim's fill of the void @room, held locked, whose ticket reads
- * @t: the pages it lent if they came back (LABYRINTH_REUSE), else the next
- * of @bp's pages if one is left, the lent pages (still in use) kept in
- * @bp to be put where pages may be freed. The new ticket: FREE and READY,
- * or VOID still (no page left; or no table slot, rare: the page spared and
- * the room left to the refill).
+ * Install @page in the void @room, held locked, whose ticket reads @t: a
+ * bulk claim's fill. The new ticket: FREE and READY, or (no table slot,
+ * rare) VOID still, the page spared and the room left to the refill.
  */
-static unsigned long labyrinth_bulk_fill(struct labyrinth *lab,
-					 struct labyrinth_room *room,
-					 unsigned long t,
-					 struct labyrinth_bulk_pages *bp)
+static unsigned long labyrinth_bulk_install(struct labyrinth *lab,
+					    struct labyrinth_room *room,
+					    unsigned long t, struct page *page)
 	__must_hold(&room->lock)
 {
-	struct page *lent;
 	bool ok;
 
 	if (labyrinth_phase(t) == LAB_GONE)
 		t = labyrinth_clear_gone(lab, room, t);
-	if (labyrinth_take_back(lab, room))
-		return READ_ONCE(room->ticket);
-	if (bp->used >= bp->usable)
-		return t;
-	lent = labyrinth_forget_lent(room);
-	if (lent)
-		bp->lent[bp->nr_lent++] = lent;
-	ok = labyrinth_install_or_spare(lab, room, bp->pages[bp->used++]);
+	ok = labyrinth_install_or_spare(lab, room, page);
 	labyrinth_filled(lab, room, LAB_REFILLS_GFP, ok);
 	return ok ? READ_ONCE(room->ticket) : t;
+}
+
+/*
+ * LABYRINTH_REUSE: a bulk claim met the void @room, held locked, whose
+ * ticket reads @t: it takes back the pages the room lent if they came
+ * back; else, if the round has a page for it (@have_page), the room lets
+ * go of them (in *@lentp, to be put where pages may be freed) for
+ * labyrinth_bulk_install(). The new ticket: READY, or VOID still.
+ */
+static __always_inline unsigned long
+labyrinth_bulk_lent(struct labyrinth *lab, struct labyrinth_room *room,
+		    unsigned long t, bool have_page, struct page **lentp)
+	__must_hold(&room->lock)
+{
+	*lentp = NULL;
+	if (labyrinth_phase(t) == LAB_GONE)
+		t = labyrinth_clear_gone(lab, room, t);
+	if (labyrinth_take_back(lab, room))
+		return READ_ONCE(room->ticket);
+	if (have_page)
+		*lentp = labyrinth_forget_lent(room);
+	return t;
 }
 
 /*
@@ -1516,46 +1520,49 @@ labyrinth_bulk_round(struct labyrinth *lab, const void *owner, gfp_t gfp,
 		     bool *bulk, unsigned int nr, void **addrs,
 		     unsigned long *gens, unsigned long ip)
 {
-	unsigned int n = 0, i, want = 0;
+	unsigned int n = 0, i, want = 0, got = 0, used = 0, usable, nr_lent = 0;
 	struct labyrinth_room *rooms[LAB_BULK], *room;
-	struct labyrinth_bulk_pages bp;
+	struct page *pages[LAB_BULK], *lent[LAB_BULK];
+	bool reuse = lab->flags & LABYRINTH_REUSE;
 	unsigned long tickets[LAB_BULK];
 	unsigned long flags, t;
 	int cpu, look_cpu = -1, nid = NUMA_NO_NODE;
 
-	bp.got = 0;
-	bp.used = 0;
-	bp.nr_lent = 0;
 	/* no look while no room is void (a ring of copied frames) */
 	if (*bulk && atomic_read(&lab->nr_void) > 0)
 		want = labyrinth_bulk_voids(lab, nr, &look_cpu, &nid);
 	if (want) {
-		memset(bp.pages, 0, want * sizeof(*bp.pages));	/* as it asks */
-		bp.got = labyrinth_alloc_bulk(lab, nid, gfp, want, bp.pages);
-		labyrinth_count_n(lab, LAB_PAGES_TAKEN, bp.got);
-		*bulk = bp.got == want;
+		memset(pages, 0, want * sizeof(*pages));	/* as it asks */
+		got = labyrinth_alloc_bulk(lab, nid, gfp, want, pages);
+		labyrinth_count_n(lab, LAB_PAGES_TAKEN, got);
+		*bulk = got == want;
 	}
 	local_irq_save(flags);
 	cpu = smp_processor_id();
 	room = this_cpu_read(lab->pcpu->next);
 	/* the pages are for the node of the look's CPU: a task may migrate */
-	bp.usable = bp.got;
-	if (bp.got && cpu != look_cpu &&
+	usable = got;
+	if (got && cpu != look_cpu &&
 	    labyrinth_room_node(lab, labyrinth_room_idx(lab, room)) != nid)
-		bp.usable = 0;
+		usable = 0;
 	while (n < nr && room->home == cpu) {
 		/* a look first: no trylock on a taken room */
 		t = READ_ONCE(room->ticket);
 		if (!labyrinth_takeable(t) &&
-		    !(labyrinth_void(t) && (bp.used < bp.usable ||
+		    !(labyrinth_void(t) && (used < usable ||
 					    labyrinth_lent_back(lab, room))))
 			break;
 		if (!raw_spin_trylock(&room->lock))
 			break;
 		/* pairs with the cmpxchg of release and detach */
 		t = smp_load_acquire(&room->ticket);
-		if (labyrinth_void(t))
-			t = labyrinth_bulk_fill(lab, room, t, &bp);
+		if (unlikely(reuse) && labyrinth_void(t)) {
+			t = labyrinth_bulk_lent(lab, room, t, used < usable,
+						&lent[nr_lent]);
+			nr_lent += !!lent[nr_lent];
+		}
+		if (used < usable && labyrinth_void(t))
+			t = labyrinth_bulk_install(lab, room, t, pages[used++]);
 		if (!labyrinth_takeable(t)) {
 			raw_spin_unlock(&room->lock);
 			break;
@@ -1578,10 +1585,10 @@ labyrinth_bulk_round(struct labyrinth *lab, const void *owner, gfp_t gfp,
 	 * at once: the caller's gfp allowed an allocation, so the context may
 	 * free pages too; so are the lent pages replaced by new ones put.
 	 */
-	while (unlikely(bp.used < bp.got))
-		labyrinth_free_pages(lab, bp.pages[bp.used++]);
-	while (bp.nr_lent)
-		labyrinth_put_lent(lab, bp.lent[--bp.nr_lent]);
+	while (unlikely(used < got))
+		labyrinth_free_pages(lab, pages[used++]);
+	while (unlikely(nr_lent))
+		labyrinth_put_lent(lab, lent[--nr_lent]);
 	for (i = 0; i < n; i++) {
 		if (gens)
 			gens[i] = labyrinth_gen(lab, rooms[i], tickets[i]);

@@ -75,7 +75,7 @@ mkdir -p "$out" "$res"
 rm -f "$out/tb.out"
 
 NET_MODULE=$mdir/drivers/net/labnet.ko \
-NET_POOLS=${NET_POOLS:-labyrinth labyrinth:bulk=0 page_pool atomic} \
+NET_POOLS=${NET_POOLS:-labyrinth labyrinth:reuse=0 page_pool atomic} \
 NET_SECONDS=${NET_SECONDS:-5} NET_PRESSURE=${NET_PRESSURE:-0 1 10 50 fill} \
 NET_TEARDOWN=${NET_TEARDOWN:-1} NET_REPS=${NET_REPS:-1} \
 NET_WORKLOADS=${NET_WORKLOADS:-tcp udp pktgen64 pktgen1500} NET_PROFILE=${NET_PROFILE:-0} \
