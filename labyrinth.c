@@ -524,8 +524,10 @@ bool labyrinth_install(struct labyrinth *lab, struct labyrinth_room *room,
 /*
  * LABYRINTH_REUSE: a look, without the lock, at whether the void @room
  * holds pages it lent that came back (its reference is the only one).
- * The lock decides (labyrinth_take_back()). The pages may go back to the
- * allocator meanwhile: a read of the count of a free page is harmless.
+ * The lock decides (labyrinth_take_back()). The room may change meanwhile:
+ * the read may then be of the count of pages freed since, or of pages
+ * the room was refilled with and handed to a new owner - a read of an
+ * atomic, never a write, whose answer the lock checks again.
  */
 static bool labyrinth_lent_back(const struct labyrinth *lab,
 				const struct labyrinth_room *room)
