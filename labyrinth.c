@@ -521,6 +521,12 @@ bool labyrinth_install(struct labyrinth *lab, struct labyrinth_room *room,
 	return true;
 }
 
+/* Lent pages whose only reference left is their room's: they came back. */
+static bool labyrinth_lent_only_ours(const struct page *page)
+{
+	return page_ref_count(page) == 1;
+}
+
 /*
  * LABYRINTH_REUSE: a look, without the lock, at whether the void @room
  * holds pages it lent that came back (its reference is the only one).
@@ -538,7 +544,7 @@ static bool labyrinth_lent_back(const struct labyrinth *lab,
 	if (!(lab->flags & LABYRINTH_REUSE))
 		return false;
 	page = READ_ONCE(room->page);
-	return page && page_ref_count(page) == 1;
+	return page && labyrinth_lent_only_ours(page);
 }
 
 /*
@@ -555,7 +561,7 @@ bool labyrinth_take_back(struct labyrinth *lab, struct labyrinth_room *room)
 {
 	struct page *page = room->page;
 
-	if (!page || page_ref_count(page) != 1)
+	if (!page || !labyrinth_lent_only_ours(page))
 		return false;
 	/*
 	 * The last owner's accesses to the pages came before its put, a
@@ -594,8 +600,8 @@ static struct page *labyrinth_forget_lent(struct labyrinth_room *room)
  */
 static void labyrinth_put_lent(struct labyrinth *lab, struct page *page)
 {
-	labyrinth_account(lab, page_ref_count(page) == 1 ? LAB_PAGES_FREED :
-							   LAB_PAGES_GIVEN);
+	labyrinth_account(lab, labyrinth_lent_only_ours(page) ?
+			       LAB_PAGES_FREED : LAB_PAGES_GIVEN);
 	put_page(page);
 }
 

@@ -31,8 +31,10 @@ struct labyrinth;
  * and what holds where: Documentation/labyrinth.rst). The room then
  * belongs to the claim's owner token until that owner releases it (the
  * room goes back to the labyrinth) or detaches it (the owner keeps the
- * pages for good and the room is refilled later). Release and detach
- * never take a lock: one cmpxchg checks the owner and hands the room back.
+ * pages for good and the room is refilled later; with %LABYRINTH_REUSE
+ * the room lends them and takes them back once they are put). Release and
+ * detach never take a lock: one cmpxchg checks the owner and hands the
+ * room back.
  *
  * Which token catches what. A release or detach names a room by its
  * address and proves ownership with a token:
