@@ -3642,7 +3642,24 @@ static void map_lists_every_room_and_door(struct kunit *test)
 	lt_release_all(test, lab, 7, OWNER_A, addrs);
 }
 
-/* Two labyrinths of one name get two directories; destroy removes them. */
+/* The module's page totals, debugfs labyrinth/pages. */
+struct lt_totals {
+	u64 ended, taken, freed, given, unbalanced;
+};
+
+static struct lt_totals lt_totals(struct kunit *test)
+{
+	char *text = lt_render(test, NULL, labyrinth_pages_show);
+
+	return (struct lt_totals) {
+		.ended = lt_field(test, text, "labyrinths_ended"),
+		.taken = lt_field(test, text, "pages_taken"),
+		.freed = lt_field(test, text, "pages_freed"),
+		.given = lt_field(test, text, "pages_given"),
+		.unbalanced = lt_field(test, text, "unbalanced"),
+	};
+}
+
 /*
  * Every labyrinth counts the pages it takes, frees and gives away; at
  * destroy the counts balance and join the module's totals (labyrinth/pages).
@@ -3651,18 +3668,13 @@ static void destroy_balances_page_counts(struct kunit *test)
 {
 	const struct labyrinth_config cfg = { .name = "lt_pages", .nr_rooms = 4,
 					      .order = 1 };
-	u64 ended, taken, freed, given, unbalanced;
+	struct lt_totals t0, t;
 	struct labyrinth *lab;
 	struct page *page;
 	void *a, *b;
 	char *text;
 
-	text = lt_render(test, NULL, labyrinth_pages_show);
-	ended = lt_field(test, text, "labyrinths_ended");
-	taken = lt_field(test, text, "pages_taken");
-	freed = lt_field(test, text, "pages_freed");
-	given = lt_field(test, text, "pages_given");
-	unbalanced = lt_field(test, text, "unbalanced");
+	t0 = lt_totals(test);
 
 	lab = labyrinth_create(&cfg);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, lab);
@@ -3681,12 +3693,12 @@ static void destroy_balances_page_counts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_freed"), 0);
 	labyrinth_destroy(lab);				/* b: 2 more given */
 
-	text = lt_render(test, NULL, labyrinth_pages_show);
-	KUNIT_EXPECT_EQ(test, lt_field(test, text, "labyrinths_ended"), ended + 1);
-	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_taken"), taken + 10);
-	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_freed"), freed + 6);
-	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_given"), given + 4);
-	KUNIT_EXPECT_EQ(test, lt_field(test, text, "unbalanced"), unbalanced);
+	t = lt_totals(test);
+	KUNIT_EXPECT_EQ(test, t.ended, t0.ended + 1);
+	KUNIT_EXPECT_EQ(test, t.taken, t0.taken + 10);
+	KUNIT_EXPECT_EQ(test, t.freed, t0.freed + 6);
+	KUNIT_EXPECT_EQ(test, t.given, t0.given + 4);
+	KUNIT_EXPECT_EQ(test, t.unbalanced, t0.unbalanced);
 	__free_pages(page, 1);
 	__free_pages(virt_to_page(b), 1);
 }
@@ -3701,16 +3713,10 @@ static void reuse_destroy_puts_lent_pages(struct kunit *test)
 	const struct labyrinth_config cfg = {
 		.name = "lt_reuse", .nr_rooms = 4, .flags = LABYRINTH_REUSE,
 	};
-	u64 freed, given, unbalanced;
+	struct lt_totals t0 = lt_totals(test), t;
 	struct labyrinth *lab;
 	struct page *held, *back;
 	void *a, *b;
-	char *text;
-
-	text = lt_render(test, NULL, labyrinth_pages_show);
-	freed = lt_field(test, text, "pages_freed");
-	given = lt_field(test, text, "pages_given");
-	unbalanced = lt_field(test, text, "unbalanced");
 
 	lab = labyrinth_create(&cfg);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, lab);
@@ -3726,14 +3732,15 @@ static void reuse_destroy_puts_lent_pages(struct kunit *test)
 	put_page(back);
 	labyrinth_destroy(lab);
 
-	text = lt_render(test, NULL, labyrinth_pages_show);
-	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_freed"), freed + 3);
-	KUNIT_EXPECT_EQ(test, lt_field(test, text, "pages_given"), given + 1);
-	KUNIT_EXPECT_EQ(test, lt_field(test, text, "unbalanced"), unbalanced);
+	t = lt_totals(test);
+	KUNIT_EXPECT_EQ(test, t.freed, t0.freed + 3);
+	KUNIT_EXPECT_EQ(test, t.given, t0.given + 1);
+	KUNIT_EXPECT_EQ(test, t.unbalanced, t0.unbalanced);
 	KUNIT_EXPECT_EQ(test, page_ref_count(held), 1);
 	__free_pages(held, 0);
 }
 
+/* Two labyrinths of one name get two directories; destroy removes them. */
 static void debugfs_dirs_are_unique_and_removed(struct kunit *test)
 {
 	const struct labyrinth_config cfg = { .name = "lt_twin", .nr_rooms = 1 };
