@@ -3152,6 +3152,58 @@ static void reuse_lets_go_of_a_page_still_in_use(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, labyrinth_release(lab, c, OWNER_A), 0);
 }
 
+/* alloc_pages_nolock()'s stand-in that gives lt_spare, once. */
+static struct page *lt_spare;
+
+static struct page *lt_nolock_spare_hook(struct labyrinth *lab, int nid)
+{
+	return xchg(&lt_spare, NULL);
+}
+
+/*
+ * A claim with no gfp, which could fill a void room with
+ * alloc_pages_nolock() (here a hook with a page to give), must not fill a
+ * room whose lent page is still in use: letting go of that page could
+ * free it under the room's raw lock, and installing over it would lose
+ * the room's reference. It takes the other room; the lent page keeps both
+ * references and the allocator is not called.
+ */
+static void reuse_claim_without_gfp_passes_a_page_in_use(struct kunit *test)
+{
+	struct labyrinth *lab = lt_create(test, 2, 0, 1, 0, LABYRINTH_REUSE);
+	struct labyrinth_stats s;
+	struct page *page, *spare;
+	unsigned int ia;
+	void *a, *b;
+
+	lt_hold_refill(lab);
+	a = labyrinth_claim(lab, OWNER_A);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	ia = labyrinth_room_index(lab, a);
+	page = labyrinth_detach(lab, a, OWNER_A);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	spare = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, spare);
+	WRITE_ONCE(lt_spare, spare);
+	labyrinth_set_nolock_hook(lab, lt_nolock_spare_hook);
+	lt_enter_at(lab, ia);
+	b = labyrinth_claim(lab, OWNER_A);
+	labyrinth_set_nolock_hook(lab, NULL);
+	s = lt_stats(lab);
+	KUNIT_EXPECT_PTR_EQ(test, xchg(&lt_spare, NULL), spare);
+	KUNIT_EXPECT_NOT_NULL(test, b);
+	KUNIT_EXPECT_PTR_NE(test, b, a);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
+	KUNIT_EXPECT_EQ(test, s.refills, 0);
+	KUNIT_EXPECT_EQ(test, s.rooms_void, 1);
+	__free_page(spare);
+	if (b)
+		KUNIT_EXPECT_EQ(test, labyrinth_release(lab, b, OWNER_A), 0);
+	put_page(page);		/* the room takes it back */
+	labyrinth_run_refill(lab);
+	KUNIT_EXPECT_EQ(test, lt_stats(lab).refills_reused, 1);
+}
+
 /*
  * A bulk claim over lent rooms asks the bulk allocator only for those
  * whose pages are still in use, takes the others back, and lets go of
@@ -3335,6 +3387,7 @@ static struct kunit_case labyrinth_cases[] = {
 	KUNIT_CASE(claim_fills_void_entrance_once),
 	KUNIT_CASE(reuse_takes_back_the_page_once_the_owner_puts_it),
 	KUNIT_CASE(reuse_lets_go_of_a_page_still_in_use),
+	KUNIT_CASE(reuse_claim_without_gfp_passes_a_page_in_use),
 	KUNIT_CASE(reuse_bulk_asks_only_for_pages_still_in_use),
 	KUNIT_CASE(reuse_take_back_waits_for_the_last_put),
 	KUNIT_CASE(claim_passes_locked_void_entrance_once),
